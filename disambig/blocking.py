@@ -1,0 +1,75 @@
+"""Candidate sets: mentions that may be one person share a block (surname key + first initial).
+
+A block larger than `max_block_size` is sub-blocked by first given name, so time and memory stay
+bounded by the sub-block size and never grow with the square of a huge block ("J. Wang").
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from disambig.names import ParsedName, swapped
+
+DEFAULT_MAX_BLOCK_SIZE = 3_000
+
+
+def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
+    """Read "Wang Wei" as surname Wang when the corpus uses Wang as a surname more than Wei.
+
+    Only names with two full words and no comma are ambiguous; the corpus's own unambiguous
+    names ("Wang, Wei", "W. Wang") vote on which word is the surname.
+    """
+    votes = Counter(n.surname_key for n in names if not n.order_ambiguous)
+    if not votes:
+        votes = Counter(n.surname_key for n in names)
+    resolved = []
+    for name in names:
+        if name.order_ambiguous and name.first:
+            alternative = swapped(name)
+            if votes[alternative.surname_key] > votes[name.surname_key]:
+                resolved.append(alternative)
+                continue
+        resolved.append(name)
+    return resolved
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Mentions (row indices into the corpus) that are compared with each other."""
+
+    key: str
+    rows: np.ndarray
+
+
+def make_blocks(names: Sequence[ParsedName], max_block_size: int = DEFAULT_MAX_BLOCK_SIZE) -> list[Block]:
+    """Blocks in a deterministic order (by key, then by first row)."""
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for row, name in enumerate(names):
+        by_key[name.block_key].append(row)
+    blocks: list[Block] = []
+    for key in sorted(by_key):
+        rows = np.asarray(by_key[key], dtype=np.int64)
+        if len(rows) <= max_block_size:
+            blocks.append(Block(key, rows))
+        else:
+            blocks.extend(_split(key, rows, names, max_block_size))
+    return blocks
+
+
+def _split(key: str, rows: np.ndarray, names: Sequence[ParsedName], max_size: int) -> list[Block]:
+    """Sub-block by full first name (initial-only names by their initials), then by size."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        name = names[int(row)]
+        groups[name.first if name.has_full_first else name.initials].append(int(row))
+    parts: list[Block] = []
+    for sub_key in sorted(groups):
+        members = np.asarray(groups[sub_key], dtype=np.int64)
+        for start in range(0, len(members), max_size):
+            chunk = members[start : start + max_size]
+            parts.append(Block(f"{key}/{sub_key}/{start // max_size}", chunk))
+    return parts

@@ -1,0 +1,132 @@
+"""A columnar view of a set of mentions: everything pairwise features read, computed once."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from disambig.mention import Mention
+from disambig.names import ParsedName, parse_name
+from disambig.text import DocumentFrequencies, hash_documents, join_fields, weighted_unit_rows
+
+TEXT_FIELDS = ("title", "abstract", "topics", "venue", "affiliations", "context")
+
+
+def _field_texts(mentions: Sequence[Mention], field: str) -> list[str]:
+    if field == "title":
+        return [m.title for m in mentions]
+    if field == "abstract":
+        return [m.abstract for m in mentions]
+    if field == "topics":
+        return [join_fields(m.topics) for m in mentions]
+    if field == "venue":
+        return [m.venue for m in mentions]
+    if field == "affiliations":
+        return [join_fields(m.affiliations) for m in mentions]
+    if field == "context":
+        return [join_fields(m.title, m.abstract, m.topics) for m in mentions]
+    raise ValueError(f"unknown text field {field!r}")
+
+
+def coauthor_key(raw: str) -> str:
+    name = parse_name(raw)
+    return f"{name.surname_key}_{name.first_initial}" if name.surname_key else ""
+
+
+def normalise_orcid(raw: str) -> str:
+    digits = re.sub(r"[^0-9Xx]", "", raw.rsplit("/", 1)[-1]).upper()
+    return digits if len(digits) == 16 else ""
+
+
+@dataclass(frozen=True)
+class MentionTable:
+    """Per-mention arrays aligned by row; `take` slices every column at once."""
+
+    names: list[ParsedName]
+    text: dict[str, sp.csr_matrix]  # unit rows: a dot product is an IDF-weighted cosine
+    coauthors: sp.csr_matrix  # binary presence of normalised coauthor keys
+    coauthor_weighted: sp.csr_matrix  # unit rows, IDF-weighted: rare coauthors count more
+    coauthor_labels: list[tuple[str, ...]]  # the coauthors as written, for explanations
+    years: np.ndarray  # float, NaN = unknown
+    emails: np.ndarray  # str, "" = unknown
+    orcids: np.ndarray  # str, "" = unknown
+    name_counts: np.ndarray  # how many mentions of the corpus carry the same full name
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def take(self, rows: np.ndarray) -> MentionTable:
+        return MentionTable(
+            names=[self.names[int(r)] for r in rows],
+            text={k: v[rows] for k, v in self.text.items()},
+            coauthors=self.coauthors[rows],
+            coauthor_weighted=self.coauthor_weighted[rows],
+            coauthor_labels=[self.coauthor_labels[int(r)] for r in rows],
+            years=self.years[rows],
+            emails=self.emails[rows],
+            orcids=self.orcids[rows],
+            name_counts=self.name_counts[rows],
+        )
+
+
+def build_table(
+    mentions: Sequence[Mention],
+    names: Sequence[ParsedName],
+    text_prior: Mapping[str, DocumentFrequencies] | None = None,
+) -> MentionTable:
+    """Vectorise a corpus. IDF = corpus counts + prior counts, so small batches stay sensible."""
+    text: dict[str, sp.csr_matrix] = {}
+    for field in TEXT_FIELDS:
+        hashed = hash_documents(_field_texts(mentions, field))
+        frequencies = DocumentFrequencies.of(hashed)
+        if text_prior and field in text_prior:
+            frequencies = frequencies + text_prior[field]
+        text[field] = weighted_unit_rows(hashed, frequencies.idf())
+    coauthors, weighted, labels = _coauthor_matrices(mentions, names)
+    full_counts = Counter(n.full_key for n in names)
+    return MentionTable(
+        names=list(names),
+        text=text,
+        coauthors=coauthors,
+        coauthor_weighted=weighted,
+        coauthor_labels=labels,
+        years=np.array([m.year if m.year else np.nan for m in mentions], dtype=np.float32),
+        emails=np.array([m.email.strip().lower() for m in mentions], dtype=object),
+        orcids=np.array([normalise_orcid(m.orcid) for m in mentions], dtype=object),
+        name_counts=np.array([full_counts[n.full_key] for n in names], dtype=np.float32),
+    )
+
+
+def _coauthor_matrices(
+    mentions: Sequence[Mention], names: Sequence[ParsedName]
+) -> tuple[sp.csr_matrix, sp.csr_matrix, list[tuple[str, ...]]]:
+    vocabulary: dict[str, int] = {}
+    indptr = [0]
+    indices: list[int] = []
+    labels: list[tuple[str, ...]] = []
+    for mention, own in zip(mentions, names):
+        own_key = f"{own.surname_key}_{own.first_initial}"
+        seen: set[int] = set()
+        kept: list[str] = []
+        for raw in mention.coauthors:
+            key = coauthor_key(raw)
+            if not key or key == own_key:
+                continue
+            column = vocabulary.setdefault(key, len(vocabulary))
+            if column not in seen:
+                seen.add(column)
+                indices.append(column)
+                kept.append(raw)
+        indptr.append(len(indices))
+        labels.append(tuple(kept))
+    shape = (len(mentions), max(len(vocabulary), 1))
+    data = np.ones(len(indices), dtype=np.float32)
+    binary = sp.csr_matrix((data, np.asarray(indices, dtype=np.int32), np.asarray(indptr)), shape=shape)
+    counts = np.bincount(binary.indices, minlength=shape[1]).astype(np.float32)
+    idf = (np.log((1.0 + shape[0]) / (1.0 + counts)) + 1.0).astype(np.float32)
+    return binary, weighted_unit_rows(binary, idf), labels

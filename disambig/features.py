@@ -1,0 +1,242 @@
+"""Declared pairwise features. Each computes its whole column for a batch of pairs at once.
+
+The order of FEATURES is the column order of the model; a model records the names it was
+trained with and refuses to load against a different list.
+E-mail and ORCID are rules, not features (see engine.score_block): no labelled data carries them,
+and a model cannot learn weights it never saw.
+Missing evidence is NaN, never 0: "no coauthors listed" is not "no coauthors shared", and the
+gradient-boosted model routes NaN on its own branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
+
+from disambig.corpus import MentionTable
+from disambig.names import GivenMatch, given_match, part_match
+
+Pairs = tuple[np.ndarray, np.ndarray]  # local row indices i < j within one block
+
+
+class BlockNames:
+    """Name relations among the distinct given-name variants of one block (few, even in big blocks)."""
+
+    def __init__(self, table: MentionTable) -> None:
+        variants: dict[tuple[str, ...], int] = {}
+        self.variant = np.array([variants.setdefault(n.given, len(variants)) for n in table.names])
+        givens = list(variants)
+        self.givens = givens
+        n = len(givens)
+        self.match = np.empty((n, n), dtype=np.int8)
+        self.middle = np.zeros((n, n), dtype=np.int8)
+        for a in range(n):
+            for b in range(a, n):
+                m = int(given_match(givens[a], givens[b]))
+                self.match[a, b] = self.match[b, a] = m
+                rel = _middle_relation(givens[a], givens[b])
+                self.middle[a, b] = self.middle[b, a] = rel
+        firsts = [g[0] if g else "" for g in givens]
+        self.first_sim = process.cdist(firsts, firsts, scorer=JaroWinkler.similarity, dtype=np.float32)
+        full = np.array([len(f) > 1 for f in firsts])
+        self.first_sim[~full, :] = np.nan
+        self.first_sim[:, ~full] = np.nan
+        self.full_first = full.astype(np.float32)
+        surnames = [nm.surname for nm in table.names]
+        surname_variants: dict[str, int] = {}
+        self.surname_variant = np.array([surname_variants.setdefault(s, len(surname_variants)) for s in surnames])
+        unique_surnames = list(surname_variants)
+        self.surname_sim = process.cdist(
+            unique_surnames, unique_surnames, scorer=JaroWinkler.similarity, dtype=np.float32
+        )
+
+    def compatible(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return self.match[self.variant[i], self.variant[j]] != GivenMatch.INCOMPATIBLE
+
+
+def _middle_relation(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """-1 middle names conflict, 0 one side has none, 1 initials agree, 2 full middle names agree."""
+    if len(a) < 2 or len(b) < 2:
+        return 0
+    relation = part_match(a[1], b[1])
+    if relation == GivenMatch.INCOMPATIBLE:
+        return -1
+    return 1 if relation == GivenMatch.INITIALS_ONLY else 2
+
+
+class PairContext:
+    """What features read for the pairs whose first row lies in [row_start, row_stop) of a block.
+
+    Similarities are computed as dense (rows x block) slabs with one sparse product per field, so
+    memory is bounded by the slab, not by the square of the block.
+    """
+
+    def __init__(self, table: MentionTable, names: BlockNames, row_start: int, row_stop: int) -> None:
+        self.table = table
+        self.names = names
+        self.row_start = row_start
+        self.row_stop = row_stop
+        self._store: dict[str, np.ndarray] = {}
+
+    def _slab(self, matrix: sp.csr_matrix) -> np.ndarray:
+        top = matrix[self.row_start : self.row_stop]
+        return np.asarray((top @ matrix.T).toarray(), dtype=np.float32)
+
+    def similarity(self, field: str) -> np.ndarray:
+        return self._cache(field, lambda: self._slab(self.table.text[field]))
+
+    def _cache(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        if key not in self._store:
+            self._store[key] = make()
+        return self._store[key]
+
+    @cached_property
+    def shared_coauthors(self) -> np.ndarray:
+        return self._slab(self.table.coauthors)
+
+    @cached_property
+    def coauthor_cosine(self) -> np.ndarray:
+        return self._slab(self.table.coauthor_weighted)
+
+    @cached_property
+    def coauthor_counts(self) -> np.ndarray:
+        return np.diff(self.table.coauthors.indptr).astype(np.float32)
+
+    def has_text(self, field: str) -> np.ndarray:
+        return self._cache("has:" + field, lambda: np.diff(self.table.text[field].indptr) > 0)
+
+    def lookup(self, slab: np.ndarray, pairs: Pairs) -> np.ndarray:
+        i, j = pairs
+        return slab[i - self.row_start, j]
+
+
+@dataclass(frozen=True, slots=True)
+class PairFeature:
+    """One named column of the pairwise feature matrix."""
+
+    name: str
+    compute: Callable[[PairContext, Pairs], np.ndarray]
+    description: str
+
+
+def _cosine(field: str) -> Callable[[PairContext, Pairs], np.ndarray]:
+    def compute(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+        values = ctx.lookup(ctx.similarity(field), pairs).copy()
+        present = ctx.has_text(field)
+        values[~(present[pairs[0]] & present[pairs[1]])] = np.nan
+        return values
+
+    return compute
+
+
+def _given_match(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    v = ctx.names.variant
+    return ctx.names.match[v[pairs[0]], v[pairs[1]]].astype(np.float32)
+
+
+def _first_name_similarity(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    v = ctx.names.variant
+    return ctx.names.first_sim[v[pairs[0]], v[pairs[1]]]
+
+
+def _middle_relation_feature(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    v = ctx.names.variant
+    return ctx.names.middle[v[pairs[0]], v[pairs[1]]].astype(np.float32)
+
+
+def _full_first_names(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    v = ctx.names.variant
+    full = ctx.names.full_first
+    return full[v[pairs[0]]] + full[v[pairs[1]]]
+
+
+def _surname_similarity(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    s = ctx.names.surname_variant
+    return ctx.names.surname_sim[s[pairs[0]], s[pairs[1]]]
+
+
+def _shared_coauthors(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    return ctx.lookup(ctx.shared_coauthors, pairs)
+
+
+def _coauthor_cosine(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    values = ctx.lookup(ctx.coauthor_cosine, pairs).copy()
+    counts = ctx.coauthor_counts
+    values[(counts[pairs[0]] == 0) | (counts[pairs[1]] == 0)] = np.nan
+    return values
+
+
+def _fewest_coauthors(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    counts = ctx.coauthor_counts
+    return np.minimum(counts[pairs[0]], counts[pairs[1]])
+
+
+def _year_gap(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    years = ctx.table.years
+    return np.abs(years[pairs[0]] - years[pairs[1]])
+
+
+def _block_size(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    return np.full(len(pairs[0]), np.log1p(len(ctx.table)), dtype=np.float32)
+
+
+def _name_frequency(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    counts = ctx.table.name_counts
+    return np.log1p(np.minimum(counts[pairs[0]], counts[pairs[1]]))
+
+
+FEATURES: tuple[PairFeature, ...] = (
+    PairFeature("given_match", _given_match, "0 incompatible, 1 initials agree, 2 variant, 3 exact"),
+    PairFeature("first_name_similarity", _first_name_similarity, "Jaro-Winkler of full first names"),
+    PairFeature("middle_relation", _middle_relation_feature, "-1 conflict, 0 absent, 1 initial, 2 full"),
+    PairFeature("full_first_names", _full_first_names, "how many sides spell the first name out"),
+    PairFeature("surname_similarity", _surname_similarity, "Jaro-Winkler of folded surnames"),
+    PairFeature("shared_coauthors", _shared_coauthors, "coauthors in common (surname + initial)"),
+    PairFeature("coauthor_cosine", _coauthor_cosine, "IDF-weighted cosine of coauthor sets"),
+    PairFeature("fewest_coauthors", _fewest_coauthors, "coauthor count of the sparser side"),
+    PairFeature("title_cosine", _cosine("title"), "IDF-weighted cosine of titles"),
+    PairFeature("abstract_cosine", _cosine("abstract"), "IDF-weighted cosine of abstracts"),
+    PairFeature("topics_cosine", _cosine("topics"), "IDF-weighted cosine of topics/keywords"),
+    PairFeature("context_cosine", _cosine("context"), "cosine of title + abstract + topics"),
+    PairFeature("venue_cosine", _cosine("venue"), "IDF-weighted cosine of venue names"),
+    PairFeature("affiliation_cosine", _cosine("affiliations"), "IDF-weighted cosine of affiliations"),
+    PairFeature("year_gap", _year_gap, "absolute difference of publication years"),
+    PairFeature("block_size", _block_size, "log(1 + mentions in the name block)"),
+    PairFeature("name_frequency", _name_frequency, "log(1 + mentions with the same full name)"),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+
+
+def featurize(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    """The feature matrix (pairs x FEATURES), float32."""
+    columns = [np.asarray(f.compute(ctx, pairs), dtype=np.float32) for f in FEATURES]
+    return np.column_stack(columns) if columns else np.empty((len(pairs[0]), 0), np.float32)
+
+
+def iter_row_slabs(n: int, max_pairs: int) -> Iterator[tuple[int, int]]:
+    """Row ranges of an n-row block whose upper-triangle pairs number about max_pairs each."""
+    start = 0
+    while start < n - 1:
+        stop = start
+        count = 0
+        while stop < n - 1 and (count == 0 or count + (n - 1 - stop) <= max_pairs):
+            count += n - 1 - stop
+            stop += 1
+        yield start, stop
+        start = stop
+
+
+def slab_pairs(n: int, row_start: int, row_stop: int) -> Pairs:
+    """All pairs (i, j), i < j, with row_start <= i < row_stop."""
+    rows = np.arange(row_start, row_stop)
+    lengths = n - 1 - rows
+    i = np.repeat(rows, lengths)
+    offsets = np.arange(len(i)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    j = i + 1 + offsets
+    return i.astype(np.int64), j.astype(np.int64)

@@ -1,0 +1,141 @@
+"""The Mention record and its validation: the one place that decides what a valid mention is."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from disambig.errors import FieldViolation, InvalidMentionError
+
+MAX_NAME_CHARS = 512
+MAX_SHORT_TEXT_CHARS = 4_096  # title, venue, email, orcid, ids, one list item
+MAX_ABSTRACT_CHARS = 65_536
+MAX_LIST_ITEMS = 20_000  # collaboration papers list thousands of authors (5,424 seen in MEDLINE)
+MIN_YEAR, MAX_YEAR = 1000, 2200
+
+TEXT_FIELDS = ("mention_id", "name", "title", "abstract", "venue", "email", "orcid", "work_id")
+LIST_FIELDS = ("coauthors", "affiliations", "topics")
+IGNORED_FIELDS = frozenset({"person_id"})
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One author-name mention on one work, with the context that helps tell people apart."""
+
+    mention_id: str
+    name: str
+    coauthors: tuple[str, ...] = ()
+    title: str = ""
+    abstract: str = ""
+    venue: str = ""
+    year: int | None = None
+    affiliations: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    email: str = ""
+    orcid: str = ""
+    work_id: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        record = asdict(self)
+        record.pop("extra")
+        for key in LIST_FIELDS:
+            record[key] = list(record[key])
+        return record
+
+
+def _has_letter(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
+def _clean(text: str) -> str:
+    # NUL and other C0 controls never carry meaning in a name or title.
+    return "".join(ch for ch in text if ch >= " " or ch in "\t\n").strip()
+
+
+def _text(record: Mapping[str, Any], key: str, limit: int, errors: list[FieldViolation]) -> str:
+    value = record.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.append(FieldViolation(key, f"must be a string, got {type(value).__name__}"))
+        return ""
+    if len(value) > limit:
+        errors.append(FieldViolation(key, f"longer than {limit} characters ({len(value)})"))
+        return ""
+    return _clean(value)
+
+
+def _strings(record: Mapping[str, Any], key: str, errors: list[FieldViolation]) -> tuple[str, ...]:
+    value = record.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        errors.append(FieldViolation(key, f"must be a list of strings, got {type(value).__name__}"))
+        return ()
+    if len(value) > MAX_LIST_ITEMS:
+        errors.append(FieldViolation(key, f"more than {MAX_LIST_ITEMS} items ({len(value)})"))
+        return ()
+    items: list[str] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            errors.append(FieldViolation(f"{key}[{i}]", f"must be a string, got {type(item).__name__}"))
+        elif len(item) > MAX_SHORT_TEXT_CHARS:
+            errors.append(FieldViolation(f"{key}[{i}]", f"longer than {MAX_SHORT_TEXT_CHARS} characters"))
+        elif cleaned := _clean(item):
+            items.append(cleaned)
+    return tuple(items)
+
+
+def _year(record: Mapping[str, Any], errors: list[FieldViolation]) -> int | None:
+    value = record.get("year")
+    if value is None or value == 0:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        else:
+            errors.append(FieldViolation("year", f"must be an integer, got {type(value).__name__}"))
+            return None
+    if not MIN_YEAR <= value <= MAX_YEAR:
+        errors.append(FieldViolation("year", f"{value} is outside {MIN_YEAR}..{MAX_YEAR} (0 or null = unknown)"))
+        return None
+    return value
+
+
+def mention_from_record(record: Any, where: str, default_id: str) -> Mention:
+    """Validate one decoded record (a JSON object) into a Mention, naming every bad field."""
+    if not isinstance(record, Mapping):
+        raise InvalidMentionError(where, [FieldViolation("(record)", "must be a JSON object")])
+    errors: list[FieldViolation] = []
+    limits = {"name": MAX_NAME_CHARS, "abstract": MAX_ABSTRACT_CHARS}
+    texts = {key: _text(record, key, limits.get(key, MAX_SHORT_TEXT_CHARS), errors) for key in TEXT_FIELDS}
+    lists = {key: _strings(record, key, errors) for key in LIST_FIELDS}
+    year = _year(record, errors)
+    if "name" not in record or record.get("name") is None:
+        errors.append(FieldViolation("name", "is required"))
+    elif not any(v.field == "name" for v in errors) and not _has_letter(texts["name"]):
+        errors.append(FieldViolation("name", "has no letters"))
+    if "mention_id" in record and record["mention_id"] is not None and not texts["mention_id"]:
+        if not any(v.field == "mention_id" for v in errors):
+            errors.append(FieldViolation("mention_id", "must not be empty"))
+    if errors:
+        raise InvalidMentionError(where, errors)
+    known = set(TEXT_FIELDS) | set(LIST_FIELDS) | {"year"} | IGNORED_FIELDS
+    extra = {k: v for k, v in record.items() if k not in known}
+    return Mention(
+        mention_id=texts["mention_id"] or default_id,
+        name=texts["name"],
+        coauthors=lists["coauthors"],
+        title=texts["title"],
+        abstract=texts["abstract"],
+        venue=texts["venue"],
+        year=year,
+        affiliations=lists["affiliations"],
+        topics=lists["topics"],
+        email=texts["email"],
+        orcid=texts["orcid"],
+        work_id=texts["work_id"],
+        extra=extra,
+    )

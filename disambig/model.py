@@ -1,0 +1,148 @@
+"""The pairwise model artifact: a calibrated classifier, its clustering threshold, and a card.
+
+On disk a model is a directory:
+  model.json       format version, feature names, threshold, card (training data, dev figures)
+  classifier.skops the scikit-learn classifier, loaded by skops with an explicit list of types
+  text_prior.npz   document frequencies of the training corpora (plain arrays, no pickle)
+  MODEL_CARD.md    the card, for people
+Nothing is ever unpickled: skops refuses any type not on TRUSTED_TYPES.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from disambig.errors import ModelError
+from disambig.features import FEATURE_NAMES
+from disambig.text import N_FEATURES, DocumentFrequencies
+
+FORMAT_VERSION = 1
+# Every type the classifier file may contain beyond skops' own safe defaults.
+TRUSTED_TYPES = (
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
+ENV_MODEL = "DISAMBIG_MODEL"
+
+
+class ProbabilisticClassifier(Protocol):
+    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class PairwiseModel:
+    """Scores pairs of mentions: P(same person | features), plus the threshold to cluster with."""
+
+    classifier: ProbabilisticClassifier
+    threshold: float
+    feature_names: tuple[str, ...] = FEATURE_NAMES
+    text_prior: Mapping[str, DocumentFrequencies] = field(default_factory=dict)
+    card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("version", "unversioned"))
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if len(features) == 0:
+            return np.empty(0, dtype=np.float32)
+        return self.classifier.predict_proba(features)[:, 1].astype(np.float32)
+
+    def save(self, directory: Path) -> None:
+        import skops.io
+
+        directory.mkdir(parents=True, exist_ok=True)
+        skops.io.dump(self.classifier, directory / "classifier.skops")
+        arrays: dict[str, np.ndarray] = {}
+        for name, freq in self.text_prior.items():
+            indices, values = freq.to_sparse()
+            arrays[f"{name}.indices"] = indices
+            arrays[f"{name}.values"] = values
+            arrays[f"{name}.n_docs"] = np.asarray([freq.n_docs])
+        np.savez_compressed(directory / "text_prior.npz", **arrays)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "feature_names": list(self.feature_names),
+            "threshold": self.threshold,
+            "text_hash_features": N_FEATURES,
+            "card": self.card,
+        }
+        (directory / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        (directory / "MODEL_CARD.md").write_text(render_card(self))
+
+    @classmethod
+    def load(cls, directory: Path) -> PairwiseModel:
+        import skops.io
+
+        meta_path = directory / "model.json"
+        if not meta_path.is_file():
+            raise ModelError(f"{directory}: no model.json (is this a disambig model directory?)")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{meta_path}: not valid JSON ({exc})") from exc
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ModelError(f"{meta_path}: format version {meta.get('format_version')}, need {FORMAT_VERSION}")
+        if tuple(meta.get("feature_names", ())) != FEATURE_NAMES:
+            raise ModelError(f"{meta_path}: trained on other features than this version of disambig computes")
+        if meta.get("text_hash_features") != N_FEATURES:
+            raise ModelError(f"{meta_path}: text hashing size differs from this version")
+        try:
+            classifier = skops.io.load(directory / "classifier.skops", trusted=list(TRUSTED_TYPES))
+        except Exception as exc:  # skops raises UntrustedTypesFoundException and friends
+            raise ModelError(f"{directory / 'classifier.skops'}: refused by the safe loader ({exc})") from exc
+        if not hasattr(classifier, "predict_proba"):
+            raise ModelError(f"{directory}: the classifier has no predict_proba")
+        prior: dict[str, DocumentFrequencies] = {}
+        with np.load(directory / "text_prior.npz", allow_pickle=False) as arrays:
+            for key in arrays.files:
+                if key.endswith(".n_docs"):
+                    name = key.removesuffix(".n_docs")
+                    prior[name] = DocumentFrequencies.from_sparse(
+                        int(arrays[key][0]), arrays[f"{name}.indices"], arrays[f"{name}.values"]
+                    )
+        return cls(classifier, float(meta["threshold"]), FEATURE_NAMES, prior, dict(meta.get("card", {})))
+
+
+def render_card(model: PairwiseModel) -> str:
+    card = model.card
+    lines = [f"# disambig model `{model.version}`", ""]
+    lines += [f"- Clustering threshold (average link probability): {model.threshold:.3f}"]
+    for key in ("created", "classifier", "training_files", "training_pairs", "threshold_selection"):
+        if key in card:
+            lines.append(f"- {key.replace('_', ' ').capitalize()}: {card[key]}")
+    lines += ["", "## Features", ""]
+    from disambig.features import FEATURES
+
+    lines += [f"- `{f.name}`: {f.description}" for f in FEATURES]
+    if "dev_figures" in card:
+        lines += ["", "## Figures", "", "| data | mode | B3 P | B3 R | B3 F1 | pair P | pair R | pair F1 |"]
+        lines += ["|---|---|---|---|---|---|---|---|"]
+        for row in card["dev_figures"]:
+            lines.append(
+                f"| {row['data']} | {row['mode']} | {row['b3_precision']:.3f} | {row['b3_recall']:.3f} | "
+                f"{row['b3_f1']:.3f} | {row['pairwise_precision']:.3f} | {row['pairwise_recall']:.3f} | "
+                f"{row['pairwise_f1']:.3f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def default_model_path() -> Path:
+    """$DISAMBIG_MODEL, else the model packaged with disambig, else models/default of a checkout."""
+    if env := os.environ.get(ENV_MODEL):
+        return Path(env)
+    packaged = Path(__file__).parent / "_default_model"
+    if (packaged / "model.json").is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+def load_model(path: Path | str | None = None) -> PairwiseModel:
+    return PairwiseModel.load(Path(path) if path is not None else default_model_path())

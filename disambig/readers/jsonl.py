@@ -1,0 +1,112 @@
+"""JSON Lines mentions (plain, .gz, or '-' for stdin): the native input format."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from disambig.errors import InputFileError, InvalidMentionError
+from disambig.mention import Mention, mention_from_record
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """Open a text input; gzip is recognised by its magic bytes, not only its name."""
+    if str(path) == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict")
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - handed to the caller
+    except OSError as exc:
+        raise InputFileError(str(path), exc.strerror or str(exc)) from exc
+    if raw.peek(2)[:2] == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="strict")
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+
+
+def iter_records(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded JSON value) for every non-blank line."""
+    label = "<stdin>" if str(path) == "-" else str(path)
+    line_no = 0
+    try:
+        with open_text(path) as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield line_no, orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise InputFileError(f"{label}:{line_no}", f"not valid JSON ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{label}:{line_no + 1}", f"not valid UTF-8 ({exc.reason})") from exc
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputFileError(f"{label}:{line_no + 1}", f"truncated or corrupt gzip ({exc})") from exc
+
+
+def _mentions(path: str | Path) -> Iterator[tuple[Mention, Any]]:
+    label = "<stdin>" if str(path) == "-" else str(path)
+    stem = Path(label).name.split(".")[0]
+    seen: dict[str, int] = {}
+    for line_no, record in iter_records(path):
+        where = f"{label}:{line_no}"
+        try:
+            mention = mention_from_record(record, where, default_id=f"{stem}:{line_no}")
+        except InvalidMentionError as exc:
+            raise InputFileError(where, str(exc).removeprefix(f"{where}: ")) from exc
+        if mention.mention_id in seen:
+            raise InputFileError(
+                where, f"mention_id {mention.mention_id!r} already used on line {seen[mention.mention_id]}"
+            )
+        seen[mention.mention_id] = line_no
+        yield mention, record
+
+
+def read_mentions(path: str | Path) -> list[Mention]:
+    """All mentions of a file, in order; raises InputFileError at the first bad line."""
+    mentions = [mention for mention, _ in _mentions(path)]
+    if not mentions:
+        raise InputFileError(str(path), "no mentions (the file is empty)")
+    return mentions
+
+
+def read_labelled(path: str | Path) -> tuple[list[Mention], list[str]]:
+    """Mentions with their gold person_id, for training and evaluation."""
+    mentions: list[Mention] = []
+    labels: list[str] = []
+    for mention, record in _mentions(path):
+        person = record.get("person_id")
+        if person is None:
+            raise InputFileError(str(path), f"mention {mention.mention_id!r} has no person_id")
+        mentions.append(mention)
+        labels.append(str(person))
+    if not mentions:
+        raise InputFileError(str(path), "no mentions (the file is empty)")
+    return mentions, labels
+
+
+def read_labelled_pairs(path: str | Path) -> tuple[list[tuple[Mention, Mention, bool]], list[str]]:
+    """Pair files: {"pair_id", "same_person": bool, "a": mention, "b": mention} a line.
+
+    Returns the valid pairs and one message per skipped pair (real gold files hold a few
+    mentions with an empty name; training goes on without them).
+    """
+    label = str(path)
+    pairs: list[tuple[Mention, Mention, bool]] = []
+    skipped: list[str] = []
+    for line_no, record in iter_records(path):
+        where = f"{label}:{line_no}"
+        if not isinstance(record, dict) or not isinstance(record.get("same_person"), bool):
+            raise InputFileError(where, "a pair needs a boolean same_person and mentions a and b")
+        try:
+            a = mention_from_record(record.get("a"), f"{where} (a)", default_id=f"{line_no}:a")
+            b = mention_from_record(record.get("b"), f"{where} (b)", default_id=f"{line_no}:b")
+        except InvalidMentionError as exc:
+            skipped.append(str(exc))
+            continue
+        pairs.append((a, b, record["same_person"]))
+    return pairs, skipped
