@@ -72,7 +72,7 @@ def _same_group_pairs(groups: np.ndarray) -> Pairs:
 
 
 def _rows_of(condensed_length: int) -> int:
-    n = int(round((1 + np.sqrt(1 + 8 * condensed_length)) / 2))
+    n = round((1 + np.sqrt(1 + 8 * condensed_length)) / 2)
     if n * (n - 1) // 2 != condensed_length:
         raise ValueError(f"{condensed_length} is not a condensed distance length")
     return n

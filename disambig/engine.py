@@ -7,10 +7,14 @@ of files, networks or registries.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, resolve_name_order
 from disambig.clustering import cluster_block, membership_confidence
@@ -113,36 +117,92 @@ def identity_id_for(member_ids: Sequence[str]) -> str:
     return "id-" + hashlib.blake2b(anchor.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def cluster_prepared_block(model: PairwiseModel, prepared: Prepared, block: Block) -> Iterator[tuple[int, str, float]]:
-    """(row, identity id, confidence) for every mention of one block."""
-    table = prepared.table.take(block.rows)
+def cluster_table(model: PairwiseModel, table: MentionTable) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster labels and per-mention confidence for the mentions of one block."""
     scored = score_block(model, table)
     labels = cluster_block(scored.probabilities, model.threshold, scored.cannot_link, scored.must_link)
-    confidence = membership_confidence(len(table), scored.probabilities, labels)
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        rows = block.rows[members]
-        identity = identity_id_for([prepared.mentions[int(r)].mention_id for r in rows])
-        for member, row in zip(members, rows):
-            yield int(row), identity, float(confidence[member])
+    return labels, membership_confidence(len(table), scored.probabilities, labels)
+
+
+_WORKER_MODEL: PairwiseModel | None = None
+
+
+def _init_worker(model: PairwiseModel) -> None:
+    global _WORKER_MODEL
+    _WORKER_MODEL = model
+    # Each worker owns one core: OpenMP threads on top of processes only fight for it.
+    threadpool_limits(1)
+
+
+def _cluster_tables(tables: list[tuple[int, MentionTable]]) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    assert _WORKER_MODEL is not None
+    return [(index, *cluster_table(_WORKER_MODEL, table)) for index, table in tables]
+
+
+def _tasks(prepared: Prepared, pairs_per_task: int) -> list[list[tuple[int, MentionTable]]]:
+    """Blocks grouped into tasks of similar work, largest first so no worker idles at the end."""
+    order = sorted(range(len(prepared.blocks)), key=lambda b: -len(prepared.blocks[b].rows))
+    tasks: list[list[tuple[int, MentionTable]]] = []
+    current: list[tuple[int, MentionTable]] = []
+    work = 0
+    for index in order:
+        rows = prepared.blocks[index].rows
+        current.append((index, prepared.table.take(rows)))
+        work += len(rows) * (len(rows) - 1) // 2 + len(rows)
+        if work >= pairs_per_task:
+            tasks.append(current)
+            current, work = [], 0
+    if current:
+        tasks.append(current)
+    return tasks
 
 
 class Engine:
     """Clusters a set of mentions into identities with one pairwise model."""
 
-    def __init__(self, model: PairwiseModel, *, max_block_size: int = DEFAULT_MAX_BLOCK_SIZE) -> None:
+    def __init__(self, model: PairwiseModel, *, max_block_size: int = DEFAULT_MAX_BLOCK_SIZE, jobs: int = 1) -> None:
         self.model = model
         self.max_block_size = max_block_size
+        self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
 
     def prepare(self, mentions: Sequence[Mention]) -> Prepared:
         return prepare(mentions, self.model.text_prior, max_block_size=self.max_block_size)
+
+    def block_keys(self, mentions: Sequence[Mention]) -> list[str]:
+        """The name block of every mention (before any sub-blocking)."""
+        keys = [""] * len(mentions)
+        for block in name_blocks(mentions, self.max_block_size):
+            for row in block.rows:
+                keys[int(row)] = block.key.split("/")[0]
+        return keys
+
+    def _block_results(self, prepared: Prepared) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        if self.jobs == 1 or len(prepared.blocks) < 2:
+            for index, block in enumerate(prepared.blocks):
+                yield (index, *cluster_table(self.model, prepared.table.take(block.rows)))
+            return
+        total = sum(len(b.rows) ** 2 // 2 for b in prepared.blocks)
+        tasks = _tasks(prepared, max(total // (self.jobs * 8), 10_000))
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(
+            self.jobs, mp_context=context, initializer=_init_worker, initargs=(self.model,)
+        ) as pool:
+            for results in pool.map(_cluster_tables, tasks):
+                yield from results
 
     def cluster(self, mentions: Sequence[Mention]) -> list[Assignment]:
         """One assignment per mention, in input order."""
         prepared = self.prepare(mentions)
         result: list[Assignment | None] = [None] * len(mentions)
-        for block in prepared.blocks:
-            for row, identity, confidence in cluster_prepared_block(self.model, prepared, block):
-                result[row] = Assignment(mentions[row].mention_id, identity, round(confidence, 4))
-        assert all(a is not None for a in result)
+        for index, labels, confidence in self._block_results(prepared):
+            rows = prepared.blocks[index].rows
+            for label in np.unique(labels):
+                members = np.flatnonzero(labels == label)
+                identity = identity_id_for([mentions[int(rows[m])].mention_id for m in members])
+                for m in members:
+                    row = int(rows[m])
+                    result[row] = Assignment(mentions[row].mention_id, identity, round(float(confidence[m]), 4))
+        missing = [i for i, a in enumerate(result) if a is None]
+        if missing:
+            raise RuntimeError(f"{len(missing)} mentions got no identity (first: row {missing[0]})")
         return [a for a in result if a is not None]

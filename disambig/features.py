@@ -48,6 +48,10 @@ class BlockNames:
         self.first_sim[~full, :] = np.nan
         self.first_sim[:, ~full] = np.nan
         self.full_first = full.astype(np.float32)
+        # Short given names ("Wei", "Lei") are shared by many people: a name-intrinsic measure
+        # of ambiguity. Block sizes are not used: in labelled sets they reflect how the set was
+        # built (chosen prolific names), not how common a name is.
+        self.first_length = np.array([len(f) if len(f) > 1 else np.nan for f in firsts], dtype=np.float32)
         surnames = [nm.surname for nm in table.names]
         surname_variants: dict[str, int] = {}
         self.surname_variant = np.array([surname_variants.setdefault(s, len(surname_variants)) for s in surnames])
@@ -182,13 +186,10 @@ def _year_gap(ctx: PairContext, pairs: Pairs) -> np.ndarray:
     return np.abs(years[pairs[0]] - years[pairs[1]])
 
 
-def _block_size(ctx: PairContext, pairs: Pairs) -> np.ndarray:
-    return np.full(len(pairs[0]), np.log1p(len(ctx.table)), dtype=np.float32)
-
-
-def _name_frequency(ctx: PairContext, pairs: Pairs) -> np.ndarray:
-    counts = ctx.table.name_counts
-    return np.log1p(np.minimum(counts[pairs[0]], counts[pairs[1]]))
+def _first_name_length(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    v = ctx.names.variant
+    lengths = ctx.names.first_length
+    return np.fmin(lengths[v[pairs[0]]], lengths[v[pairs[1]]])
 
 
 FEATURES: tuple[PairFeature, ...] = (
@@ -207,8 +208,7 @@ FEATURES: tuple[PairFeature, ...] = (
     PairFeature("venue_cosine", _cosine("venue"), "IDF-weighted cosine of venue names"),
     PairFeature("affiliation_cosine", _cosine("affiliations"), "IDF-weighted cosine of affiliations"),
     PairFeature("year_gap", _year_gap, "absolute difference of publication years"),
-    PairFeature("block_size", _block_size, "log(1 + mentions in the name block)"),
-    PairFeature("name_frequency", _name_frequency, "log(1 + mentions with the same full name)"),
+    PairFeature("first_name_length", _first_name_length, "letters in the shorter full first name"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 

@@ -90,9 +90,12 @@ def _strings(record: Mapping[str, Any], key: str, errors: list[FieldViolation]) 
 
 def _year(record: Mapping[str, Any], errors: list[FieldViolation]) -> int | None:
     value = record.get("year")
+    if isinstance(value, bool):
+        errors.append(FieldViolation("year", "must be an integer, got bool"))
+        return None
     if value is None or value == 0:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not isinstance(value, int):
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value.strip())
         else:
@@ -117,9 +120,9 @@ def mention_from_record(record: Any, where: str, default_id: str) -> Mention:
         errors.append(FieldViolation("name", "is required"))
     elif not any(v.field == "name" for v in errors) and not _has_letter(texts["name"]):
         errors.append(FieldViolation("name", "has no letters"))
-    if "mention_id" in record and record["mention_id"] is not None and not texts["mention_id"]:
-        if not any(v.field == "mention_id" for v in errors):
-            errors.append(FieldViolation("mention_id", "must not be empty"))
+    id_given = record.get("mention_id") is not None
+    if id_given and not texts["mention_id"] and not any(v.field == "mention_id" for v in errors):
+        errors.append(FieldViolation("mention_id", "must not be empty"))
     if errors:
         raise InvalidMentionError(where, errors)
     known = set(TEXT_FIELDS) | set(LIST_FIELDS) | {"year"} | IGNORED_FIELDS

@@ -183,12 +183,13 @@ def parse_name(raw: str) -> ParsedName:
     letters = "".join(tokens).replace(".", "").replace("-", "").replace("'", "")
     all_upper = letters.isupper()
     initial_flags = [_is_initials_token(t, all_upper) for t in tokens]
-    # "HAZIZA D", "Haziza D.", "Stenkamp DL": a full word followed only by initials.
-    if not initial_flags[0] and all(initial_flags[1:]):
-        split = 1
-        while split < len(tokens) and not initial_flags[split]:
-            split += 1
-        return _build(tokens[split:], tokens[:split], ambiguous=False)
+    # "HAZIZA D", "Haziza D.", "Stenkamp DL", "Garcia Marquez J": full words, then only initials.
+    if not initial_flags[0] and initial_flags[-1]:
+        split = len(tokens)
+        while split > 0 and initial_flags[split - 1]:
+            split -= 1
+        if not any(initial_flags[:split]):
+            return _build(tokens[split:], tokens[:split], ambiguous=False)
     # "HAZIZA Daniel" / "Daniel HAZIZA": the one all-capitals word of a mixed-case name is the surname.
     if not all_upper:
         upper = [i for i, t in enumerate(tokens) if len(t) > 1 and t.isupper() and not initial_flags[i]]

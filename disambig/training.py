@@ -21,11 +21,11 @@ from sklearn.model_selection import GroupKFold
 from disambig.clustering import cluster_block
 from disambig.engine import Prepared, ScoredBlock, name_blocks, prepare, score_block
 from disambig.evaluation import Scores, score
-from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, slab_pairs
+from disambig.features import BlockNames, PairContext, featurize, slab_pairs
 from disambig.mention import Mention
 from disambig.model import PairwiseModel, ProbabilisticClassifier
 from disambig.names import to_initials
-from disambig.readers import read_labelled
+from disambig.readers import read_labelled, read_labelled_pairs
 from disambig.text import DocumentFrequencies, hash_documents
 
 log = logging.getLogger(__name__)
@@ -111,10 +111,6 @@ def pair_rows(
     return PairRows.concat(parts)
 
 
-# Pair files come without their name blocks, so block-level features are unknown for them.
-BLOCK_LEVEL_FEATURES = ("block_size", "name_frequency")
-
-
 def labelled_pair_rows(
     pairs: Sequence[tuple[Mention, Mention, bool]],
     text_prior: dict[str, DocumentFrequencies],
@@ -140,7 +136,6 @@ def labelled_pair_rows(
         j = np.array([t[1] for t in items])
         keep = names.compatible(i, j)
         features = featurize(PairContext(table, names, 0, len(table)), (i[keep], j[keep]))
-        features[:, [FEATURE_NAMES.index(f) for f in BLOCK_LEVEL_FEATURES]] = np.nan
         same = np.array([t[2] for t in items], dtype=np.int8)[keep]
         parts.append(PairRows(features, same, np.full(len(same), first_group + block_no, dtype=np.int64)))
     return PairRows.concat(parts)
@@ -204,7 +199,9 @@ def choose_threshold(
         model = PairwiseModel(fit_classifier(rows_for(train_parts)), threshold=0.5)
         scored = []
         for corpus in test_parts:
-            prepared = prepare(corpus.mentions, text_frequencies([c for c in corpora if c.name != corpus.name]))
+            base = corpus.name.split("[")[0]
+            prior = text_frequencies([c for c in corpora if "[" not in c.name and c.name != base])
+            prepared = prepare(corpus.mentions, prior)
             scored.append((prepared, score_corpus(model, prepared)))
         for threshold in THRESHOLDS:
             predictions = cluster_labels(scored, threshold)
@@ -223,28 +220,54 @@ def evaluate(model: PairwiseModel, corpus: LabelledCorpus) -> tuple[Scores, np.n
     return score(list(predicted), list(corpus.labels)), predicted, prepared
 
 
+def dev_figures(model: PairwiseModel, paths: Sequence[Path]) -> list[dict[str, object]]:
+    """Scores on labelled files the model never saw, names as written and in initials mode."""
+    figures: list[dict[str, object]] = []
+    for path in paths:
+        corpus = LabelledCorpus.read(path)
+        for mode, data in (("as written", corpus), ("initials", corpus.in_initials())):
+            scores, _, _ = evaluate(model, data)
+            figures.append({"data": Path(path).name, "mode": mode, **scores.as_dict()})
+            log.info("%s (%s): B3 F1 %.4f", Path(path).name, mode, scores.b3_f1)
+    return figures
+
+
 def train(
     paths: Sequence[Path],
     *,
+    pair_files: Sequence[Path] = (),
+    dev_files: Sequence[Path] = (),
     seed: int = 0,
     with_initials: bool = True,
     tune_threshold: bool = True,
 ) -> PairwiseModel:
-    corpora = [LabelledCorpus.read(p) for p in paths]
-    if with_initials:
-        corpora = corpora + [c.in_initials() for c in corpora]
+    """Fit the pairwise model on labelled mention files (+ labelled pair files), tune its threshold."""
+    base_corpora = [LabelledCorpus.read(p) for p in paths]
+    corpora = base_corpora + ([c.in_initials() for c in base_corpora] if with_initials else [])
+    prior = text_frequencies(base_corpora)
+    labelled_pairs = []
+    for path in pair_files:
+        pairs, skipped = read_labelled_pairs(path)
+        if skipped:
+            log.warning("%s: %d pairs skipped, first: %s", path, len(skipped), skipped[0])
+        labelled_pairs.append(pairs)
     group_ids: dict[tuple[str, str], int] = {}
 
     def rows_for(parts: Sequence[LabelledCorpus]) -> PairRows:
         rng = np.random.default_rng(seed)
         out = []
         for corpus in parts:
-            others = [c for c in corpora if c.name.split("[")[0] != corpus.name.split("[")[0]]
-            prepared = prepare(corpus.mentions, text_frequencies(others))
             base = corpus.name.split("[")[0]
-            out.append(
-                pair_rows(prepared, corpus.labels, rng, lambda k: group_ids.setdefault((base, k), len(group_ids)))
-            )
+            # IDF as at inference: this corpus's own counts plus the other corpora as prior.
+            others = text_frequencies([c for c in base_corpora if c.name != base])
+            prepared = prepare(corpus.mentions, others)
+
+            def group_of(key: str, base: str = base) -> int:
+                return group_ids.setdefault((base, key), len(group_ids))
+
+            out.append(pair_rows(prepared, corpus.labels, rng, group_of))
+        for pairs in labelled_pairs:
+            out.append(labelled_pair_rows(pairs, prior, first_group=1_000_000 + len(out) * 100_000))
         return PairRows.concat(out)
 
     threshold, curve = (0.5, {})
@@ -253,15 +276,20 @@ def train(
         log.info("threshold %.2f (cross-validated B3 F1 %s)", threshold, curve)
     rows = rows_for(corpora)
     classifier = fit_classifier(rows, seed)
-    card = {
-        "version": datetime.now(UTC).strftime("%Y%m%d-%H%M%S"),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "classifier": "HistGradientBoostingClassifier, isotonic calibration (grouped 3-fold)",
-        "training_files": [Path(p).name for p in paths] + (["(+ initials-only rewrites)"] if with_initials else []),
+    now = datetime.now(UTC)
+    card: dict[str, object] = {
+        "version": now.strftime("%Y%m%d-%H%M%S"),
+        "created": now.isoformat(timespec="seconds"),
+        "classifier": "HistGradientBoostingClassifier, isotonic calibration (3 folds grouped by name block)",
+        "training_files": [Path(p).name for p in [*paths, *pair_files]]
+        + (["(+ every mention file again with names rewritten to initials)"] if with_initials else []),
         "training_pairs": len(rows.same),
         "threshold_selection": (
-            "3-fold cross-validation over name blocks of the training files; "
+            "3-fold cross-validation over name blocks of the training files (mean B3 F1): "
             + ", ".join(f"{t:.2f}: {f:.3f}" for t, f in sorted(curve.items()))
         ),
     }
-    return PairwiseModel(classifier, threshold, text_prior=text_frequencies(corpora[: len(paths)]), card=card)
+    model = PairwiseModel(classifier, threshold, text_prior=prior, card=card)
+    if dev_files:
+        card["dev_figures"] = dev_figures(model, dev_files)
+    return model

@@ -16,36 +16,48 @@ from disambig.errors import InputFileError, InvalidMentionError
 from disambig.mention import Mention, mention_from_record
 
 
-def open_text(path: str | Path) -> IO[str]:
-    """Open a text input; gzip is recognised by its magic bytes, not only its name."""
+def open_binary(path: str | Path) -> IO[bytes]:
+    """Open an input as bytes; gzip is recognised by its magic bytes, not only its name."""
     if str(path) == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict")
+        return sys.stdin.buffer
     try:
         raw = open(path, "rb")  # noqa: SIM115 - handed to the caller
     except OSError as exc:
         raise InputFileError(str(path), exc.strerror or str(exc)) from exc
     if raw.peek(2)[:2] == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="strict")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    return raw
+
+
+def open_text(path: str | Path) -> IO[str]:
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="strict")
+
+
+def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) for every line; decoded line by line so errors name the right line."""
+    label = "<stdin>" if str(path) == "-" else str(path)
+    line_no = 0
+    try:
+        with open_binary(path) as handle:
+            for line_no, raw_line in enumerate(handle, start=1):
+                try:
+                    yield line_no, raw_line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputFileError(f"{label}:{line_no}", f"not valid UTF-8 ({exc.reason})") from exc
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputFileError(f"{label}:{line_no + 1}", f"truncated or corrupt gzip ({exc})") from exc
 
 
 def iter_records(path: str | Path) -> Iterator[tuple[int, Any]]:
     """(line number, decoded JSON value) for every non-blank line."""
     label = "<stdin>" if str(path) == "-" else str(path)
-    line_no = 0
-    try:
-        with open_text(path) as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield line_no, orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise InputFileError(f"{label}:{line_no}", f"not valid JSON ({exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{label}:{line_no + 1}", f"not valid UTF-8 ({exc.reason})") from exc
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputFileError(f"{label}:{line_no + 1}", f"truncated or corrupt gzip ({exc})") from exc
+    for line_no, line in iter_lines(path):
+        if not line.strip():
+            continue
+        try:
+            yield line_no, orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise InputFileError(f"{label}:{line_no}", f"not valid JSON ({exc})") from exc
 
 
 def _mentions(path: str | Path) -> Iterator[tuple[Mention, Any]]:

@@ -1,0 +1,125 @@
+"""mention_from_record: the single definition of a valid mention."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from disambig.errors import FieldViolation, InvalidMentionError
+from disambig.mention import Mention, mention_from_record
+
+WHERE = "input.jsonl:7"
+
+
+def _violations(record: Any) -> list[FieldViolation]:
+    with pytest.raises(InvalidMentionError) as info:
+        mention_from_record(record, WHERE, default_id="input:7")
+    assert info.value.where == WHERE
+    assert str(info.value).startswith(f"{WHERE}: ")
+    return info.value.violations
+
+
+def _fields(record: Any) -> list[str]:
+    return [v.field for v in _violations(record)]
+
+
+def test_only_name_is_required() -> None:
+    mention = mention_from_record({"name": "Daniel Haziza"}, WHERE, default_id="input:7")
+    assert mention == Mention(mention_id="input:7", name="Daniel Haziza")
+    assert mention.year is None
+    assert mention.coauthors == ()
+
+
+def test_given_mention_id_wins_over_default() -> None:
+    mention = mention_from_record({"mention_id": "m1", "name": "D. Haziza"}, WHERE, default_id="input:7")
+    assert mention.mention_id == "m1"
+
+
+def test_full_record_is_kept() -> None:
+    record = {
+        "mention_id": "m1",
+        "name": "D. Haziza",
+        "coauthors": ["A. B", "C. D"],
+        "title": "A title",
+        "venue": "Venue",
+        "year": 2001,
+        "affiliations": ["Lab"],
+        "topics": ["ml"],
+        "orcid": "0000-0001",
+        "source": "crossref",
+    }
+    mention = mention_from_record(record, WHERE, default_id="x")
+    assert mention.coauthors == ("A. B", "C. D")
+    assert mention.year == 2001
+    assert mention.affiliations == ("Lab",)
+    assert mention.orcid == "0000-0001"
+    assert mention.extra == {"source": "crossref"}
+
+
+def test_person_id_is_ignored() -> None:
+    mention = mention_from_record({"name": "D. Haziza", "person_id": "p9"}, WHERE, default_id="x")
+    assert "person_id" not in mention.extra
+    assert "p9" not in mention.to_dict().values()
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        pytest.param({"title": "no name"}, "name", id="missing-name"),
+        pytest.param({"name": None}, "name", id="null-name"),
+        pytest.param({"name": ""}, "name", id="empty-name"),
+        pytest.param({"name": "   "}, "name", id="blank-name"),
+        pytest.param({"name": ".,-'"}, "name", id="punctuation-name"),
+        pytest.param({"name": 42}, "name", id="name-not-string"),
+        pytest.param({"name": ["D. Haziza"]}, "name", id="name-list"),
+        pytest.param({"name": "x" * 513}, "name", id="name-too-long"),
+        pytest.param({"name": "D. Haziza", "coauthors": "A. B, C. D"}, "coauthors", id="coauthors-string"),
+        pytest.param({"name": "D. Haziza", "coauthors": {"a": 1}}, "coauthors", id="coauthors-dict"),
+        pytest.param({"name": "D. Haziza", "coauthors": ["A. B", 3]}, "coauthors[1]", id="coauthor-not-string"),
+        pytest.param({"name": "D. Haziza", "year": -5}, "year", id="year-negative"),
+        pytest.param({"name": "D. Haziza", "year": 99999}, "year", id="year-too-large"),
+        pytest.param({"name": "D. Haziza", "year": True}, "year", id="year-true"),
+        pytest.param({"name": "D. Haziza", "year": "soon"}, "year", id="year-word"),
+        pytest.param({"name": "D. Haziza", "year": 2001.5}, "year", id="year-float"),
+        pytest.param({"name": "D. Haziza", "title": "x" * 1_000_000}, "title", id="title-1MB"),
+        pytest.param({"name": "D. Haziza", "title": 5}, "title", id="title-not-string"),
+        pytest.param({"name": "D. Haziza", "mention_id": ""}, "mention_id", id="empty-mention-id"),
+    ],
+)
+def test_invalid_field_is_named(record: dict[str, Any], field: str) -> None:
+    assert _fields(record) == [field]
+
+
+def test_year_false_is_rejected() -> None:
+    assert _fields({"name": "D. Haziza", "year": False}) == ["year"]
+
+
+@pytest.mark.parametrize("record", [["name", "D. Haziza"], "D. Haziza", None, 3])
+def test_record_must_be_an_object(record: Any) -> None:
+    assert _fields(record) == ["(record)"]
+
+
+def test_every_bad_field_is_reported_at_once() -> None:
+    fields = _fields({"name": 1, "coauthors": ["ok", None], "year": 99999})
+    assert sorted(fields) == ["coauthors[1]", "name", "year"]
+
+
+@pytest.mark.parametrize("year", [0, None])
+def test_zero_or_null_year_means_unknown(year: int | None) -> None:
+    assert mention_from_record({"name": "D. Haziza", "year": year}, WHERE, default_id="x").year is None
+
+
+@pytest.mark.parametrize("year", [1000, 2024, 2200, "1999"])
+def test_valid_years(year: int | str) -> None:
+    assert mention_from_record({"name": "D. Haziza", "year": year}, WHERE, default_id="x").year == int(year)
+
+
+def test_nul_bytes_are_stripped_from_a_valid_name() -> None:
+    mention = mention_from_record({"name": "Dan\x00iel Haz\x00iza\x00"}, WHERE, default_id="x")
+    assert mention.name == "Daniel Haziza"
+
+
+def test_empty_coauthors_are_dropped() -> None:
+    mention = mention_from_record({"name": "D. Haziza", "coauthors": ["A. B", " ", "\x00"]}, WHERE, default_id="x")
+    assert mention.coauthors == ("A. B",)
