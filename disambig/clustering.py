@@ -85,16 +85,17 @@ def _relabel_in_row_order(labels: np.ndarray) -> np.ndarray:
     return order[inverse].astype(np.int64)
 
 
-def membership_confidence(n: int, probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per row: mean link probability to its cluster-mates; for a singleton, P(matches no one)."""
+def membership_confidence(links: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per row of a square link-probability matrix: mean link to its cluster-mates; for a
+    singleton, the probability that it links to no one (1 - its best link)."""
+    n = len(labels)
     if n == 1:
         return np.ones(1)
-    i, j = np.triu_indices(n, 1)
-    p = probabilities.astype(np.float64)
-    same = labels[i] == labels[j]
-    sums = np.bincount(i[same], weights=p[same], minlength=n) + np.bincount(j[same], weights=p[same], minlength=n)
-    sizes = np.bincount(labels)[labels]
-    best_other = np.zeros(n)
-    np.maximum.at(best_other, i, p)
-    np.maximum.at(best_other, j, p)
-    return np.where(sizes > 1, sums / np.maximum(sizes - 1, 1), 1.0 - best_other)
+    same = labels[:, None] == labels[None, :]
+    np.fill_diagonal(same, False)
+    mates = same.sum(axis=1)
+    sums = np.where(same, links, 0.0).sum(axis=1)
+    others = ~same
+    np.fill_diagonal(others, False)
+    best_other = np.where(others, links, 0.0).max(axis=1)
+    return np.where(mates > 0, sums / np.maximum(mates, 1), 1.0 - best_other)

@@ -33,11 +33,6 @@ def _field_texts(mentions: Sequence[Mention], field: str) -> list[str]:
     raise ValueError(f"unknown text field {field!r}")
 
 
-def coauthor_key(raw: str) -> str:
-    name = parse_name(raw)
-    return f"{name.surname_key}_{name.first_initial}" if name.surname_key else ""
-
-
 def normalise_orcid(raw: str) -> str:
     digits = re.sub(r"[^0-9Xx]", "", raw.rsplit("/", 1)[-1]).upper()
     return digits if len(digits) == 16 else ""
@@ -50,6 +45,7 @@ class MentionTable:
     names: list[ParsedName]
     text: dict[str, sp.csr_matrix]  # unit rows: a dot product is an IDF-weighted cosine
     coauthors: sp.csr_matrix  # binary presence of normalised coauthor keys
+    coauthors_full: sp.csr_matrix  # binary presence of coauthors whose first name is spelled out
     coauthor_weighted: sp.csr_matrix  # unit rows, IDF-weighted: rare coauthors count more
     coauthor_labels: list[tuple[str, ...]]  # the coauthors as written, for explanations
     years: np.ndarray  # float, NaN = unknown
@@ -65,6 +61,7 @@ class MentionTable:
             names=[self.names[int(r)] for r in rows],
             text={k: v[rows] for k, v in self.text.items()},
             coauthors=self.coauthors[rows],
+            coauthors_full=self.coauthors_full[rows],
             coauthor_weighted=self.coauthor_weighted[rows],
             coauthor_labels=[self.coauthor_labels[int(r)] for r in rows],
             years=self.years[rows],
@@ -87,12 +84,13 @@ def build_table(
         if text_prior and field in text_prior:
             frequencies = frequencies + text_prior[field]
         text[field] = weighted_unit_rows(hashed, frequencies.idf())
-    coauthors, weighted, labels = _coauthor_matrices(mentions, names)
+    coauthors, weighted, labels, full = _coauthor_matrices(mentions, names)
     full_counts = Counter(n.full_key for n in names)
     return MentionTable(
         names=list(names),
         text=text,
         coauthors=coauthors,
+        coauthors_full=full,
         coauthor_weighted=weighted,
         coauthor_labels=labels,
         years=np.array([m.year if m.year else np.nan for m in mentions], dtype=np.float32),
@@ -102,31 +100,47 @@ def build_table(
     )
 
 
+def _binary_rows(rows: list[list[int]], width: int) -> sp.csr_matrix:
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    indices = np.asarray([c for r in rows for c in r], dtype=np.int32)
+    data = np.ones(len(indices), dtype=np.float32)
+    return sp.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
+
+
 def _coauthor_matrices(
     mentions: Sequence[Mention], names: Sequence[ParsedName]
-) -> tuple[sp.csr_matrix, sp.csr_matrix, list[tuple[str, ...]]]:
+) -> tuple[sp.csr_matrix, sp.csr_matrix, list[tuple[str, ...]], sp.csr_matrix]:
+    """Coauthor keys (surname + initial: robust to formatting) and full keys (surname + first
+    name: precise where "J. Wang" stands for many people)."""
     vocabulary: dict[str, int] = {}
-    indptr = [0]
-    indices: list[int] = []
+    full_vocabulary: dict[str, int] = {}
+    rows: list[list[int]] = []
+    full_rows: list[list[int]] = []
     labels: list[tuple[str, ...]] = []
     for mention, own in zip(mentions, names):
         own_key = f"{own.surname_key}_{own.first_initial}"
-        seen: set[int] = set()
+        columns: dict[int, None] = {}
+        full_columns: dict[int, None] = {}
         kept: list[str] = []
         for raw in mention.coauthors:
-            key = coauthor_key(raw)
-            if not key or key == own_key:
+            name = parse_name(raw)
+            if not name.surname_key:
+                continue
+            key = f"{name.surname_key}_{name.first_initial}"
+            if key == own_key:
                 continue
             column = vocabulary.setdefault(key, len(vocabulary))
-            if column not in seen:
-                seen.add(column)
-                indices.append(column)
+            if column not in columns:
+                columns[column] = None
                 kept.append(raw)
-        indptr.append(len(indices))
+            if name.has_full_first:
+                full_columns[full_vocabulary.setdefault(f"{name.surname_key}_{name.first}", len(full_vocabulary))] = (
+                    None
+                )
+        rows.append(list(columns))
+        full_rows.append(list(full_columns))
         labels.append(tuple(kept))
-    shape = (len(mentions), max(len(vocabulary), 1))
-    data = np.ones(len(indices), dtype=np.float32)
-    binary = sp.csr_matrix((data, np.asarray(indices, dtype=np.int32), np.asarray(indptr)), shape=shape)
-    counts = np.bincount(binary.indices, minlength=shape[1]).astype(np.float32)
-    idf = (np.log((1.0 + shape[0]) / (1.0 + counts)) + 1.0).astype(np.float32)
-    return binary, weighted_unit_rows(binary, idf), labels
+    binary = _binary_rows(rows, len(vocabulary))
+    counts = np.bincount(binary.indices, minlength=binary.shape[1]).astype(np.float32)
+    idf = (np.log((1.0 + binary.shape[0]) / (1.0 + counts)) + 1.0).astype(np.float32)
+    return binary, weighted_unit_rows(binary, idf), labels, _binary_rows(full_rows, len(full_vocabulary))

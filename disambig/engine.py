@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.distance import squareform
 from threadpoolctl import threadpool_limits
 
 from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, resolve_name_order
@@ -21,6 +22,7 @@ from disambig.clustering import cluster_block, membership_confidence
 from disambig.corpus import MentionTable, build_table
 from disambig.features import BlockNames, PairContext, featurize, iter_row_slabs, slab_pairs
 from disambig.mention import Mention
+from disambig.merging import merge_clusters
 from disambig.model import PairwiseModel
 from disambig.names import parse_name
 from disambig.text import DocumentFrequencies
@@ -121,7 +123,11 @@ def cluster_table(model: PairwiseModel, table: MentionTable) -> tuple[np.ndarray
     """Cluster labels and per-mention confidence for the mentions of one block."""
     scored = score_block(model, table)
     labels = cluster_block(scored.probabilities, model.threshold, scored.cannot_link, scored.must_link)
-    return labels, membership_confidence(len(table), scored.probabilities, labels)
+    if model.merger is not None and len(table) > 1:
+        return merge_clusters(
+            model.merger, model.merge_threshold, table, scored.probabilities, scored.cannot_link, labels
+        )
+    return labels, membership_confidence(squareform(scored.probabilities, checks=False), labels)
 
 
 _WORKER_MODEL: PairwiseModel | None = None

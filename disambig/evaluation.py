@@ -57,3 +57,16 @@ def score_by_block(predicted: Sequence[Hashable], gold: Sequence[Hashable], bloc
         block: score([predicted[r] for r in members], [gold[r] for r in members])
         for block, members in sorted(rows.items())
     }
+
+
+def baseline_labels(names: Sequence[str], kind: str) -> list[str]:
+    """Reference clusterings: "name" (same normalised name string = same person) or "block"
+    (one identity per surname + first-initial block)."""
+    from disambig.names import parse_name
+
+    parsed = [parse_name(n) for n in names]
+    if kind == "name":
+        return [p.full_key for p in parsed]
+    if kind == "block":
+        return [p.block_key for p in parsed]
+    raise ValueError(f"unknown baseline {kind!r}")

@@ -52,6 +52,13 @@ class BlockNames:
         # of ambiguity. Block sizes are not used: in labelled sets they reflect how the set was
         # built (chosen prolific names), not how common a name is.
         self.first_length = np.array([len(f) if len(f) > 1 else np.nan for f in firsts], dtype=np.float32)
+        # Mentions linked by a shared coauthor (self-links removed): two papers with no coauthor in
+        # common may still both share coauthors with a third paper of the same person.
+        linked = (table.coauthors @ table.coauthors.T).tocsr()
+        linked.setdiag(0)
+        linked.eliminate_zeros()
+        linked.data[:] = 1.0
+        self.coauthor_neighbours = linked.astype(np.float32)
         surnames = [nm.surname for nm in table.names]
         surname_variants: dict[str, int] = {}
         self.surname_variant = np.array([surname_variants.setdefault(s, len(surname_variants)) for s in surnames])
@@ -103,6 +110,14 @@ class PairContext:
     @cached_property
     def shared_coauthors(self) -> np.ndarray:
         return self._slab(self.table.coauthors)
+
+    @cached_property
+    def shared_full_coauthors(self) -> np.ndarray:
+        return self._slab(self.table.coauthors_full)
+
+    @cached_property
+    def shared_neighbours(self) -> np.ndarray:
+        return self._slab(self.names.coauthor_neighbours)
 
     @cached_property
     def coauthor_cosine(self) -> np.ndarray:
@@ -169,6 +184,15 @@ def _shared_coauthors(ctx: PairContext, pairs: Pairs) -> np.ndarray:
     return ctx.lookup(ctx.shared_coauthors, pairs)
 
 
+def _shared_full_coauthors(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    return ctx.lookup(ctx.shared_full_coauthors, pairs)
+
+
+def _shared_neighbours(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    values = ctx.lookup(ctx.shared_neighbours, pairs)
+    return np.log1p(values)
+
+
 def _coauthor_cosine(ctx: PairContext, pairs: Pairs) -> np.ndarray:
     values = ctx.lookup(ctx.coauthor_cosine, pairs).copy()
     counts = ctx.coauthor_counts
@@ -199,6 +223,8 @@ FEATURES: tuple[PairFeature, ...] = (
     PairFeature("full_first_names", _full_first_names, "how many sides spell the first name out"),
     PairFeature("surname_similarity", _surname_similarity, "Jaro-Winkler of folded surnames"),
     PairFeature("shared_coauthors", _shared_coauthors, "coauthors in common (surname + initial)"),
+    PairFeature("shared_full_coauthors", _shared_full_coauthors, "coauthors in common (surname + first name)"),
+    PairFeature("shared_neighbours", _shared_neighbours, "log(1 + other mentions sharing a coauthor with both)"),
     PairFeature("coauthor_cosine", _coauthor_cosine, "IDF-weighted cosine of coauthor sets"),
     PairFeature("fewest_coauthors", _fewest_coauthors, "coauthor count of the sparser side"),
     PairFeature("title_cosine", _cosine("title"), "IDF-weighted cosine of titles"),

@@ -15,12 +15,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
 from disambig.errors import ModelError
 from disambig.features import FEATURE_NAMES
+from disambig.merging import CLUSTER_FEATURE_NAMES
 from disambig.text import N_FEATURES, DocumentFrequencies
 
 FORMAT_VERSION = 1
@@ -45,6 +46,8 @@ class PairwiseModel:
     feature_names: tuple[str, ...] = FEATURE_NAMES
     text_prior: Mapping[str, DocumentFrequencies] = field(default_factory=dict)
     card: dict[str, Any] = field(default_factory=dict)
+    merger: ProbabilisticClassifier | None = None  # second stage: scores pairs of clusters
+    merge_threshold: float = 0.5
 
     @property
     def version(self) -> str:
@@ -60,6 +63,11 @@ class PairwiseModel:
 
         directory.mkdir(parents=True, exist_ok=True)
         skops.io.dump(self.classifier, directory / "classifier.skops")
+        merger_path = directory / "merger.skops"
+        if self.merger is not None:
+            skops.io.dump(self.merger, merger_path)
+        else:
+            merger_path.unlink(missing_ok=True)
         arrays: dict[str, np.ndarray] = {}
         for name, freq in self.text_prior.items():
             indices, values = freq.to_sparse()
@@ -71,6 +79,8 @@ class PairwiseModel:
             "format_version": FORMAT_VERSION,
             "feature_names": list(self.feature_names),
             "threshold": self.threshold,
+            "merge_threshold": self.merge_threshold,
+            "cluster_feature_names": list(CLUSTER_FEATURE_NAMES),
             "text_hash_features": N_FEATURES,
             "card": self.card,
         }
@@ -79,7 +89,6 @@ class PairwiseModel:
 
     @classmethod
     def load(cls, directory: Path) -> PairwiseModel:
-        import skops.io
 
         meta_path = directory / "model.json"
         if not meta_path.is_file():
@@ -94,12 +103,11 @@ class PairwiseModel:
             raise ModelError(f"{meta_path}: trained on other features than this version of disambig computes")
         if meta.get("text_hash_features") != N_FEATURES:
             raise ModelError(f"{meta_path}: text hashing size differs from this version")
-        try:
-            classifier = skops.io.load(directory / "classifier.skops", trusted=list(TRUSTED_TYPES))
-        except Exception as exc:  # skops raises UntrustedTypesFoundException and friends
-            raise ModelError(f"{directory / 'classifier.skops'}: refused by the safe loader ({exc})") from exc
-        if not hasattr(classifier, "predict_proba"):
-            raise ModelError(f"{directory}: the classifier has no predict_proba")
+        if tuple(meta.get("cluster_feature_names", ())) != CLUSTER_FEATURE_NAMES:
+            raise ModelError(f"{meta_path}: trained on other cluster features than this version computes")
+        classifier = _load_classifier(directory / "classifier.skops")
+        merger_path = directory / "merger.skops"
+        merger = _load_classifier(merger_path) if merger_path.is_file() else None
         prior: dict[str, DocumentFrequencies] = {}
         with np.load(directory / "text_prior.npz", allow_pickle=False) as arrays:
             for key in arrays.files:
@@ -108,13 +116,35 @@ class PairwiseModel:
                     prior[name] = DocumentFrequencies.from_sparse(
                         int(arrays[key][0]), arrays[f"{name}.indices"], arrays[f"{name}.values"]
                     )
-        return cls(classifier, float(meta["threshold"]), FEATURE_NAMES, prior, dict(meta.get("card", {})))
+        return cls(
+            classifier,
+            float(meta["threshold"]),
+            FEATURE_NAMES,
+            prior,
+            dict(meta.get("card", {})),
+            merger,
+            float(meta.get("merge_threshold", 0.5)),
+        )
+
+
+def _load_classifier(path: Path) -> ProbabilisticClassifier:
+    import skops.io
+
+    try:
+        classifier = skops.io.load(path, trusted=list(TRUSTED_TYPES))
+    except Exception as exc:  # skops raises UntrustedTypesFoundException, zip and JSON errors
+        raise ModelError(f"{path}: refused by the safe loader ({exc})") from exc
+    if not hasattr(classifier, "predict_proba"):
+        raise ModelError(f"{path}: the object has no predict_proba")
+    return cast(ProbabilisticClassifier, classifier)
 
 
 def render_card(model: PairwiseModel) -> str:
     card = model.card
     lines = [f"# disambig model `{model.version}`", ""]
     lines += [f"- Clustering threshold (average link probability): {model.threshold:.3f}"]
+    if model.merger is not None:
+        lines += [f"- Cluster-merge threshold (second stage): {model.merge_threshold:.3f}"]
     for key in ("created", "classifier", "training_files", "training_pairs", "threshold_selection"):
         if key in card:
             lines.append(f"- {key.replace('_', ' ').capitalize()}: {card[key]}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -16,13 +17,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, cross_val_predict
 
 from disambig.clustering import cluster_block
-from disambig.engine import Prepared, ScoredBlock, name_blocks, prepare, score_block
+from disambig.engine import Engine, Prepared, ScoredBlock, name_blocks, prepare, score_block
 from disambig.evaluation import Scores, score
 from disambig.features import BlockNames, PairContext, featurize, slab_pairs
 from disambig.mention import Mention
+from disambig.merging import ClusterProfiles, apply_merges, candidate_pairs, cluster_pair_features
 from disambig.model import PairwiseModel, ProbabilisticClassifier
 from disambig.names import to_initials
 from disambig.readers import read_labelled, read_labelled_pairs
@@ -158,19 +160,6 @@ def fit_classifier(rows: PairRows, seed: int = 0) -> ProbabilisticClassifier:
     return calibrated
 
 
-def cluster_labels(scored: Sequence[tuple[Prepared, list[ScoredBlock]]], threshold: float) -> list[np.ndarray]:
-    """Predicted cluster labels per corpus, at one threshold, from pre-computed scores."""
-    out = []
-    for prepared, blocks in scored:
-        labels = np.empty(len(prepared.mentions), dtype=object)
-        for block, sb in zip(prepared.blocks, blocks):
-            block_labels = cluster_block(sb.probabilities, threshold, sb.cannot_link, sb.must_link)
-            for row, label in zip(block.rows, block_labels):
-                labels[row] = f"{block.key}#{label}"
-        out.append(labels)
-    return out
-
-
 def score_corpus(model: PairwiseModel, prepared: Prepared) -> list[ScoredBlock]:
     return [score_block(model, prepared.table.take(b.rows)) for b in prepared.blocks]
 
@@ -180,44 +169,148 @@ def _fold_of(corpus: str, block_key: str, folds: int) -> int:
     return int.from_bytes(digest, "big") % folds
 
 
-def choose_threshold(
+def base_name(corpus: LabelledCorpus) -> str:
+    """The file a corpus came from: its initials rewrite shares the name and the folds."""
+    return corpus.name.split("[")[0]
+
+
+@dataclass
+class HeldOut:
+    """Blocks of a training corpus scored by a model that never saw them."""
+
+    corpus: LabelledCorpus
+    prepared: Prepared
+    scored: list[ScoredBlock]
+
+
+def cross_fit(
     corpora: Sequence[LabelledCorpus], rows_for: Callable[[Sequence[LabelledCorpus]], PairRows], folds: int = 3
-) -> tuple[float, dict[float, float]]:
-    """The threshold with the best mean B3 F1 on held-out blocks of the training corpora."""
-    totals = {t: 0.0 for t in THRESHOLDS}
-    count = 0
+) -> list[HeldOut]:
+    """Out-of-fold pair scores for every training block (folds drawn by name block)."""
+    held_out: list[HeldOut] = []
+    originals = [c for c in corpora if "[" not in c.name]
     for fold in range(folds):
         train_parts, test_parts = [], []
         for corpus in corpora:
-            base = corpus.name.split("[")[0]
             in_fold = np.zeros(len(corpus.mentions), dtype=bool)
             for block in name_blocks(corpus.mentions):
-                if _fold_of(base, block.key, folds) == fold:
+                if _fold_of(base_name(corpus), block.key, folds) == fold:
                     in_fold[block.rows] = True
             train_parts.append(corpus.subset(np.flatnonzero(~in_fold)))
             test_parts.append(corpus.subset(np.flatnonzero(in_fold)))
         model = PairwiseModel(fit_classifier(rows_for(train_parts)), threshold=0.5)
-        scored = []
         for corpus in test_parts:
-            base = corpus.name.split("[")[0]
-            prior = text_frequencies([c for c in corpora if "[" not in c.name and c.name != base])
+            prior = text_frequencies([c for c in originals if c.name != base_name(corpus)])
             prepared = prepare(corpus.mentions, prior)
-            scored.append((prepared, score_corpus(model, prepared)))
-        for threshold in THRESHOLDS:
-            predictions = cluster_labels(scored, threshold)
-            for corpus, predicted in zip(test_parts, predictions):
-                totals[threshold] += score(list(predicted), list(corpus.labels)).b3_f1
-        count += len(test_parts)
-        log.info("threshold fold %d/%d done", fold + 1, folds)
-    means = {t: totals[t] / count for t in THRESHOLDS}
-    best = max(THRESHOLDS, key=lambda t: (means[t], -abs(t - 0.5)))
-    return float(best), means
+            held_out.append(HeldOut(corpus, prepared, score_corpus(model, prepared)))
+        log.info("cross-fitting fold %d/%d done", fold + 1, folds)
+    return held_out
 
 
-def evaluate(model: PairwiseModel, corpus: LabelledCorpus) -> tuple[Scores, np.ndarray, Prepared]:
-    prepared = prepare(corpus.mentions, model.text_prior)
-    (predicted,) = cluster_labels([(prepared, score_corpus(model, prepared))], model.threshold)
-    return score(list(predicted), list(corpus.labels)), predicted, prepared
+def first_stage_labels(held: HeldOut, threshold: float) -> list[np.ndarray]:
+    return [cluster_block(sb.probabilities, threshold, sb.cannot_link, sb.must_link) for sb in held.scored]
+
+
+def _labels_of(held: HeldOut, block_labels: Sequence[np.ndarray]) -> np.ndarray:
+    out = np.empty(len(held.corpus.mentions), dtype=object)
+    for block, labels in zip(held.prepared.blocks, block_labels):
+        for row, label in zip(block.rows, labels):
+            out[row] = f"{block.key}#{label}"
+    return out
+
+
+def mean_b3(held_out: Sequence[HeldOut], labels: Sequence[Sequence[np.ndarray]]) -> float:
+    """B3 F1 per corpus file and mode, averaged (each fold part weighted by its mentions)."""
+    totals: dict[str, list[float]] = {}
+    for held, block_labels in zip(held_out, labels):
+        s = score(list(_labels_of(held, block_labels)), list(held.corpus.labels))
+        entry = totals.setdefault(held.corpus.name, [0.0, 0.0])
+        entry[0] += s.b3_f1 * s.mentions
+        entry[1] += s.mentions
+    return float(np.mean([t / max(n, 1) for t, n in totals.values()]))
+
+
+def choose_threshold(held_out: Sequence[HeldOut]) -> tuple[float, dict[float, float]]:
+    """The first-stage threshold with the best held-out B3 F1."""
+    curve = {t: mean_b3(held_out, [first_stage_labels(h, t) for h in held_out]) for t in THRESHOLDS}
+    best = max(THRESHOLDS, key=lambda t: (curve[t], -abs(t - 0.5)))
+    return float(best), curve
+
+
+@dataclass
+class MergeCase:
+    """One held-out block's first-stage clusters, their candidate pairs and their rows."""
+
+    held: int
+    block: int
+    labels: np.ndarray
+    profiles: ClusterProfiles
+    pairs: tuple[np.ndarray, np.ndarray]
+    start: int
+    stop: int
+
+
+def merge_training_rows(held_out: Sequence[HeldOut], threshold: float) -> tuple[PairRows, list[MergeCase]]:
+    """Cluster pairs from held-out first-stage clusterings; a pair is positive when the two
+    clusters' majority persons agree."""
+    parts: list[PairRows] = []
+    cases: list[MergeCase] = []
+    groups: dict[tuple[str, str], int] = {}
+    offset = 0
+    for h, held in enumerate(held_out):
+        for b, (block, sb) in enumerate(zip(held.prepared.blocks, held.scored)):
+            labels = cluster_block(sb.probabilities, threshold, sb.cannot_link, sb.must_link)
+            if labels.max(initial=0) < 1:
+                continue
+            table = held.prepared.table.take(block.rows)
+            profiles = ClusterProfiles.build(table, sb.probabilities, sb.cannot_link, labels)
+            a, c = candidate_pairs(profiles)
+            if not len(a):
+                continue
+            gold = held.corpus.labels[block.rows]
+            majority = np.array([Counter(gold[labels == k]).most_common(1)[0][0] for k in range(labels.max() + 1)])
+            group = groups.setdefault((base_name(held.corpus), block.key), len(groups))
+            features = cluster_pair_features(profiles, (a, c))
+            parts.append(PairRows(features, (majority[a] == majority[c]).astype(np.int8), np.full(len(a), group)))
+            cases.append(MergeCase(h, b, labels, profiles, (a, c), offset, offset + len(a)))
+            offset += len(a)
+    return PairRows.concat(parts), cases
+
+
+def _merger_estimator(seed: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        max_iter=150, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=20, random_state=seed
+    )
+
+
+def choose_merge_threshold(
+    held_out: Sequence[HeldOut], first_threshold: float, rows: PairRows, cases: Sequence[MergeCase], seed: int
+) -> tuple[float, dict[float, float]]:
+    """The merge threshold with the best held-out B3 F1, from out-of-fold merge probabilities."""
+    out_of_fold = cross_val_predict(
+        _merger_estimator(seed),
+        rows.features,
+        rows.same,
+        groups=rows.groups,
+        cv=GroupKFold(n_splits=3),
+        method="predict_proba",
+    )[:, 1]
+    first = [first_stage_labels(h, first_threshold) for h in held_out]
+    curve = {}
+    for threshold in THRESHOLDS:
+        labels = [list(block_labels) for block_labels in first]
+        for case in cases:
+            merged, _ = apply_merges(case.profiles, case.pairs, out_of_fold[case.start : case.stop], threshold)
+            labels[case.held][case.block] = merged[case.labels]
+        curve[float(threshold)] = mean_b3(held_out, labels)
+    best = max(curve, key=lambda t: (curve[t], -abs(t - 0.5)))
+    return best, curve
+
+
+def evaluate(model: PairwiseModel, corpus: LabelledCorpus, jobs: int = 1) -> Scores:
+    """Cluster a labelled corpus with the full engine and score it."""
+    assignments = Engine(model, jobs=jobs).cluster(corpus.mentions)
+    return score([a.identity_id for a in assignments], list(corpus.labels))
 
 
 def dev_figures(model: PairwiseModel, paths: Sequence[Path]) -> list[dict[str, object]]:
@@ -226,7 +319,7 @@ def dev_figures(model: PairwiseModel, paths: Sequence[Path]) -> list[dict[str, o
     for path in paths:
         corpus = LabelledCorpus.read(path)
         for mode, data in (("as written", corpus), ("initials", corpus.in_initials())):
-            scores, _, _ = evaluate(model, data)
+            scores = evaluate(model, data)
             figures.append({"data": Path(path).name, "mode": mode, **scores.as_dict()})
             log.info("%s (%s): B3 F1 %.4f", Path(path).name, mode, scores.b3_f1)
     return figures
@@ -239,7 +332,6 @@ def train(
     dev_files: Sequence[Path] = (),
     seed: int = 0,
     with_initials: bool = True,
-    tune_threshold: bool = True,
 ) -> PairwiseModel:
     """Fit the pairwise model on labelled mention files (+ labelled pair files), tune its threshold."""
     base_corpora = [LabelledCorpus.read(p) for p in paths]
@@ -270,12 +362,15 @@ def train(
             out.append(labelled_pair_rows(pairs, prior, first_group=1_000_000 + len(out) * 100_000))
         return PairRows.concat(out)
 
-    threshold, curve = (0.5, {})
-    if tune_threshold:
-        threshold, curve = choose_threshold(corpora, rows_for)
-        log.info("threshold %.2f (cross-validated B3 F1 %s)", threshold, curve)
+    held_out = cross_fit(corpora, rows_for)
+    threshold, curve = choose_threshold(held_out)
+    log.info("first-stage threshold %.2f (held-out B3 F1 %.4f)", threshold, curve[threshold])
+    merge_rows, cases = merge_training_rows(held_out, threshold)
+    merge_threshold, merge_curve = choose_merge_threshold(held_out, threshold, merge_rows, cases, seed)
+    log.info("merge threshold %.2f (held-out B3 F1 %.4f)", merge_threshold, merge_curve[merge_threshold])
     rows = rows_for(corpora)
     classifier = fit_classifier(rows, seed)
+    merger = _merger_estimator(seed).fit(merge_rows.features, merge_rows.same)
     now = datetime.now(UTC)
     card: dict[str, object] = {
         "version": now.strftime("%Y%m%d-%H%M%S"),
@@ -284,12 +379,18 @@ def train(
         "training_files": [Path(p).name for p in [*paths, *pair_files]]
         + (["(+ every mention file again with names rewritten to initials)"] if with_initials else []),
         "training_pairs": len(rows.same),
+        "merge_training_pairs": len(merge_rows.same),
         "threshold_selection": (
-            "3-fold cross-validation over name blocks of the training files (mean B3 F1): "
+            "3-fold cross-validation over name blocks of the training files (mean held-out B3 F1); "
+            "first stage: "
             + ", ".join(f"{t:.2f}: {f:.3f}" for t, f in sorted(curve.items()))
+            + "; merge stage: "
+            + ", ".join(f"{t:.2f}: {f:.3f}" for t, f in sorted(merge_curve.items()))
         ),
     }
-    model = PairwiseModel(classifier, threshold, text_prior=prior, card=card)
+    model = PairwiseModel(
+        classifier, threshold, text_prior=prior, card=card, merger=merger, merge_threshold=merge_threshold
+    )
     if dev_files:
         card["dev_figures"] = dev_figures(model, dev_files)
     return model

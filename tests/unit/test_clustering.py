@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import squareform
 
 from disambig.clustering import cluster_block, condensed_index, membership_confidence
 
@@ -110,7 +111,7 @@ def test_membership_confidence() -> None:
     n = 3
     probabilities = _condensed(n, {(0, 1): 0.9, (0, 2): 0.2, (1, 2): 0.3})
     labels = np.array([0, 0, 1])
-    confidence = membership_confidence(n, probabilities, labels)
+    confidence = membership_confidence(squareform(probabilities), labels)
     assert confidence[0] == pytest.approx(0.9)
     assert confidence[1] == pytest.approx(0.9)
     assert confidence[2] == pytest.approx(1 - 0.3)  # singleton: 1 - best probability to anyone
@@ -119,9 +120,9 @@ def test_membership_confidence() -> None:
 def test_membership_confidence_is_mean_over_cluster_mates() -> None:
     n = 3
     probabilities = _condensed(n, {(0, 1): 0.9, (0, 2): 0.5, (1, 2): 0.7})
-    confidence = membership_confidence(n, probabilities, np.array([0, 0, 0]))
+    confidence = membership_confidence(squareform(probabilities), np.array([0, 0, 0]))
     assert confidence.tolist() == pytest.approx([0.7, 0.8, 0.6])
 
 
 def test_membership_confidence_single_row() -> None:
-    assert membership_confidence(1, np.empty(0), np.array([0])).tolist() == [1.0]
+    assert membership_confidence(np.zeros((1, 1)), np.array([0])).tolist() == [1.0]
