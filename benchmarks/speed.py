@@ -260,10 +260,8 @@ def check_targets(summaries: list[Run]) -> list[dict[str, Any]]:
     for name, field, op, bound, text in TARGETS:
         run = by_stem.get(name)
         value: float | None = None if run is None else float(getattr(run, field))
-        if value is None:
-            status = "n/a"
-        else:
-            status = "PASS" if (value < bound if op == "<" else value >= bound) else "MISS"
+        met = value is not None and (value < bound if op == "<" else value >= bound)
+        status = "n/a" if value is None else ("PASS" if met else "MISS")
         checks.append({"target": f"{name}: {text}", "measured": value, "status": status})
     return checks
 
@@ -353,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             print()
             for c in checks:
                 measured = "not run" if c["measured"] is None else f"{c['measured']:g}"
-                print(f"{c['status']:<5} {c['target']:<45} measured: {measured}")
+                print(f"{c['status']:<5} {c['target']:<52} measured: {measured}")
     return 1 if any(c["status"] == "MISS" for c in checks) else 0
 
 
