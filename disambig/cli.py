@@ -108,15 +108,38 @@ def cluster(mentions: str, output: str, model_path: Path | None, jobs: int) -> N
     help="Labelled files to report on in the model card (never trained on).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--threads",
+    type=int,
+    default=1,
+    show_default=True,
+    help="OpenMP threads for fitting; more threads than free cores makes fitting many times slower.",
+)
+@click.option(
+    "--merge-stage/--no-merge-stage",
+    default=False,
+    show_default=True,
+    help="Also train the second stage that merges clusters whose pooled profiles match.",
+)
 @_fail_cleanly
 def train(
-    data: tuple[Path, ...], output: Path, pair_files: tuple[Path, ...], dev_files: tuple[Path, ...], seed: int
+    data: tuple[Path, ...],
+    output: Path,
+    pair_files: tuple[Path, ...],
+    dev_files: tuple[Path, ...],
+    seed: int,
+    threads: int,
+    merge_stage: bool,
 ) -> None:
     """Train a pairwise model on labelled DATA files (with person_id) and write it to OUTPUT."""
+    from threadpoolctl import threadpool_limits
+
     from disambig.training import train as run_training
 
-    logging.getLogger().setLevel(logging.INFO)
-    model = run_training(list(data), pair_files=list(pair_files), dev_files=list(dev_files), seed=seed)
+    with threadpool_limits(threads):
+        model = run_training(
+            list(data), pair_files=list(pair_files), dev_files=list(dev_files), seed=seed, merge_stage=merge_stage
+        )
     model.save(output)
     click.echo(f"model written to {output} (threshold {model.threshold:.2f})", err=True)
 

@@ -48,10 +48,14 @@ class BlockNames:
         self.first_sim[~full, :] = np.nan
         self.first_sim[:, ~full] = np.nan
         self.full_first = full.astype(np.float32)
-        # Short given names ("Wei", "Lei") are shared by many people: a name-intrinsic measure
-        # of ambiguity. Block sizes are not used: in labelled sets they reflect how the set was
-        # built (chosen prolific names), not how common a name is.
-        self.first_length = np.array([len(f) if len(f) > 1 else np.nan for f in firsts], dtype=np.float32)
+        # Letters of the spelled-out given names ("Shang-Yung" 9, "Wei" 3): a name-intrinsic
+        # measure of ambiguity, as a two-syllable given name is shared by far fewer people.
+        # Block sizes are not used: in labelled sets they reflect how the set was built
+        # (chosen prolific names), not how common a name is.
+        self.given_letters = np.array(
+            [sum(len(p) for p in g if len(p) > 1) if len(g[0] if g else "") > 1 else np.nan for g in givens],
+            dtype=np.float32,
+        )
         # Mentions linked by a shared coauthor (self-links removed): two papers with no coauthor in
         # common may still both share coauthors with a third paper of the same person.
         linked = (table.coauthors @ table.coauthors.T).tocsr()
@@ -210,9 +214,9 @@ def _year_gap(ctx: PairContext, pairs: Pairs) -> np.ndarray:
     return np.abs(years[pairs[0]] - years[pairs[1]])
 
 
-def _first_name_length(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+def _given_letters(ctx: PairContext, pairs: Pairs) -> np.ndarray:
     v = ctx.names.variant
-    lengths = ctx.names.first_length
+    lengths = ctx.names.given_letters
     return np.fmin(lengths[v[pairs[0]]], lengths[v[pairs[1]]])
 
 
@@ -234,7 +238,7 @@ FEATURES: tuple[PairFeature, ...] = (
     PairFeature("venue_cosine", _cosine("venue"), "IDF-weighted cosine of venue names"),
     PairFeature("affiliation_cosine", _cosine("affiliations"), "IDF-weighted cosine of affiliations"),
     PairFeature("year_gap", _year_gap, "absolute difference of publication years"),
-    PairFeature("first_name_length", _first_name_length, "letters in the shorter full first name"),
+    PairFeature("given_letters", _given_letters, "letters of spelled-out given names, shorter side"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zipfile import ZIP_DEFLATED
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -28,6 +29,7 @@ FORMAT_VERSION = 1
 # Every type the classifier file may contain beyond skops' own safe defaults.
 TRUSTED_TYPES = (
     "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 )
 ENV_MODEL = "DISAMBIG_MODEL"
@@ -62,10 +64,10 @@ class PairwiseModel:
         import skops.io
 
         directory.mkdir(parents=True, exist_ok=True)
-        skops.io.dump(self.classifier, directory / "classifier.skops")
+        skops.io.dump(self.classifier, directory / "classifier.skops", compression=ZIP_DEFLATED)
         merger_path = directory / "merger.skops"
         if self.merger is not None:
-            skops.io.dump(self.merger, merger_path)
+            skops.io.dump(self.merger, merger_path, compression=ZIP_DEFLATED)
         else:
             merger_path.unlink(missing_ok=True)
         arrays: dict[str, np.ndarray] = {}
@@ -74,7 +76,7 @@ class PairwiseModel:
             arrays[f"{name}.indices"] = indices
             arrays[f"{name}.values"] = values
             arrays[f"{name}.n_docs"] = np.asarray([freq.n_docs])
-        np.savez_compressed(directory / "text_prior.npz", **arrays)
+        np.savez_compressed(directory / "text_prior.npz", allow_pickle=False, **arrays)
         meta = {
             "format_version": FORMAT_VERSION,
             "feature_names": list(self.feature_names),

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -134,17 +135,21 @@ def labelled_pair_rows(
     for block_no, items in sorted(by_block.items()):
         table = prepared.table.take(prepared.blocks[block_no].rows)
         names = BlockNames(table)
-        i = np.array([t[0] for t in items])
-        j = np.array([t[1] for t in items])
-        keep = names.compatible(i, j)
-        features = featurize(PairContext(table, names, 0, len(table)), (i[keep], j[keep]))
+        first = np.array([t[0] for t in items])
+        second = np.array([t[1] for t in items])
+        keep = names.compatible(first, second)
+        features = featurize(PairContext(table, names, 0, len(table)), (first[keep], second[keep]))
         same = np.array([t[2] for t in items], dtype=np.int8)[keep]
         parts.append(PairRows(features, same, np.full(len(same), first_group + block_no, dtype=np.int64)))
     return PairRows.concat(parts)
 
 
 def fit_classifier(rows: PairRows, seed: int = 0) -> ProbabilisticClassifier:
-    """Gradient boosting, isotonic-calibrated on out-of-fold predictions grouped by block."""
+    """Gradient boosting, Platt-calibrated on out-of-fold predictions grouped by block.
+
+    Sigmoid rather than isotonic calibration: two parameters instead of a step function with
+    one knot per distinct training score (tens of megabytes in the artifact).
+    """
     booster = HistGradientBoostingClassifier(
         max_iter=250,
         learning_rate=0.08,
@@ -155,9 +160,9 @@ def fit_classifier(rows: PairRows, seed: int = 0) -> ProbabilisticClassifier:
         random_state=seed,
     )
     splits = list(GroupKFold(n_splits=3).split(rows.features, rows.same, rows.groups))
-    calibrated = CalibratedClassifierCV(booster, method="isotonic", cv=splits, ensemble=False)
+    calibrated = CalibratedClassifierCV(booster, method="sigmoid", cv=splits, ensemble=False)
     calibrated.fit(rows.features, rows.same)
-    return calibrated
+    return cast(ProbabilisticClassifier, calibrated)
 
 
 def score_corpus(model: PairwiseModel, prepared: Prepared) -> list[ScoredBlock]:
@@ -332,6 +337,7 @@ def train(
     dev_files: Sequence[Path] = (),
     seed: int = 0,
     with_initials: bool = True,
+    merge_stage: bool = False,
 ) -> PairwiseModel:
     """Fit the pairwise model on labelled mention files (+ labelled pair files), tune its threshold."""
     base_corpora = [LabelledCorpus.read(p) for p in paths]
@@ -365,26 +371,31 @@ def train(
     held_out = cross_fit(corpora, rows_for)
     threshold, curve = choose_threshold(held_out)
     log.info("first-stage threshold %.2f (held-out B3 F1 %.4f)", threshold, curve[threshold])
-    merge_rows, cases = merge_training_rows(held_out, threshold)
-    merge_threshold, merge_curve = choose_merge_threshold(held_out, threshold, merge_rows, cases, seed)
-    log.info("merge threshold %.2f (held-out B3 F1 %.4f)", merge_threshold, merge_curve[merge_threshold])
+    merger: HistGradientBoostingClassifier | None = None
+    merge_threshold, merge_pairs = 0.5, 0
+    merge_curve: dict[float, float] = {}
+    if merge_stage:
+        merge_rows, cases = merge_training_rows(held_out, threshold)
+        merge_threshold, merge_curve = choose_merge_threshold(held_out, threshold, merge_rows, cases, seed)
+        log.info("merge threshold %.2f (held-out B3 F1 %.4f)", merge_threshold, merge_curve[merge_threshold])
+        merger = _merger_estimator(seed).fit(merge_rows.features, merge_rows.same)
+        merge_pairs = len(merge_rows.same)
     rows = rows_for(corpora)
     classifier = fit_classifier(rows, seed)
-    merger = _merger_estimator(seed).fit(merge_rows.features, merge_rows.same)
     now = datetime.now(UTC)
     card: dict[str, object] = {
         "version": now.strftime("%Y%m%d-%H%M%S"),
         "created": now.isoformat(timespec="seconds"),
-        "classifier": "HistGradientBoostingClassifier, isotonic calibration (3 folds grouped by name block)",
+        "classifier": "HistGradientBoostingClassifier, sigmoid calibration (3 folds grouped by name block)",
         "training_files": [Path(p).name for p in [*paths, *pair_files]]
         + (["(+ every mention file again with names rewritten to initials)"] if with_initials else []),
         "training_pairs": len(rows.same),
-        "merge_training_pairs": len(merge_rows.same),
+        "merge_training_pairs": merge_pairs,
         "threshold_selection": (
             "3-fold cross-validation over name blocks of the training files (mean held-out B3 F1); "
             "first stage: "
             + ", ".join(f"{t:.2f}: {f:.3f}" for t, f in sorted(curve.items()))
-            + "; merge stage: "
+            + ("; merge stage: " if merge_curve else "")
             + ", ".join(f"{t:.2f}: {f:.3f}" for t, f in sorted(merge_curve.items()))
         ),
     }
