@@ -31,6 +31,7 @@ TRUSTED_TYPES = (
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.model_selection._split.GroupKFold",
 )
 ENV_MODEL = "DISAMBIG_MODEL"
 
