@@ -15,8 +15,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from zipfile import ZIP_DEFLATED
 from typing import Any, Protocol, cast
+from zipfile import ZIP_DEFLATED
 
 import numpy as np
 

@@ -36,6 +36,9 @@ _VECTORIZER = HashingVectorizer(
 
 def hash_documents(texts: Iterable[str]) -> sp.csr_matrix:
     """Binary term presence: repeated words in a title are not extra evidence."""
+    texts = list(texts)
+    if not texts:  # the hasher cannot transform an empty batch
+        return sp.csr_matrix((0, N_FEATURES), dtype=np.float32)
     matrix = _VECTORIZER.transform(texts).tocsr()
     matrix.data[:] = 1.0
     return matrix

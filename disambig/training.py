@@ -22,8 +22,9 @@ from sklearn.model_selection import GroupKFold, cross_val_predict
 
 from disambig.clustering import cluster_block
 from disambig.engine import Engine, Prepared, ScoredBlock, name_blocks, prepare, score_block
+from disambig.errors import DisambigError
 from disambig.evaluation import Scores, score
-from disambig.features import BlockNames, PairContext, featurize, slab_pairs
+from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, slab_pairs
 from disambig.mention import Mention
 from disambig.merging import ClusterProfiles, apply_merges, candidate_pairs, cluster_pair_features
 from disambig.model import PairwiseModel, ProbabilisticClassifier
@@ -34,6 +35,7 @@ from disambig.text import DocumentFrequencies, hash_documents
 log = logging.getLogger(__name__)
 
 MAX_PAIRS_PER_BLOCK = 20_000
+MAX_PAIRS_PER_PERSON_PAIR = 30
 THRESHOLDS = tuple(np.round(np.arange(0.20, 0.86, 0.05), 2))
 
 
@@ -80,6 +82,27 @@ class PairRows:
         )
 
 
+def _cap_per_person_pair(
+    candidates: np.ndarray, first: np.ndarray, second: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """At most MAX_PAIRS_PER_PERSON_PAIR pairs for each (person, person) combination.
+
+    Pairs within a block grow with the square of each person's paper count, so uniform sampling
+    lets a few prolific people teach the model that "no shared evidence" still means "same
+    person". Capping each person pair makes the model learn from evidence, not from base rates
+    of how a labelled set was assembled.
+    """
+    _, codes = np.unique(np.concatenate([first[candidates], second[candidates]]), return_inverse=True)
+    a, b = codes[: len(candidates)], codes[len(candidates) :]
+    key = np.minimum(a, b).astype(np.int64) * (int(codes.max()) + 1) + np.maximum(a, b)
+    shuffled = rng.permutation(len(candidates))
+    order = shuffled[np.argsort(key[shuffled], kind="stable")]
+    sorted_keys = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    return np.sort(candidates[order[rank < MAX_PAIRS_PER_PERSON_PAIR]])
+
+
 def pair_rows(
     prepared: Prepared,
     labels: np.ndarray,
@@ -98,12 +121,13 @@ def pair_rows(
             continue
         names = BlockNames(table)
         i, j = slab_pairs(n, 0, n - 1)
+        block_labels = labels[block.rows]
         keep = np.flatnonzero(names.compatible(i, j))
+        keep = _cap_per_person_pair(keep, block_labels[i], block_labels[j], rng)
         if len(keep) > max_pairs_per_block:
             keep = np.sort(rng.choice(keep, size=max_pairs_per_block, replace=False))
         i, j = i[keep], j[keep]
         ctx = PairContext(table, names, 0, n)
-        block_labels = labels[block.rows]
         parts.append(
             PairRows(
                 featurize(ctx, (i, j)),
@@ -159,9 +183,20 @@ def fit_classifier(rows: PairRows, seed: int = 0) -> ProbabilisticClassifier:
         early_stopping=False,
         random_state=seed,
     )
-    splits = list(GroupKFold(n_splits=3).split(rows.features, rows.same, rows.groups))
+    features = rows.features
+    never_seen = np.flatnonzero(np.isnan(features).all(axis=0))
+    if len(never_seen):
+        # A feature the training data never carries (e.g. abstracts) cannot be learned; a
+        # constant column gets no splits, so the model ignores it wherever it appears later.
+        log.warning("no training pair has %s: the model will ignore them", [FEATURE_NAMES[c] for c in never_seen])
+        features = features.copy()
+        features[:, never_seen] = 0.0
+    n_groups = len(np.unique(rows.groups))
+    if n_groups < 2:
+        raise DisambigError("training needs labelled pairs from at least two name blocks")
+    splits = list(GroupKFold(n_splits=min(3, n_groups)).split(features, rows.same, rows.groups))
     calibrated = CalibratedClassifierCV(booster, method="sigmoid", cv=splits, ensemble=False)
-    calibrated.fit(rows.features, rows.same)
+    calibrated.fit(features, rows.same)
     # The fold indices are training data, not model state: keep a description of the splitter
     # instead of megabytes of row indices in the artifact.
     calibrated.set_params(cv=GroupKFold(n_splits=3))

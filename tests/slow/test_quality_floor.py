@@ -15,18 +15,12 @@ from disambig.evaluation import baseline_labels, score
 from disambig.model import load_model
 from disambig.training import LabelledCorpus, evaluate
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-DEV = DATA / "qian_dblp_dev.jsonl.gz"
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not DEV.is_file(), reason=f"development data not found at {DEV} (see shared/README.md)"),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("initials", [False, True], ids=["as-written", "initials"])
-def test_default_model_beats_both_baselines_on_dev(initials: bool) -> None:
-    corpus = LabelledCorpus.read(DEV)
+def test_default_model_beats_both_baselines_on_dev(initials: bool, shared_data: Path) -> None:
+    corpus = LabelledCorpus.read(shared_data / "qian_dblp_dev.jsonl.gz")
     if initials:
         corpus = corpus.in_initials()
     model_scores = evaluate(load_model(), corpus, jobs=2)
