@@ -18,9 +18,9 @@ from scipy.spatial.distance import squareform
 from threadpoolctl import threadpool_limits
 
 from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, resolve_name_order
-from disambig.clustering import cluster_block, membership_confidence
+from disambig.clustering import cluster_block, membership_confidence, must_link_groups
 from disambig.corpus import MentionTable, build_table
-from disambig.features import BlockNames, PairContext, featurize, iter_row_slabs, slab_pairs
+from disambig.features import BlockNames, PairContext, featurize, iter_row_slabs, linking_evidence, slab_pairs
 from disambig.mention import Mention
 from disambig.merging import merge_clusters
 from disambig.model import PairwiseModel
@@ -78,7 +78,7 @@ def prepare(
     return Prepared(mentions, table, make_blocks(names, max_block_size))
 
 
-def score_block(model: PairwiseModel, table: MentionTable) -> ScoredBlock:
+def score_block(model: PairwiseModel, table: MentionTable, *, require_evidence: bool = True) -> ScoredBlock:
     """Score every pair of one block; pairs ruled out by a hard constraint are not classified."""
     n = len(table)
     total = n * (n - 1) // 2
@@ -86,6 +86,8 @@ def score_block(model: PairwiseModel, table: MentionTable) -> ScoredBlock:
     cannot_link = np.zeros(total, dtype=bool)
     must_i: list[np.ndarray] = []
     must_j: list[np.ndarray] = []
+    link_i: list[np.ndarray] = []
+    link_j: list[np.ndarray] = []
     if n < 2:
         return ScoredBlock(probabilities, cannot_link, (np.empty(0, np.int64), np.empty(0, np.int64)))
     names = BlockNames(table)
@@ -103,13 +105,28 @@ def score_block(model: PairwiseModel, table: MentionTable) -> ScoredBlock:
         keep = ~ruled_out
         ctx = PairContext(table, names, row_start, row_stop)
         slab_probabilities = np.zeros(len(i), dtype=np.float32)
-        slab_probabilities[keep] = model.predict(featurize(ctx, (i[keep], j[keep])))
+        features = featurize(ctx, (i[keep], j[keep]))
+        slab_probabilities[keep] = model.predict(features)
         same_email = keep & (emails[i] != "") & (emails[i] == emails[j])
+        linked = np.zeros(len(i), dtype=bool)
+        linked[keep] = linking_evidence(features, names, (i[keep], j[keep]))
+        linked |= same_email | same_orcid
+        link_i.append(i[linked])
+        link_j.append(j[linked])
         slab_probabilities[same_email] = 1.0 - (1.0 - slab_probabilities[same_email]) / SHARED_EMAIL_ODDS
         slab_probabilities[same_orcid] = 1.0
         probabilities[span] = slab_probabilities
         must_i.append(i[same_orcid])
         must_j.append(j[same_orcid])
+    if require_evidence:
+        # Clusters grow only within components of the evidence graph: pairs in different
+        # components are never linked, directly or through a chain.
+        component = must_link_groups(n, (np.concatenate(link_i), np.concatenate(link_j)))
+        offset = 0
+        for row_start, row_stop in iter_row_slabs(n, PAIR_CHUNK):
+            i, j = slab_pairs(n, row_start, row_stop)
+            cannot_link[offset : offset + len(i)] |= component[i] != component[j]
+            offset += len(i)
     return ScoredBlock(probabilities, cannot_link, (np.concatenate(must_i), np.concatenate(must_j)))
 
 

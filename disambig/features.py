@@ -33,6 +33,7 @@ class BlockNames:
         self.variant = np.array([variants.setdefault(n.given, len(variants)) for n in table.names])
         givens = list(variants)
         self.givens = givens
+        self.part_counts = np.array([len(g) for g in givens])
         n = len(givens)
         self.match = np.empty((n, n), dtype=np.int8)
         self.middle = np.zeros((n, n), dtype=np.int8)
@@ -270,3 +271,24 @@ def slab_pairs(n: int, row_start: int, row_stop: int) -> Pairs:
     offsets = np.arange(len(i)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     j = i + 1 + offsets
     return i.astype(np.int64), j.astype(np.int64)
+
+
+# What licenses a merge: some evidence beyond a compatible name and a shared venue. Clusters
+# may only grow along pairs that have it (see engine.score_block), so two people who share an
+# initial and a venue but no coauthor, no topic and no affiliation stay apart however rare
+# their name is: the "D. Haziza" case.
+EVIDENCE_MIN_COSINE = 0.2
+_EVIDENCE_COSINES = ("title_cosine", "topics_cosine", "context_cosine", "affiliation_cosine")
+
+
+def linking_evidence(features: np.ndarray, names: BlockNames, pairs: Pairs) -> np.ndarray:
+    """Per pair: a shared coauthor, similar text or affiliation, the same spelled-out name, or
+    the same two or more initials ("J.C." and "J. C.")."""
+    column = {name: features[:, k] for k, name in enumerate(FEATURE_NAMES)}
+    evidence = column["shared_coauthors"] > 0
+    for name in _EVIDENCE_COSINES:
+        evidence |= np.nan_to_num(column[name]) >= EVIDENCE_MIN_COSINE
+    same_full_name = (column["given_match"] >= GivenMatch.VARIANT) & (column["full_first_names"] == 2)
+    same_variant = names.variant[pairs[0]] == names.variant[pairs[1]]
+    several_initials = names.part_counts[names.variant[pairs[0]]] >= 2
+    return evidence | same_full_name | (same_variant & several_initials)

@@ -35,7 +35,6 @@ from disambig.text import DocumentFrequencies, hash_documents
 log = logging.getLogger(__name__)
 
 MAX_PAIRS_PER_BLOCK = 20_000
-MAX_PAIRS_PER_PERSON_PAIR = 30
 THRESHOLDS = tuple(np.round(np.arange(0.20, 0.86, 0.05), 2))
 
 
@@ -82,27 +81,6 @@ class PairRows:
         )
 
 
-def _cap_per_person_pair(
-    candidates: np.ndarray, first: np.ndarray, second: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """At most MAX_PAIRS_PER_PERSON_PAIR pairs for each (person, person) combination.
-
-    Pairs within a block grow with the square of each person's paper count, so uniform sampling
-    lets a few prolific people teach the model that "no shared evidence" still means "same
-    person". Capping each person pair makes the model learn from evidence, not from base rates
-    of how a labelled set was assembled.
-    """
-    _, codes = np.unique(np.concatenate([first[candidates], second[candidates]]), return_inverse=True)
-    a, b = codes[: len(candidates)], codes[len(candidates) :]
-    key = np.minimum(a, b).astype(np.int64) * (int(codes.max()) + 1) + np.maximum(a, b)
-    shuffled = rng.permutation(len(candidates))
-    order = shuffled[np.argsort(key[shuffled], kind="stable")]
-    sorted_keys = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    return np.sort(candidates[order[rank < MAX_PAIRS_PER_PERSON_PAIR]])
-
-
 def pair_rows(
     prepared: Prepared,
     labels: np.ndarray,
@@ -123,7 +101,6 @@ def pair_rows(
         i, j = slab_pairs(n, 0, n - 1)
         block_labels = labels[block.rows]
         keep = np.flatnonzero(names.compatible(i, j))
-        keep = _cap_per_person_pair(keep, block_labels[i], block_labels[j], rng)
         if len(keep) > max_pairs_per_block:
             keep = np.sort(rng.choice(keep, size=max_pairs_per_block, replace=False))
         i, j = i[keep], j[keep]
