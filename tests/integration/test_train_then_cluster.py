@@ -34,11 +34,27 @@ def trained(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tupl
         _slice(
             shared_data / "aminer110.jsonl.gz",
             train_file,
-            {"Ajay Gupta", "Bin Li", "Jim Gray", "Lei Chen", "Yang Wang", "Sanjay Jain", "Bing Liu", "Yi Deng"},
+            {
+                "Ajay Gupta",
+                "Bin Li",
+                "Jim Gray",
+                "Lei Chen",
+                "Yang Wang",
+                "Sanjay Jain",
+                "Bing Liu",
+                "Yi Deng",
+                "Jing Zhang",
+                "Yu Zhang",
+                "Ning Zhang",
+                "Yong Chen",
+                "Hao Wang",
+                "Lei Wang",
+                "David C. Wilson",
+            },
         )
         > 300
     )
-    assert _slice(shared_data / "qian_dblp_dev.jsonl.gz", dev_file, {"Abdul Sattar", "Peter Willett", "Jun Sun"}) > 100
+    assert _slice(shared_data / "qian_dblp_dev.jsonl.gz", dev_file, {"Jun Sun", "Ping Zhang", "Yan Liu"}) > 100
     model_dir = root / "model"
     result = CliRunner().invoke(
         main,
@@ -59,10 +75,12 @@ def test_trained_model_round_trips_with_its_card(trained: tuple[Path, Path]) -> 
     assert "train.jsonl" in card and "dev.jsonl" in card and "shared_coauthors" in card
 
 
-def test_trained_model_beats_the_one_identity_per_block_baseline(trained: tuple[Path, Path]) -> None:
+def test_trained_first_stage_beats_the_one_identity_per_block_baseline(trained: tuple[Path, Path]) -> None:
     model_dir, dev_file = trained
     corpus = LabelledCorpus.read(dev_file)
-    model_scores = evaluate(load_model(model_dir), corpus)
+    model = load_model(model_dir)
+    model.merger = None  # the pairwise model and its threshold alone
+    model_scores = evaluate(model, corpus)
     block_baseline = score(baseline_labels([m.name for m in corpus.mentions], "block"), list(corpus.labels))
     assert model_scores.b3_f1 > block_baseline.b3_f1
 

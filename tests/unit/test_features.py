@@ -58,3 +58,29 @@ def test_identical_titles_have_cosine_one() -> None:
     ]
     x, _ = _features(mentions)
     assert abs(column(x, "title_cosine")[0] - 1.0) < 1e-5
+
+
+def test_linking_evidence_needs_more_than_an_initial_and_a_venue() -> None:
+    from disambig.corpus import build_table
+    from disambig.features import linking_evidence
+
+    mentions = [
+        Mention("a", "D. Haziza", venue="arXiv", coauthors=("Maxime Oquab",), title="Vision transformers"),
+        Mention("b", "D. Haziza", venue="arXiv", coauthors=("Jae Kwang Kim",), title="Survey imputation"),
+        Mention("c", "D. Haziza", venue="arXiv", coauthors=("M. Oquab",), title="Attention kernels"),
+        Mention("d", "Haziza, J.C.", venue="Nature"),
+        Mention("e", "J. C. Haziza", venue="Science"),
+        Mention("f", "Daniel Haziza", venue="ICML"),
+        Mention("g", "Daniel Haziza", venue="NeurIPS"),
+    ]
+    names = [parse_name(m.name) for m in mentions]
+    table = build_table(mentions, names)
+    block_names = BlockNames(table)
+    i, j = slab_pairs(len(mentions), 0, len(mentions) - 1)
+    x = featurize(PairContext(table, block_names, 0, len(mentions)), (i, j))
+    evidence = {(int(a), int(b)): bool(e) for a, b, e in zip(i, j, linking_evidence(x, block_names, (i, j)))}
+    assert not evidence[(0, 1)]  # same initial, same venue, nothing else
+    assert evidence[(0, 2)]  # a shared coauthor
+    assert evidence[(3, 4)]  # the same two initials
+    assert evidence[(5, 6)]  # the same spelled-out first name
+    assert not evidence[(0, 5)]  # an initial against a full name, with nothing shared
