@@ -17,7 +17,7 @@ from disambig.text import DocumentFrequencies, hash_documents, join_fields, weig
 TEXT_FIELDS = ("title", "abstract", "topics", "venue", "affiliations", "context")
 
 
-def _field_texts(mentions: Sequence[Mention], field: str) -> list[str]:
+def field_texts(mentions: Sequence[Mention], field: str) -> list[str]:
     if field == "title":
         return [m.title for m in mentions]
     if field == "abstract":
@@ -36,6 +36,11 @@ def _field_texts(mentions: Sequence[Mention], field: str) -> list[str]:
 def normalise_orcid(raw: str) -> str:
     digits = re.sub(r"[^0-9Xx]", "", raw.rsplit("/", 1)[-1]).upper()
     return digits if len(digits) == 16 else ""
+
+
+def document_frequencies(mentions: Sequence[Mention]) -> dict[str, DocumentFrequencies]:
+    """Per text field, how many of the mentions contain each hashed term."""
+    return {f: DocumentFrequencies.of(hash_documents(field_texts(mentions, f))) for f in TEXT_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def build_table(
     """Vectorise a corpus. IDF = corpus counts + prior counts, so small batches stay sensible."""
     text: dict[str, sp.csr_matrix] = {}
     for field in TEXT_FIELDS:
-        hashed = hash_documents(_field_texts(mentions, field))
+        hashed = hash_documents(field_texts(mentions, field))
         frequencies = DocumentFrequencies.of(hashed)
         if text_prior and field in text_prior:
             frequencies = frequencies + text_prior[field]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial.distance import squareform
 
+from disambig.classifier import ProbabilisticClassifier
 from disambig.clustering import cluster_block, membership_confidence
 from disambig.corpus import MentionTable
 from disambig.names import given_match
@@ -153,10 +153,6 @@ def candidate_pairs(profiles: ClusterProfiles) -> ClusterPairs:
     a, b = np.triu_indices(k, 1)
     keep = ~profiles.conflict[a, b]
     return a[keep], b[keep]
-
-
-class ProbabilisticClassifier(Protocol):
-    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
 
 
 def apply_merges(

@@ -15,11 +15,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from zipfile import ZIP_DEFLATED
 
 import numpy as np
 
+from disambig.classifier import ProbabilisticClassifier
 from disambig.errors import ModelError
 from disambig.features import FEATURE_NAMES
 from disambig.merging import CLUSTER_FEATURE_NAMES
@@ -34,10 +35,6 @@ TRUSTED_TYPES = (
     "sklearn.model_selection._split.GroupKFold",
 )
 ENV_MODEL = "DISAMBIG_MODEL"
-
-
-class ProbabilisticClassifier(Protocol):
-    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass

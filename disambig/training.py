@@ -20,17 +20,19 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold, cross_val_predict
 
+from disambig.classifier import ProbabilisticClassifier
 from disambig.clustering import cluster_block
+from disambig.corpus import document_frequencies
 from disambig.engine import Engine, Prepared, ScoredBlock, name_blocks, prepare, score_block
 from disambig.errors import DisambigError
 from disambig.evaluation import Scores, score
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, slab_pairs
 from disambig.mention import Mention
 from disambig.merging import ClusterProfiles, apply_merges, candidate_pairs, cluster_pair_features
-from disambig.model import PairwiseModel, ProbabilisticClassifier
+from disambig.model import PairwiseModel
 from disambig.names import to_initials
 from disambig.readers import read_labelled, read_labelled_pairs
-from disambig.text import DocumentFrequencies, hash_documents
+from disambig.text import DocumentFrequencies
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +56,26 @@ class LabelledCorpus:
         mentions = [replace(m, name=to_initials(m.name)) for m in self.mentions]
         return LabelledCorpus(f"{self.name}[initials]", mentions, self.labels)
 
+    def names_and_affiliations(self) -> LabelledCorpus | None:
+        """Only names and affiliations kept (as INSPIRE-style signatures), where any are known.
+
+        Catalogues often send a name with little context; training on such copies teaches the
+        model what a name and an affiliation alone are worth.
+        """
+        kept = [m for m in self.mentions if m.affiliations]
+        if len(kept) < len(self.mentions) // 4:
+            return None
+        rows = np.array([i for i, m in enumerate(self.mentions) if m.affiliations])
+        mentions = [Mention(m.mention_id, m.name, affiliations=m.affiliations) for m in kept]
+        return LabelledCorpus(f"{self.name}[affiliations]", mentions, self.labels[rows])
+
     def subset(self, rows: np.ndarray) -> LabelledCorpus:
         return LabelledCorpus(self.name, [self.mentions[int(r)] for r in rows], self.labels[rows])
 
 
 def text_frequencies(corpora: Sequence[LabelledCorpus]) -> dict[str, DocumentFrequencies]:
     """Document frequencies of the corpora, per text field: the prior shipped with a model."""
-    from disambig.corpus import TEXT_FIELDS, _field_texts
-
-    mentions = [m for c in corpora for m in c.mentions]
-    return {f: DocumentFrequencies.of(hash_documents(_field_texts(mentions, f))) for f in TEXT_FIELDS}
+    return document_frequencies([m for c in corpora for m in c.mentions])
 
 
 @dataclass
@@ -357,6 +369,7 @@ def train(
     """Fit the pairwise model on labelled mention files (+ labelled pair files), tune its threshold."""
     base_corpora = [LabelledCorpus.read(p) for p in paths]
     corpora = base_corpora + ([c.in_initials() for c in base_corpora] if with_initials else [])
+    corpora += [v for c in base_corpora if (v := c.names_and_affiliations()) is not None]
     prior = text_frequencies(base_corpora)
     labelled_pairs = []
     for path in pair_files:
