@@ -56,19 +56,6 @@ class LabelledCorpus:
         mentions = [replace(m, name=to_initials(m.name)) for m in self.mentions]
         return LabelledCorpus(f"{self.name}[initials]", mentions, self.labels)
 
-    def names_and_affiliations(self) -> LabelledCorpus | None:
-        """Only names and affiliations kept (as INSPIRE-style signatures), where any are known.
-
-        Catalogues often send a name with little context; training on such copies teaches the
-        model what a name and an affiliation alone are worth.
-        """
-        kept = [m for m in self.mentions if m.affiliations]
-        if len(kept) < len(self.mentions) // 4:
-            return None
-        rows = np.array([i for i, m in enumerate(self.mentions) if m.affiliations])
-        mentions = [Mention(m.mention_id, m.name, affiliations=m.affiliations) for m in kept]
-        return LabelledCorpus(f"{self.name}[affiliations]", mentions, self.labels[rows])
-
     def subset(self, rows: np.ndarray) -> LabelledCorpus:
         return LabelledCorpus(self.name, [self.mentions[int(r)] for r in rows], self.labels[rows])
 
@@ -369,7 +356,6 @@ def train(
     """Fit the pairwise model on labelled mention files (+ labelled pair files), tune its threshold."""
     base_corpora = [LabelledCorpus.read(p) for p in paths]
     corpora = base_corpora + ([c.in_initials() for c in base_corpora] if with_initials else [])
-    corpora += [v for c in base_corpora if (v := c.names_and_affiliations()) is not None]
     prior = text_frequencies(base_corpora)
     labelled_pairs = []
     for path in pair_files:
