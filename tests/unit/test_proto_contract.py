@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from disambig.mention import LIST_FIELDS, TEXT_FIELDS, mention_from_record
 from disambig.v1 import disambig_pb2, disambig_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
-BUF = shutil.which("buf")
+# buf-bin installs `buf` beside the interpreter; CI runs .venv/bin/python without activating.
+BUF = shutil.which("buf", path=str(Path(sys.executable).parent)) or shutil.which("buf")
 needs_buf = pytest.mark.skipif(BUF is None, reason="buf not installed (pip install -e '.[dev]' brings buf-bin)")
 
 
