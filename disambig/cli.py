@@ -166,8 +166,7 @@ def evaluate(gold: str, model_path: Path | None, initials: bool, as_json: bool, 
     predicted = [a.identity_id for a in assignments]
     gold_labels = list(corpus.labels)
     overall = score(predicted, gold_labels)
-    blocks = [b for b in engine.block_keys(corpus.mentions)]
-    per_block = score_by_block(predicted, gold_labels, blocks)
+    per_block = score_by_block(predicted, gold_labels, engine.block_keys(corpus.mentions))
     if as_json:
         report = {
             "file": gold,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -56,7 +55,6 @@ class MentionTable:
     years: np.ndarray  # float, NaN = unknown
     emails: np.ndarray  # str, "" = unknown
     orcids: np.ndarray  # str, "" = unknown
-    name_counts: np.ndarray  # how many mentions of the corpus carry the same full name
 
     def __len__(self) -> int:
         return len(self.names)
@@ -72,7 +70,6 @@ class MentionTable:
             years=self.years[rows],
             emails=self.emails[rows],
             orcids=self.orcids[rows],
-            name_counts=self.name_counts[rows],
         )
 
 
@@ -90,7 +87,6 @@ def build_table(
             frequencies = frequencies + text_prior[field]
         text[field] = weighted_unit_rows(hashed, frequencies.idf())
     coauthors, weighted, labels, full = _coauthor_matrices(mentions, names)
-    full_counts = Counter(n.full_key for n in names)
     return MentionTable(
         names=list(names),
         text=text,
@@ -101,7 +97,6 @@ def build_table(
         years=np.array([m.year if m.year else np.nan for m in mentions], dtype=np.float32),
         emails=np.array([m.email.strip().lower() for m in mentions], dtype=object),
         orcids=np.array([normalise_orcid(m.orcid) for m in mentions], dtype=object),
-        name_counts=np.array([full_counts[n.full_key] for n in names], dtype=np.float32),
     )
 
 

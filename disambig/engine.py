@@ -31,7 +31,7 @@ from disambig.text import DocumentFrequencies
 # "different people" twentyfold rather than forcing a merge.
 SHARED_EMAIL_ODDS = 20.0
 
-# Pairs featurised and scored at once: bounds the feature matrix to ~PAIR_CHUNK x 19 floats.
+# Pairs featurised and scored at once: bounds the feature matrix to PAIR_CHUNK x len(FEATURES) floats.
 PAIR_CHUNK = 250_000
 
 
