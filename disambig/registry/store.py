@@ -1,0 +1,385 @@
+"""Registry operations over SQLAlchemy Core: one code path for SQLite and PostgreSQL.
+
+Every write happens in one transaction together with its change-feed rows, so a change is
+either fully recorded or not at all, and an acknowledged resolution is never lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from disambig.errors import DisambigError
+from disambig.registry.schema import changes, constraints, counters, identities, mentions, metadata
+
+DEFAULT_URL = "sqlite:///./disambig.db"
+ACTIVE, MERGED = "active", "merged"
+
+
+class UnknownIdentityError(DisambigError):
+    """No identity with that id was ever issued."""
+
+
+class CurationError(DisambigError):
+    """A merge or split that cannot be carried out as asked (names the reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """A mention to store, linked to an existing identity or (identity_id None) to a new one."""
+
+    mention_id: str
+    block_key: str
+    record: Mapping[str, Any]
+    identity_id: str | None
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the registry holds for one mention after a write: its identity, and whether this
+    write created that identity (False also when the mention was stored before)."""
+
+    mention_id: str
+    identity_id: str
+    confidence: float
+    created: bool
+    already_stored: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRecord:
+    identity_id: str  # the id asked for
+    resolved_id: str  # where it lives now, after following merges
+    status: str
+    merged_into: str | None
+    split_from: str | None
+    block_key: str
+    mention_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    seq: int
+    kind: str
+    identity_id: str
+    other_identity_id: str | None
+    mention_id: str | None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+def new_identity_id() -> str:
+    return "id-" + uuid.uuid4().hex[:16]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Registry:
+    """Identities, their mentions, curation constraints and the change feed."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            if conn.execute(select(counters.c.value).where(counters.c.name == "changes")).first() is None:
+                conn.execute(insert(counters).values(name="changes", value=0))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- sequence numbers and the feed -------------------------------------------------------
+    @staticmethod
+    def _next_seq(conn: Connection) -> int:
+        # Incrementing one row serialises writers on it, so numbers are gap-free and committed
+        # in order: a reader never sees seq n+1 before seq n.
+        statement = (
+            update(counters)
+            .where(counters.c.name == "changes")
+            .values(value=counters.c.value + 1)
+            .returning(counters.c.value)
+        )
+        return int(conn.execute(statement).scalar_one())
+
+    def _record(
+        self,
+        conn: Connection,
+        kind: str,
+        identity_id: str,
+        other: str | None = None,
+        mention_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> int:
+        seq = self._next_seq(conn)
+        conn.execute(
+            insert(changes).values(
+                seq=seq,
+                kind=kind,
+                identity_id=identity_id,
+                other_identity_id=other,
+                mention_id=mention_id,
+                detail=dict(detail or {}),
+            )
+        )
+        conn.execute(update(identities).where(identities.c.identity_id == identity_id).values(updated_seq=seq))
+        return seq
+
+    def changes(self, since: int = 0, limit: int = 1000) -> list[Change]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(changes).where(changes.c.seq > since).order_by(changes.c.seq).limit(limit))
+            return [
+                Change(r.seq, r.kind, r.identity_id, r.other_identity_id, r.mention_id, r.detail or {}) for r in rows
+            ]
+
+    # -- reads -------------------------------------------------------------------------------
+    def stored(self, mention_ids: Iterable[str]) -> dict[str, tuple[str, float]]:
+        """Mentions already in the registry: mention id -> (identity id, confidence)."""
+        ids = list(dict.fromkeys(mention_ids))
+        found: dict[str, tuple[str, float]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                query = select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.confidence).where(
+                    mentions.c.mention_id.in_(chunk)
+                )
+                for row in conn.execute(query):
+                    found[row.mention_id] = (row.identity_id, row.confidence)
+        return found
+
+    def block(self, block_key: str) -> list[tuple[str, str, Mapping[str, Any]]]:
+        """(mention id, identity id, record) of every stored mention of a name block."""
+        with self.engine.connect() as conn:
+            query = (
+                select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.record)
+                .where(mentions.c.block_key == block_key)
+                .order_by(mentions.c.mention_id)
+            )
+            return [(r.mention_id, r.identity_id, r.record) for r in conn.execute(query)]
+
+    def get_identity(self, identity_id: str) -> IdentityRecord:
+        """An identity by any id it ever had: merged ids redirect to the survivor."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(identities).where(identities.c.identity_id == identity_id)).first()
+            if row is None:
+                raise UnknownIdentityError(f"no identity {identity_id!r}")
+            first = row
+            seen = {row.identity_id}
+            while row.status == MERGED and row.merged_into is not None:
+                row = conn.execute(select(identities).where(identities.c.identity_id == row.merged_into)).one()
+                if row.identity_id in seen:  # a cycle would be a bug; never loop forever on one
+                    raise DisambigError(f"merge cycle through {row.identity_id!r}")
+                seen.add(row.identity_id)
+            count = conn.execute(
+                select(func.count()).select_from(mentions).where(mentions.c.identity_id == row.identity_id)
+            ).scalar_one()
+            return IdentityRecord(
+                identity_id=identity_id,
+                resolved_id=row.identity_id,
+                status=first.status,
+                merged_into=first.merged_into,
+                split_from=row.split_from if row is first else first.split_from,
+                block_key=row.block_key,
+                mention_count=int(count),
+            )
+
+    def list_mentions(
+        self, identity_id: str, page_size: int = 100, after: str | None = None
+    ) -> tuple[list[Mapping[str, Any]], str | None]:
+        """One page of an identity's mention records, ordered by mention id, and the next cursor."""
+        resolved = self.get_identity(identity_id).resolved_id
+        with self.engine.connect() as conn:
+            query = select(mentions.c.mention_id, mentions.c.record).where(mentions.c.identity_id == resolved)
+            if after:
+                query = query.where(mentions.c.mention_id > after)
+            rows = list(conn.execute(query.order_by(mentions.c.mention_id).limit(page_size + 1)))
+        page = rows[:page_size]
+        next_cursor = page[-1].mention_id if len(rows) > page_size else None
+        return [r.record for r in page], next_cursor
+
+    def constraints_among(self, mention_ids: Iterable[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """Must-link and cannot-link pairs touching the given mentions."""
+        ids = list(mention_ids)
+        must: list[tuple[str, str]] = []
+        cannot: list[tuple[str, str]] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                query = select(constraints).where(
+                    constraints.c.mention_a.in_(chunk) | constraints.c.mention_b.in_(chunk)
+                )
+                for row in conn.execute(query):
+                    (must if row.kind == "must_link" else cannot).append((row.mention_a, row.mention_b))
+        return must, cannot
+
+    # -- writes ------------------------------------------------------------------------------
+    def record_links(self, links: Sequence[NewLink]) -> list[Stored]:
+        """Store mentions and their identities in one transaction; idempotent by mention id.
+
+        A mention stored before (by this or a concurrent writer) keeps the identity it had.
+        """
+        for attempt in range(2):
+            try:
+                with self.engine.begin() as conn:
+                    return self._record_links(conn, links)
+            except IntegrityError:
+                # A concurrent writer stored one of these mentions first: retry, and the retry
+                # finds it stored and returns its identity.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_links(self, conn: Connection, links: Sequence[NewLink]) -> list[Stored]:
+        ids = [link.mention_id for link in links]
+        existing = {
+            r.mention_id: (r.identity_id, r.confidence)
+            for r in conn.execute(
+                select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.confidence).where(
+                    mentions.c.mention_id.in_(ids)
+                )
+            )
+        }
+        out: list[Stored] = []
+        for link in links:
+            if link.mention_id in existing:
+                identity, confidence = existing[link.mention_id]
+                out.append(Stored(link.mention_id, identity, confidence, created=False, already_stored=True))
+                continue
+            created = link.identity_id is None
+            identity = link.identity_id or new_identity_id()
+            if created:
+                seq = self._next_seq(conn)
+                conn.execute(
+                    insert(identities).values(
+                        identity_id=identity,
+                        block_key=link.block_key,
+                        status=ACTIVE,
+                        created_seq=seq,
+                        updated_seq=seq,
+                    )
+                )
+                conn.execute(
+                    insert(changes).values(
+                        seq=seq, kind="created", identity_id=identity, mention_id=link.mention_id, detail={}
+                    )
+                )
+            seq = self._record(conn, "linked", identity, mention_id=link.mention_id)
+            conn.execute(
+                insert(mentions).values(
+                    mention_id=link.mention_id,
+                    identity_id=identity,
+                    block_key=link.block_key,
+                    record=dict(link.record),
+                    confidence=link.confidence,
+                    linked_seq=seq,
+                )
+            )
+            existing[link.mention_id] = (identity, link.confidence)
+            out.append(Stored(link.mention_id, identity, link.confidence, created=created, already_stored=False))
+        return out
+
+    def merge(self, identity_ids: Sequence[str], reason: str = "") -> str:
+        """Merge identities into the one with most mentions; the others redirect to it."""
+        records = [self.get_identity(i) for i in identity_ids]
+        resolved = list(dict.fromkeys(r.resolved_id for r in records))
+        if len(resolved) < 2:
+            raise CurationError("merge needs at least two distinct identities")
+        with self.engine.begin() as conn:
+            counts = {
+                i: conn.execute(
+                    select(func.count()).select_from(mentions).where(mentions.c.identity_id == i)
+                ).scalar_one()
+                for i in resolved
+            }
+            survivor = max(resolved, key=lambda i: (counts[i], -resolved.index(i)))
+            anchor = conn.execute(
+                select(mentions.c.mention_id).where(mentions.c.identity_id == survivor).limit(1)
+            ).scalar_one()
+            for other in resolved:
+                if other == survivor:
+                    continue
+                other_anchor = conn.execute(
+                    select(mentions.c.mention_id).where(mentions.c.identity_id == other).limit(1)
+                ).scalar_one()
+                seq = self._record(conn, "merged", other, other=survivor, detail={"reason": reason})
+                conn.execute(
+                    insert(constraints).values(kind="must_link", mention_a=anchor, mention_b=other_anchor, seq=seq)
+                )
+                conn.execute(update(mentions).where(mentions.c.identity_id == other).values(identity_id=survivor))
+                conn.execute(
+                    update(identities)
+                    .where(identities.c.identity_id == other)
+                    .values(status=MERGED, merged_into=survivor)
+                )
+            self._record(conn, "merged", survivor, detail={"reason": reason, "absorbed": resolved})
+        return survivor
+
+    def split(self, identity_id: str, mention_ids: Sequence[str], reason: str = "") -> tuple[str, str]:
+        """Move mentions to a new identity; the original id stays with the larger part.
+
+        Returns (id of the remaining part, id of the new part).
+        """
+        resolved = self.get_identity(identity_id).resolved_id
+        moving = list(dict.fromkeys(mention_ids))
+        with self.engine.begin() as conn:
+            members = [
+                r.mention_id
+                for r in conn.execute(select(mentions.c.mention_id).where(mentions.c.identity_id == resolved))
+            ]
+            member_set = set(members)
+            strangers = [m for m in moving if m not in member_set]
+            if strangers:
+                raise CurationError(f"mentions not in identity {resolved!r}: {strangers[:5]}")
+            moving_set = set(moving)
+            staying = [m for m in members if m not in moving_set]
+            if not moving or not staying:
+                raise CurationError("a split must leave mentions on both sides")
+            new_part = moving if len(moving) <= len(staying) else staying
+            block_key = conn.execute(
+                select(identities.c.block_key).where(identities.c.identity_id == resolved)
+            ).scalar_one()
+            new_id = new_identity_id()
+            seq = self._next_seq(conn)
+            conn.execute(
+                insert(identities).values(
+                    identity_id=new_id,
+                    block_key=block_key,
+                    status=ACTIVE,
+                    split_from=resolved,
+                    created_seq=seq,
+                    updated_seq=seq,
+                )
+            )
+            conn.execute(
+                insert(changes).values(
+                    seq=seq, kind="split", identity_id=new_id, other_identity_id=resolved, detail={"reason": reason}
+                )
+            )
+            conn.execute(update(mentions).where(mentions.c.mention_id.in_(new_part)).values(identity_id=new_id))
+            old_part = staying if new_part is moving else moving
+            conn.execute(
+                insert(constraints),
+                [
+                    {"kind": "cannot_link", "mention_a": a, "mention_b": b, "seq": seq}
+                    for a in new_part
+                    for b in old_part
+                ],
+            )
+            self._record(conn, "split", resolved, other=new_id, detail={"reason": reason})
+        return resolved, new_id

@@ -1,0 +1,124 @@
+"""One contract for every registry backend; SQLite here, PostgreSQL joins when CI provides it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from disambig.registry import NewLink, Registry, UnknownIdentityError
+from disambig.registry.store import CurationError
+
+
+@pytest.fixture(params=["sqlite"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    store = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    store.create_schema()
+    yield store
+    store.close()
+
+
+def link(mention_id: str, identity_id: str | None = None, block: str = "haziza_d") -> NewLink:
+    return NewLink(mention_id, block, {"mention_id": mention_id, "name": "D. Haziza"}, identity_id, 0.9)
+
+
+def test_new_mention_creates_an_identity_and_is_idempotent(registry: Registry) -> None:
+    (first,) = registry.record_links([link("m1")])
+    assert first.created and not first.already_stored
+    (again,) = registry.record_links([link("m1")])
+    assert again.identity_id == first.identity_id and again.already_stored and not again.created
+    assert registry.get_identity(first.identity_id).mention_count == 1
+
+
+def test_link_to_existing_identity_and_block_listing(registry: Registry) -> None:
+    (a,) = registry.record_links([link("m1")])
+    registry.record_links([link("m2", a.identity_id), link("m3", block="other_x")])
+    assert [m for m, _, _ in registry.block("haziza_d")] == ["m1", "m2"]
+    assert registry.stored(["m1", "m2", "zz"]) == {"m1": (a.identity_id, 0.9), "m2": (a.identity_id, 0.9)}
+
+
+def test_persists_across_reopen(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    first = Registry(url)
+    first.create_schema()
+    (stored,) = first.record_links([link("m1")])
+    first.close()
+    second = Registry(url)
+    second.create_schema()
+    assert second.stored(["m1"]) == {"m1": (stored.identity_id, 0.9)}
+
+
+def test_merge_redirects_chains_and_records_must_link(registry: Registry) -> None:
+    a, b, c = (registry.record_links([link(m)])[0].identity_id for m in ("m1", "m2", "m3"))
+    registry.record_links([link("m4", c), link("m5", c)])  # c is the largest: it survives
+    survivor = registry.merge([a, b], reason="same person")
+    survivor2 = registry.merge([survivor, c])
+    assert survivor2 == c
+    record = registry.get_identity(a)
+    assert record.resolved_id == c and record.status == "merged" and record.mention_count == 5
+    must, cannot = registry.constraints_among(["m1", "m2", "m3", "m4", "m5"])
+    assert len(must) == 2 and not cannot
+
+
+def test_split_keeps_the_id_with_the_larger_part(registry: Registry) -> None:
+    (a,) = registry.record_links([link("m1")])
+    registry.record_links([link(m, a.identity_id) for m in ("m2", "m3", "m4")])
+    kept, new = registry.split(a.identity_id, ["m4"], reason="different person")
+    assert kept == a.identity_id
+    assert registry.get_identity(new).split_from == a.identity_id
+    assert registry.get_identity(new).mention_count == 1
+    _, cannot = registry.constraints_among(["m4"])
+    assert sorted(cannot) == [("m4", "m1"), ("m4", "m2"), ("m4", "m3")]
+    kept2, _ = registry.split(a.identity_id, ["m1", "m2"])  # moving the larger half keeps the id
+    assert kept2 == a.identity_id
+
+
+def test_curation_errors(registry: Registry) -> None:
+    (a,) = registry.record_links([link("m1")])
+    with pytest.raises(CurationError):
+        registry.split(a.identity_id, ["m1"])  # nothing would remain
+    with pytest.raises(CurationError):
+        registry.split(a.identity_id, ["not-there"])
+    with pytest.raises(CurationError):
+        registry.merge([a.identity_id, a.identity_id])
+    with pytest.raises(UnknownIdentityError):
+        registry.get_identity("id-unknown")
+
+
+def test_change_feed_is_ordered_gap_free_and_pages(registry: Registry) -> None:
+    (a,) = registry.record_links([link("m1")])
+    registry.record_links([link("m2", a.identity_id)])
+    (b,) = registry.record_links([link("m3")])
+    registry.merge([a.identity_id, b.identity_id])
+    feed = registry.changes(since=0)
+    assert [c.seq for c in feed] == list(range(1, len(feed) + 1))
+    assert [c.kind for c in feed[:4]] == ["created", "linked", "linked", "created"]
+    assert registry.changes(since=feed[2].seq, limit=2) == feed[3:5]
+
+
+def test_list_mentions_pages_through_an_identity(registry: Registry) -> None:
+    (a,) = registry.record_links([link("m00")])
+    registry.record_links([link(f"m{i:02d}", a.identity_id) for i in range(1, 25)])
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = registry.list_mentions(a.identity_id, page_size=10, after=cursor)
+        seen += [r["mention_id"] for r in page]
+        if cursor is None:
+            break
+    assert seen == [f"m{i:02d}" for i in range(25)]
+
+
+def test_concurrent_writers_of_one_mention_end_with_one_identity(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    setup = Registry(url)
+    setup.create_schema()
+    writers = [Registry(url) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda r: r.record_links([link("same")])[0], writers * 5))
+    assert len({r.identity_id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    assert [c.kind for c in setup.changes()] == ["created", "linked"]
