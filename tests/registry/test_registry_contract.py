@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from disambig.registry import NewLink, Registry, UnknownIdentityError
+from disambig.registry.schema import metadata
 from disambig.registry.store import CurationError
 
+POSTGRES_URL = os.environ.get("DISAMBIG_TEST_POSTGRES_URL")
 
-@pytest.fixture(params=["sqlite"])
-def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
-    store = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registry.db'}"
+    if not POSTGRES_URL:
+        pytest.skip("DISAMBIG_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
+    clean = Registry(POSTGRES_URL)
+    metadata.drop_all(clean.engine)
+    clean.close()
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def registry(registry_url: str) -> Iterator[Registry]:
+    store = Registry(registry_url)
     store.create_schema()
     yield store
     store.close()
@@ -38,8 +54,8 @@ def test_link_to_existing_identity_and_block_listing(registry: Registry) -> None
     assert registry.stored(["m1", "m2", "zz"]) == {"m1": (a.identity_id, 0.9), "m2": (a.identity_id, 0.9)}
 
 
-def test_persists_across_reopen(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'r.db'}"
+def test_persists_across_reopen(registry_url: str) -> None:
+    url = registry_url
     first = Registry(url)
     first.create_schema()
     (stored,) = first.record_links([link("m1")])
@@ -110,10 +126,10 @@ def test_list_mentions_pages_through_an_identity(registry: Registry) -> None:
     assert seen == [f"m{i:02d}" for i in range(25)]
 
 
-def test_concurrent_writers_of_one_mention_end_with_one_identity(tmp_path: Path) -> None:
+def test_concurrent_writers_of_one_mention_end_with_one_identity(registry_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    url = f"sqlite:///{tmp_path / 'c.db'}"
+    url = registry_url
     setup = Registry(url)
     setup.create_schema()
     writers = [Registry(url) for _ in range(4)]
