@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, func, insert, select, update
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from disambig.errors import DisambigError
-from disambig.registry.schema import changes, constraints, counters, identities, mentions, metadata
+from disambig.registry.schema import changes, constraints, counters, identities, mentions
 
 DEFAULT_URL = "sqlite:///./disambig.db"
 ACTIVE, MERGED = "active", "merged"
@@ -96,11 +97,16 @@ class Registry:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (Alembic; safe to run on every start)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:
-            if conn.execute(select(counters.c.value).where(counters.c.name == "changes")).first() is None:
-                conn.execute(insert(counters).values(name="changes", value=0))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
 
     def close(self) -> None:
         self.engine.dispose()

@@ -22,7 +22,9 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if not POSTGRES_URL:
         pytest.skip("DISAMBIG_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
     clean = Registry(POSTGRES_URL)
-    metadata.drop_all(clean.engine)
+    with clean.engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     clean.close()
     return POSTGRES_URL
 
@@ -30,7 +32,7 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def registry(registry_url: str) -> Iterator[Registry]:
     store = Registry(registry_url)
-    store.create_schema()
+    store.migrate()
     yield store
     store.close()
 
@@ -57,11 +59,11 @@ def test_link_to_existing_identity_and_block_listing(registry: Registry) -> None
 def test_persists_across_reopen(registry_url: str) -> None:
     url = registry_url
     first = Registry(url)
-    first.create_schema()
+    first.migrate()
     (stored,) = first.record_links([link("m1")])
     first.close()
     second = Registry(url)
-    second.create_schema()
+    second.migrate()
     assert second.stored(["m1"]) == {"m1": (stored.identity_id, 0.9)}
 
 
@@ -131,10 +133,19 @@ def test_concurrent_writers_of_one_mention_end_with_one_identity(registry_url: s
 
     url = registry_url
     setup = Registry(url)
-    setup.create_schema()
+    setup.migrate()
     writers = [Registry(url) for _ in range(4)]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda r: r.record_links([link("same")])[0], writers * 5))
     assert len({r.identity_id for r in results}) == 1
     assert sum(r.created for r in results) == 1
     assert [c.kind for c in setup.changes()] == ["created", "linked"]
+
+
+def test_migrations_build_exactly_the_declared_schema(registry: Registry) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with registry.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
