@@ -33,13 +33,14 @@ class CurationError(DisambigError):
 
 @dataclass(frozen=True, slots=True)
 class NewLink:
-    """A mention to store, linked to an existing identity or (identity_id None) to a new one."""
+    """A mention to store: linked to an existing identity, or to a new one (create, or no id)."""
 
     mention_id: str
     block_key: str
     record: Mapping[str, Any]
     identity_id: str | None
     confidence: float
+    create: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +268,7 @@ class Registry:
                 identity, confidence = existing[link.mention_id]
                 out.append(Stored(link.mention_id, identity, confidence, created=False, already_stored=True))
                 continue
-            created = link.identity_id is None
+            created = link.create or link.identity_id is None
             identity = link.identity_id or new_identity_id()
             if created:
                 seq = self._next_seq(conn)

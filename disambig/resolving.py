@@ -1,0 +1,182 @@
+"""Online resolution: link each new mention to an identity of the registry, or create one.
+
+A service-layer module: it joins the engine (features, model, constraints) to a registry. A new
+mention is scored against every stored mention of its name block; an identity's score is the
+mean link probability to its mentions (average linkage, as in batch clustering), and it is a
+candidate only if no hard constraint rules it out and at least one of its mentions carries
+linking evidence. The best candidate at or above the model's threshold takes the mention.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from disambig.corpus import build_table
+from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence
+from disambig.mention import Mention, mention_from_record
+from disambig.model import PairwiseModel
+from disambig.names import GivenMatch, parse_name
+from disambig.registry import NewLink, Registry
+from disambig.registry.store import new_identity_id
+
+MAX_ALTERNATIVES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    mention_id: str
+    identity_id: str
+    confidence: float
+    created: bool
+    alternatives: tuple[tuple[str, float], ...] = ()
+    explanation: tuple[str, ...] = field(default=())
+
+
+@dataclass
+class _Candidate:
+    identity_id: str
+    score: float
+    best_row: int
+
+
+class Resolver:
+    """Resolves mentions against a registry with one pairwise model."""
+
+    def __init__(self, model: PairwiseModel, registry: Registry) -> None:
+        self.model = model
+        self.registry = registry
+
+    def resolve(self, mentions: Sequence[Mention]) -> list[Resolution]:
+        """One resolution per mention, in order; stored before returning; idempotent by id."""
+        stored = self.registry.stored(m.mention_id for m in mentions)
+        results: dict[str, Resolution] = {}
+        links: list[NewLink] = []
+        by_block: dict[str, list[Mention]] = defaultdict(list)
+        for mention in mentions:
+            if mention.mention_id in stored:
+                identity, confidence = stored[mention.mention_id]
+                results[mention.mention_id] = Resolution(mention.mention_id, identity, confidence, created=False)
+            elif mention.mention_id not in results:
+                by_block[parse_name(mention.name).block_key].append(mention)
+        for block_key, new in by_block.items():
+            for resolution in self._resolve_block(block_key, new):
+                results[resolution.mention_id] = resolution
+                record = next(m for m in new if m.mention_id == resolution.mention_id).to_dict()
+                links.append(
+                    NewLink(
+                        resolution.mention_id,
+                        block_key,
+                        record,
+                        resolution.identity_id,
+                        resolution.confidence,
+                        create=resolution.created,
+                    )
+                )
+        if links:
+            for saved in self.registry.record_links(links):
+                if saved.already_stored:  # a concurrent writer stored it first: its answer stands
+                    results[saved.mention_id] = Resolution(
+                        saved.mention_id, saved.identity_id, saved.confidence, created=False
+                    )
+        return [results[m.mention_id] for m in mentions]
+
+    def _resolve_block(self, block_key: str, new: Sequence[Mention]) -> list[Resolution]:
+        stored = self.registry.block(block_key)
+        known = [mention_from_record(dict(record), f"registry {mid}", default_id=mid) for mid, _, record in stored]
+        owners = [identity for _, identity, _ in stored]
+        _, cannot = self.registry.constraints_among(mid for mid, _, _ in stored)
+        out: list[Resolution] = []
+        # Mentions of one request are resolved in order: a later one may join an identity an
+        # earlier one created.
+        for mention in new:
+            resolution = self._resolve_one(mention, known, owners, set(cannot))
+            out.append(resolution)
+            known.append(mention)
+            owners.append(resolution.identity_id)
+        return out
+
+    def _resolve_one(
+        self, mention: Mention, known: list[Mention], owners: list[str], cannot: set[tuple[str, str]]
+    ) -> Resolution:
+        if not known:
+            return Resolution(mention.mention_id, new_identity_id(), 1.0, created=True)
+        corpus = [*known, mention]
+        names = [parse_name(m.name) for m in corpus]
+        table = build_table(corpus, names, self.model.text_prior)
+        block_names = BlockNames(table)
+        row = len(corpus) - 1
+        others = np.arange(row)
+        pairs = (np.full(row, row), others)
+        compatible = block_names.compatible(*pairs)
+        orcids = table.orcids
+        orcid_conflict = (orcids[row] != "") & (orcids[others] != "") & (orcids[others] != orcids[row])
+        same_orcid = (orcids[row] != "") & (orcids[others] == orcids[row])
+        features = featurize(PairContext(table, block_names, row, row + 1), pairs)
+        probabilities = self.model.predict(features)
+        probabilities[same_orcid] = 1.0
+        evidence = linking_evidence(features, block_names, pairs) | same_orcid
+        ruled_out = (~compatible | orcid_conflict) & ~same_orcid
+        members: dict[str, list[int]] = defaultdict(list)
+        for k, owner in enumerate(owners):
+            members[owner].append(k)
+        candidates: list[_Candidate] = []
+        for identity, rows in members.items():
+            idx = np.asarray(rows)
+            if ruled_out[idx].any() or not evidence[idx].any():
+                continue
+            if any((known[k].mention_id, mention.mention_id) in cannot for k in rows):
+                continue
+            best = int(idx[np.argmax(probabilities[idx])])
+            candidates.append(_Candidate(identity, float(probabilities[idx].mean()), best))
+        candidates.sort(key=lambda c: -c.score)
+        alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates[: MAX_ALTERNATIVES + 1])
+        if candidates and candidates[0].score >= self.model.threshold:
+            top = candidates[0]
+            explanation = explain(features[top.best_row], table, row, top.best_row)
+            return Resolution(
+                mention.mention_id, top.identity_id, round(top.score, 4), False, alternatives[1:], explanation
+            )
+        best_score = candidates[0].score if candidates else 0.0
+        return Resolution(
+            mention.mention_id,
+            new_identity_id(),
+            round(1.0 - best_score, 4),
+            True,
+            alternatives[:MAX_ALTERNATIVES],
+            ("no identity above the link threshold",),
+        )
+
+
+def explain(features: np.ndarray, table: object, row: int, other: int) -> tuple[str, ...]:
+    """The evidence behind one link, in words and numbers."""
+    from disambig.corpus import MentionTable
+
+    assert isinstance(table, MentionTable)
+    value = dict(zip(FEATURE_NAMES, features.tolist(), strict=True))
+    lines: list[str] = []
+    mine = {c.lower(): c for c in table.coauthor_labels[row]}
+    theirs = {c.lower() for c in table.coauthor_labels[other]}
+    shared = int(value["shared_coauthors"])
+    if shared:
+        names = [mine[c] for c in mine if c in theirs][:3] or list(mine.values())[:shared]
+        lines.append(f"{shared} shared coauthor{'s' if shared > 1 else ''}: {', '.join(names)}")
+    a, b = table.names[row], table.names[other]
+    relation = GivenMatch(int(value["given_match"])).name.lower().replace("_", " ")
+    lines.append(f"given names compatible ({relation}): {a.display} ~ {b.display}")
+    for feature, label in (
+        ("title_cosine", "title"),
+        ("topics_cosine", "topic"),
+        ("venue_cosine", "venue"),
+        ("affiliation_cosine", "affiliation"),
+    ):
+        if not np.isnan(value[feature]) and value[feature] > 0:
+            lines.append(f"{label} similarity {value[feature]:.2f}")
+    if not np.isnan(value["year_gap"]):
+        lines.append(f"year gap {int(value['year_gap'])}")
+    if table.orcids[row] and table.orcids[row] == table.orcids[other]:
+        lines.append("ORCID equal")
+    return tuple(lines)
