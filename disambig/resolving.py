@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 
 from disambig.corpus import build_table
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence
@@ -21,7 +22,7 @@ from disambig.mention import Mention, mention_from_record
 from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, parse_name
 from disambig.registry import NewLink, Registry
-from disambig.registry.store import new_identity_id
+from disambig.registry.store import BlockSession, new_identity_id
 
 MAX_ALTERNATIVES = 3
 
@@ -52,43 +53,50 @@ class Resolver:
 
     def resolve(self, mentions: Sequence[Mention]) -> list[Resolution]:
         """One resolution per mention, in order; stored before returning; idempotent by id."""
-        stored = self.registry.stored(m.mention_id for m in mentions)
-        results: dict[str, Resolution] = {}
-        links: list[NewLink] = []
-        by_block: dict[str, list[Mention]] = defaultdict(list)
-        for mention in mentions:
-            if mention.mention_id in stored:
-                identity, confidence = stored[mention.mention_id]
-                results[mention.mention_id] = Resolution(mention.mention_id, identity, confidence, created=False)
-            elif mention.mention_id not in results:
-                by_block[parse_name(mention.name).block_key].append(mention)
-        for block_key, new in by_block.items():
-            for resolution in self._resolve_block(block_key, new):
-                results[resolution.mention_id] = resolution
-                record = next(m for m in new if m.mention_id == resolution.mention_id).to_dict()
-                links.append(
-                    NewLink(
-                        resolution.mention_id,
-                        block_key,
-                        record,
-                        resolution.identity_id,
-                        resolution.confidence,
-                        create=resolution.created,
+        for attempt in range(2):
+            try:
+                return self._resolve(mentions)
+            except IntegrityError:
+                # The same mention id arrived at once under another name block: the retry finds
+                # it stored and answers with its identity.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _resolve(self, mentions: Sequence[Mention]) -> list[Resolution]:
+        keys = {m.mention_id: parse_name(m.name).block_key for m in mentions}
+        with self.registry.locked_blocks(keys.values()) as session:
+            stored = session.stored(keys)
+            results: dict[str, Resolution] = {}
+            by_block: dict[str, list[Mention]] = defaultdict(list)
+            for mention in mentions:
+                if mention.mention_id in stored:
+                    identity, confidence = stored[mention.mention_id]
+                    results[mention.mention_id] = Resolution(mention.mention_id, identity, confidence, created=False)
+                elif mention.mention_id not in {m.mention_id for m in by_block[keys[mention.mention_id]]}:
+                    by_block[keys[mention.mention_id]].append(mention)
+            links: list[NewLink] = []
+            for block_key, new in by_block.items():
+                for mention, resolution in zip(new, self._resolve_block(session, block_key, new), strict=True):
+                    results[mention.mention_id] = resolution
+                    links.append(
+                        NewLink(
+                            mention.mention_id,
+                            block_key,
+                            mention.to_dict(),
+                            resolution.identity_id,
+                            resolution.confidence,
+                            create=resolution.created,
+                        )
                     )
-                )
-        if links:
-            for saved in self.registry.record_links(links):
-                if saved.already_stored:  # a concurrent writer stored it first: its answer stands
-                    results[saved.mention_id] = Resolution(
-                        saved.mention_id, saved.identity_id, saved.confidence, created=False
-                    )
+            session.record_links(links)
         return [results[m.mention_id] for m in mentions]
 
-    def _resolve_block(self, block_key: str, new: Sequence[Mention]) -> list[Resolution]:
-        stored = self.registry.block(block_key)
+    def _resolve_block(self, session: BlockSession, block_key: str, new: Sequence[Mention]) -> list[Resolution]:
+        stored = session.block(block_key)
         known = [mention_from_record(dict(record), f"registry {mid}", default_id=mid) for mid, _, record in stored]
         owners = [identity for _, identity, _ in stored]
-        _, cannot = self.registry.constraints_among(mid for mid, _, _ in stored)
+        _, cannot = session.constraints_among(mid for mid, _, _ in stored)
         out: list[Resolution] = []
         # Mentions of one request are resolved in order: a later one may join an identity an
         # earlier one created.

@@ -7,12 +7,13 @@ either fully recorded or not at all, and an acknowledged resolution is never los
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -158,27 +159,31 @@ class Registry:
     # -- reads -------------------------------------------------------------------------------
     def stored(self, mention_ids: Iterable[str]) -> dict[str, tuple[str, float]]:
         """Mentions already in the registry: mention id -> (identity id, confidence)."""
-        ids = list(dict.fromkeys(mention_ids))
-        found: dict[str, tuple[str, float]] = {}
         with self.engine.connect() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                query = select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.confidence).where(
-                    mentions.c.mention_id.in_(chunk)
-                )
-                for row in conn.execute(query):
-                    found[row.mention_id] = (row.identity_id, row.confidence)
-        return found
+            return BlockSession(self, conn).stored(mention_ids)
 
     def block(self, block_key: str) -> list[tuple[str, str, Mapping[str, Any]]]:
         """(mention id, identity id, record) of every stored mention of a name block."""
         with self.engine.connect() as conn:
-            query = (
-                select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.record)
-                .where(mentions.c.block_key == block_key)
-                .order_by(mentions.c.mention_id)
-            )
-            return [(r.mention_id, r.identity_id, r.record) for r in conn.execute(query)]
+            return BlockSession(self, conn).block(block_key)
+
+    @contextmanager
+    def locked_blocks(self, block_keys: Iterable[str]) -> Iterator[BlockSession]:
+        """A transaction in which no other writer resolves into the given name blocks.
+
+        Reading a block, deciding and writing happen under the lock, so two concurrent
+        resolutions of one new person (also from two replicas) end in one identity. PostgreSQL
+        takes a transaction-scoped advisory lock per block (in sorted order: no deadlock);
+        SQLite has one writer at a time, taken at the start of the transaction.
+        """
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                for key in sorted(set(block_keys)):
+                    conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+            else:
+                # A no-op write takes SQLite's write lock now rather than at the first insert.
+                conn.execute(update(counters).where(counters.c.name == "changes").values(value=counters.c.value))
+            yield BlockSession(self, conn)
 
     def get_identity(self, identity_id: str) -> IdentityRecord:
         """An identity by any id it ever had: merged ids redirect to the survivor."""
@@ -222,18 +227,8 @@ class Registry:
 
     def constraints_among(self, mention_ids: Iterable[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """Must-link and cannot-link pairs touching the given mentions."""
-        ids = list(mention_ids)
-        must: list[tuple[str, str]] = []
-        cannot: list[tuple[str, str]] = []
         with self.engine.connect() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                query = select(constraints).where(
-                    constraints.c.mention_a.in_(chunk) | constraints.c.mention_b.in_(chunk)
-                )
-                for row in conn.execute(query):
-                    (must if row.kind == "must_link" else cannot).append((row.mention_a, row.mention_b))
-        return must, cannot
+            return BlockSession(self, conn).constraints_among(mention_ids)
 
     # -- writes ------------------------------------------------------------------------------
     def record_links(self, links: Sequence[NewLink]) -> list[Stored]:
@@ -244,62 +239,13 @@ class Registry:
         for attempt in range(2):
             try:
                 with self.engine.begin() as conn:
-                    return self._record_links(conn, links)
+                    return BlockSession(self, conn).record_links(links)
             except IntegrityError:
                 # A concurrent writer stored one of these mentions first: retry, and the retry
                 # finds it stored and returns its identity.
                 if attempt:
                     raise
         raise AssertionError("unreachable")
-
-    def _record_links(self, conn: Connection, links: Sequence[NewLink]) -> list[Stored]:
-        ids = [link.mention_id for link in links]
-        existing = {
-            r.mention_id: (r.identity_id, r.confidence)
-            for r in conn.execute(
-                select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.confidence).where(
-                    mentions.c.mention_id.in_(ids)
-                )
-            )
-        }
-        out: list[Stored] = []
-        for link in links:
-            if link.mention_id in existing:
-                identity, confidence = existing[link.mention_id]
-                out.append(Stored(link.mention_id, identity, confidence, created=False, already_stored=True))
-                continue
-            created = link.create or link.identity_id is None
-            identity = link.identity_id or new_identity_id()
-            if created:
-                seq = self._next_seq(conn)
-                conn.execute(
-                    insert(identities).values(
-                        identity_id=identity,
-                        block_key=link.block_key,
-                        status=ACTIVE,
-                        created_seq=seq,
-                        updated_seq=seq,
-                    )
-                )
-                conn.execute(
-                    insert(changes).values(
-                        seq=seq, kind="created", identity_id=identity, mention_id=link.mention_id, detail={}
-                    )
-                )
-            seq = self._record(conn, "linked", identity, mention_id=link.mention_id)
-            conn.execute(
-                insert(mentions).values(
-                    mention_id=link.mention_id,
-                    identity_id=identity,
-                    block_key=link.block_key,
-                    record=dict(link.record),
-                    confidence=link.confidence,
-                    linked_seq=seq,
-                )
-            )
-            existing[link.mention_id] = (identity, link.confidence)
-            out.append(Stored(link.mention_id, identity, link.confidence, created=created, already_stored=False))
-        return out
 
     def merge(self, identity_ids: Sequence[str], reason: str = "") -> str:
         """Merge identities into the one with most mentions; the others redirect to it."""
@@ -390,3 +336,86 @@ class Registry:
             )
             self._record(conn, "split", resolved, other=new_id, detail={"reason": reason})
         return resolved, new_id
+
+
+class BlockSession:
+    """Registry reads and writes on one connection (inside Registry.locked_blocks: one locked
+    transaction)."""
+
+    def __init__(self, registry: Registry, conn: Connection) -> None:
+        self.registry = registry
+        self.conn = conn
+
+    def stored(self, mention_ids: Iterable[str]) -> dict[str, tuple[str, float]]:
+        ids = list(dict.fromkeys(mention_ids))
+        found: dict[str, tuple[str, float]] = {}
+        for start in range(0, len(ids), 500):
+            query = select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.confidence).where(
+                mentions.c.mention_id.in_(ids[start : start + 500])
+            )
+            for row in self.conn.execute(query):
+                found[row.mention_id] = (row.identity_id, row.confidence)
+        return found
+
+    def block(self, block_key: str) -> list[tuple[str, str, Mapping[str, Any]]]:
+        query = (
+            select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.record)
+            .where(mentions.c.block_key == block_key)
+            .order_by(mentions.c.mention_id)
+        )
+        return [(r.mention_id, r.identity_id, r.record) for r in self.conn.execute(query)]
+
+    def constraints_among(self, mention_ids: Iterable[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        ids = list(mention_ids)
+        must: list[tuple[str, str]] = []
+        cannot: list[tuple[str, str]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            query = select(constraints).where(constraints.c.mention_a.in_(chunk) | constraints.c.mention_b.in_(chunk))
+            for row in self.conn.execute(query):
+                (must if row.kind == "must_link" else cannot).append((row.mention_a, row.mention_b))
+        return must, cannot
+
+    def record_links(self, links: Sequence[NewLink]) -> list[Stored]:
+        conn = self.conn
+        registry = self.registry
+        ids = [link.mention_id for link in links]
+        existing = self.stored(ids)
+        out: list[Stored] = []
+        for link in links:
+            if link.mention_id in existing:
+                identity, confidence = existing[link.mention_id]
+                out.append(Stored(link.mention_id, identity, confidence, created=False, already_stored=True))
+                continue
+            created = link.create or link.identity_id is None
+            identity = link.identity_id or new_identity_id()
+            if created:
+                seq = registry._next_seq(conn)
+                conn.execute(
+                    insert(identities).values(
+                        identity_id=identity,
+                        block_key=link.block_key,
+                        status=ACTIVE,
+                        created_seq=seq,
+                        updated_seq=seq,
+                    )
+                )
+                conn.execute(
+                    insert(changes).values(
+                        seq=seq, kind="created", identity_id=identity, mention_id=link.mention_id, detail={}
+                    )
+                )
+            seq = registry._record(conn, "linked", identity, mention_id=link.mention_id)
+            conn.execute(
+                insert(mentions).values(
+                    mention_id=link.mention_id,
+                    identity_id=identity,
+                    block_key=link.block_key,
+                    record=dict(link.record),
+                    confidence=link.confidence,
+                    linked_seq=seq,
+                )
+            )
+            existing[link.mention_id] = (identity, link.confidence)
+            out.append(Stored(link.mention_id, identity, link.confidence, created=created, already_stored=False))
+        return out

@@ -58,3 +58,42 @@ def test_a_link_comes_with_its_evidence(resolver: Resolver) -> None:
     assert not linked.created and linked.identity_id == resolutions[0].identity_id
     assert any("shared coauthor" in line for line in linked.explanation)
     assert 0.0 < linked.confidence <= 1.0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_resolutions_of_one_new_person_end_in_one_identity(
+    model: PairwiseModel, tmp_path: Path, backend: str
+) -> None:
+    import os
+    import threading
+
+    from disambig.registry.schema import metadata
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'c.db'}"
+    else:
+        url = os.environ.get("DISAMBIG_TEST_POSTGRES_URL", "")
+        if not url:
+            pytest.skip("DISAMBIG_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
+        with Registry(url).engine.begin() as conn:
+            metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    Registry(url).migrate()
+    corpus = LabelledCorpus.read(EXAMPLE)
+    first, second = corpus.mentions[0], corpus.mentions[1]  # one person, two papers
+    replicas = [Resolver(model, Registry(url)), Resolver(model, Registry(url))]
+    start = threading.Barrier(2)
+    results: dict[int, str] = {}
+
+    def run(k: int) -> None:
+        start.wait()
+        results[k] = replicas[k].resolve([(first, second)[k]])[0].identity_id
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results[0] == results[1]
+    created = [c for c in replicas[0].registry.changes() if c.kind == "created"]
+    assert len(created) == 1
