@@ -149,6 +149,41 @@ class Registry:
         conn.execute(update(identities).where(identities.c.identity_id == identity_id).values(updated_seq=seq))
         return seq
 
+    def _create_identity(
+        self,
+        conn: Connection,
+        identity_id: str,
+        block_key: str,
+        kind: str,
+        *,
+        split_from: str | None = None,
+        mention_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Insert a new identity and the change that created it, under one sequence number."""
+        seq = self._next_seq(conn)
+        conn.execute(
+            insert(identities).values(
+                identity_id=identity_id,
+                block_key=block_key,
+                status=ACTIVE,
+                split_from=split_from,
+                created_seq=seq,
+                updated_seq=seq,
+            )
+        )
+        conn.execute(
+            insert(changes).values(
+                seq=seq,
+                kind=kind,
+                identity_id=identity_id,
+                other_identity_id=split_from,
+                mention_id=mention_id,
+                detail=dict(detail or {}),
+            )
+        )
+        return seq
+
     def changes(self, since: int = 0, limit: int = 1000) -> list[Change]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(changes).where(changes.c.seq > since).order_by(changes.c.seq).limit(limit))
@@ -308,21 +343,8 @@ class Registry:
                 select(identities.c.block_key).where(identities.c.identity_id == resolved)
             ).scalar_one()
             new_id = new_identity_id()
-            seq = self._next_seq(conn)
-            conn.execute(
-                insert(identities).values(
-                    identity_id=new_id,
-                    block_key=block_key,
-                    status=ACTIVE,
-                    split_from=resolved,
-                    created_seq=seq,
-                    updated_seq=seq,
-                )
-            )
-            conn.execute(
-                insert(changes).values(
-                    seq=seq, kind="split", identity_id=new_id, other_identity_id=resolved, detail={"reason": reason}
-                )
+            seq = self._create_identity(
+                conn, new_id, block_key, "split", split_from=resolved, detail={"reason": reason}
             )
             conn.execute(update(mentions).where(mentions.c.mention_id.in_(new_part)).values(identity_id=new_id))
             old_part = staying if new_part is moving else moving
@@ -390,21 +412,7 @@ class BlockSession:
             created = link.create or link.identity_id is None
             identity = link.identity_id or new_identity_id()
             if created:
-                seq = registry._next_seq(conn)
-                conn.execute(
-                    insert(identities).values(
-                        identity_id=identity,
-                        block_key=link.block_key,
-                        status=ACTIVE,
-                        created_seq=seq,
-                        updated_seq=seq,
-                    )
-                )
-                conn.execute(
-                    insert(changes).values(
-                        seq=seq, kind="created", identity_id=identity, mention_id=link.mention_id, detail={}
-                    )
-                )
+                registry._create_identity(conn, identity, link.block_key, "created", mention_id=link.mention_id)
             seq = registry._record(conn, "linked", identity, mention_id=link.mention_id)
             conn.execute(
                 insert(mentions).values(
