@@ -185,5 +185,22 @@ def evaluate(gold: str, model_path: Path | None, initials: bool, as_json: bool, 
         )
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=50051, show_default=True)
+@click.option("--db", "db_url", default="sqlite:///./disambig.db", show_default=True, help="Registry URL.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model directory (default: shipped).")
+@_fail_cleanly
+def serve(host: str, port: int, db_url: str, model_path: Path | None) -> None:
+    """Serve the Disambiguator gRPC API over a persistent identity registry."""
+    from disambig.model import load_model
+    from disambig.registry import Registry
+    from disambig.service.server import serve as run_server
+
+    registry = Registry(db_url)
+    registry.migrate()
+    run_server(f"{host}:{port}", load_model(model_path), registry)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,127 @@
+"""The gRPC service over a real loopback connection, with a real SQLite registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+from disambig.model import load_model
+from disambig.registry import Registry
+from disambig.service.server import SERVICE_NAME, create_server
+from disambig.training import LabelledCorpus
+from disambig.v1 import disambig_pb2 as pb
+from disambig.v1 import disambig_pb2_grpc as pb_grpc
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "haziza.jsonl"
+
+
+@pytest.fixture
+def channel(tmp_path: Path) -> Iterator[grpc.Channel]:
+    registry = Registry(f"sqlite:///{tmp_path / 'r.db'}")
+    registry.migrate()
+    server, port = create_server("127.0.0.1:0", load_model(), registry, workers=4)
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as chan:
+        yield chan
+    server.stop(None)
+    registry.close()
+
+
+def example_mentions() -> list[pb.Mention]:
+    corpus = LabelledCorpus.read(EXAMPLE)
+    out = []
+    for m in corpus.mentions:
+        out.append(
+            pb.Mention(
+                mention_id=m.mention_id,
+                name=m.name,
+                coauthors=m.coauthors,
+                title=m.title,
+                abstract=m.abstract,
+                venue=m.venue,
+                year=m.year or 0,
+                topics=m.topics,
+            )
+        )
+    return out
+
+
+def test_health_reports_serving(channel: grpc.Channel) -> None:
+    stub = health_pb2_grpc.HealthStub(channel)
+    reply = stub.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_resolve_is_idempotent_and_splits_the_homonyms(channel: grpc.Channel) -> None:
+    stub = pb_grpc.DisambiguatorStub(channel)
+    mentions = example_mentions()
+    first = stub.Resolve(pb.ResolveRequest(mentions=mentions)).resolutions
+    assert [r.mention_id for r in first] == [m.mention_id for m in mentions]
+    assert len({r.identity_id for r in first[:3]}) == 1 and len({r.identity_id for r in first[3:]}) == 1
+    assert first[0].identity_id != first[3].identity_id
+    again = stub.Resolve(pb.ResolveRequest(mentions=mentions)).resolutions
+    assert [r.identity_id for r in again] == [r.identity_id for r in first]
+    assert not any(r.created for r in again)
+    assert any("shared coauthor" in line for line in first[1].explanation)
+
+
+def test_resolve_stream_answers_each_request_in_order(channel: grpc.Channel) -> None:
+    stub = pb_grpc.DisambiguatorStub(channel)
+    mentions = example_mentions()
+    requests = (pb.ResolveStreamRequest(mentions=[m]) for m in mentions)
+    replies = list(stub.ResolveStream(requests))
+    assert [r.resolutions[0].mention_id for r in replies] == [m.mention_id for m in mentions]
+
+
+def test_identity_curation_and_paging(channel: grpc.Channel) -> None:
+    stub = pb_grpc.DisambiguatorStub(channel)
+    resolutions = stub.Resolve(pb.ResolveRequest(mentions=example_mentions())).resolutions
+    ml, stat = resolutions[0].identity_id, resolutions[3].identity_id
+    identity = stub.GetIdentity(pb.GetIdentityRequest(identity_id=ml)).identity
+    assert identity.mention_count == 3 and "Francisco Massa" in identity.top_coauthors
+    page = stub.ListIdentityMentions(pb.ListIdentityMentionsRequest(identity_id=ml, page_size=2))
+    assert len(page.mentions) == 2 and page.next_page_token
+    merged = stub.MergeIdentities(pb.MergeIdentitiesRequest(identity_ids=[ml, stat], reason="test")).identity
+    assert merged.mention_count == 6
+    loser = stat if merged.identity_id == ml else ml
+    assert stub.GetIdentity(pb.GetIdentityRequest(identity_id=loser)).identity.identity_id == merged.identity_id
+    split = stub.SplitIdentity(
+        pb.SplitIdentityRequest(identity_id=merged.identity_id, mention_ids=["haziza-3", "haziza-4", "haziza-5"])
+    )
+    assert split.remaining.mention_count == 3 and split.split_off.mention_count == 3
+
+
+def test_cluster_stores_nothing(channel: grpc.Channel) -> None:
+    stub = pb_grpc.DisambiguatorStub(channel)
+    reply = stub.Cluster(pb.ClusterRequest(mentions=example_mentions()))
+    assert len({r.identity_id for r in reply.resolutions}) == 2
+    with pytest.raises(grpc.RpcError) as error:
+        stub.GetIdentity(pb.GetIdentityRequest(identity_id=reply.resolutions[0].identity_id))
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_invalid_mentions_name_the_mention_and_field(channel: grpc.Channel) -> None:
+    stub = pb_grpc.DisambiguatorStub(channel)
+    bad = [pb.Mention(mention_id="ok", name="A. B"), pb.Mention(mention_id="x", name="", year=-5)]
+    with pytest.raises(grpc.RpcError) as error:
+        stub.Resolve(pb.ResolveRequest(mentions=bad))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(error.value)
+    assert status is not None
+    violations = error_details_pb2.BadRequest()
+    status.details[0].Unpack(violations)
+    fields = {v.field for v in violations.field_violations}
+    assert {"mentions[1].name", "mentions[1].year"} <= fields
+
+
+def test_unknown_identity_is_not_found(channel: grpc.Channel) -> None:
+    stub = pb_grpc.DisambiguatorStub(channel)
+    with pytest.raises(grpc.RpcError) as error:
+        stub.GetIdentity(pb.GetIdentityRequest(identity_id="id-nope"))
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
