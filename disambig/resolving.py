@@ -69,11 +69,13 @@ class Resolver:
             stored = session.stored(keys)
             results: dict[str, Resolution] = {}
             by_block: dict[str, list[Mention]] = defaultdict(list)
+            pending: set[str] = set()
             for mention in mentions:
                 if mention.mention_id in stored:
                     identity, confidence = stored[mention.mention_id]
                     results[mention.mention_id] = Resolution(mention.mention_id, identity, confidence, created=False)
-                elif mention.mention_id not in {m.mention_id for m in by_block[keys[mention.mention_id]]}:
+                elif mention.mention_id not in pending:  # a repeated id is resolved once
+                    pending.add(mention.mention_id)
                     by_block[keys[mention.mention_id]].append(mention)
             links: list[NewLink] = []
             for block_key, new in by_block.items():
