@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
-from disambig.corpus import build_table
+from disambig.corpus import MentionTable, build_table
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence
 from disambig.mention import Mention, mention_from_record
 from disambig.model import PairwiseModel
-from disambig.names import GivenMatch, parse_name
+from disambig.names import GivenMatch, fold, given_match, parse_name
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession, new_identity_id
 
@@ -109,11 +110,10 @@ class Resolver:
             owners.append(resolution.identity_id)
         return out
 
-    def _resolve_one(
+    def _score_identities(
         self, mention: Mention, known: list[Mention], owners: list[str], cannot: set[tuple[str, str]]
-    ) -> Resolution:
-        if not known:
-            return Resolution(mention.mention_id, new_identity_id(), 1.0, created=True)
+    ) -> tuple[list[_Candidate], np.ndarray, MentionTable]:
+        """Identities the mention may join, best first, with the pair features behind them."""
         corpus = [*known, mention]
         names = [parse_name(m.name) for m in corpus]
         table = build_table(corpus, names, self.model.text_prior)
@@ -143,10 +143,18 @@ class Resolver:
             best = int(idx[np.argmax(probabilities[idx])])
             candidates.append(_Candidate(identity, float(probabilities[idx].mean()), best))
         candidates.sort(key=lambda c: -c.score)
+        return candidates, features, table
+
+    def _resolve_one(
+        self, mention: Mention, known: list[Mention], owners: list[str], cannot: set[tuple[str, str]]
+    ) -> Resolution:
+        if not known:
+            return Resolution(mention.mention_id, new_identity_id(), 1.0, created=True)
+        candidates, features, table = self._score_identities(mention, known, owners, cannot)
         alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates[: MAX_ALTERNATIVES + 1])
         if candidates and candidates[0].score >= self.model.threshold:
             top = candidates[0]
-            explanation = explain(features[top.best_row], table, row, top.best_row)
+            explanation = explain(features[top.best_row], table, len(known), top.best_row)
             return Resolution(
                 mention.mention_id, top.identity_id, round(top.score, 4), False, alternatives[1:], explanation
             )
@@ -159,6 +167,32 @@ class Resolver:
             alternatives[:MAX_ALTERNATIVES],
             ("no identity above the link threshold",),
         )
+
+    def search(self, query: str, context: Mention | None = None, limit: int = 10) -> list[tuple[str, float]]:
+        """Identities ranked for a name query: fuzzy name similarity, averaged with the link
+        probability to the context mention when one is given."""
+        wanted = parse_name(query)
+        if not wanted.surname_key:
+            return []
+        stored = self.registry.surname(wanted.surname_key, wanted.first_initial or None)
+        if not stored:
+            return []
+        folded_query = fold(wanted.display)
+        name_scores: dict[str, float] = {}
+        for _, identity, record in stored:
+            candidate = parse_name(str(record.get("name", "")))
+            similarity = fuzz.WRatio(folded_query, fold(candidate.display)) / 100.0
+            if wanted.given and given_match(wanted.given, candidate.given) == GivenMatch.INCOMPATIBLE:
+                similarity *= 0.5
+            name_scores[identity] = max(name_scores.get(identity, 0.0), similarity)
+        scores = dict(name_scores)
+        if context is not None:
+            known = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
+            candidates, _, _ = self._score_identities(context, known, [i for _, i, _ in stored], set())
+            linked = {c.identity_id: c.score for c in candidates}
+            scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        return [(identity, round(score, 4)) for identity, score in ranked[:limit]]
 
 
 def explain(features: np.ndarray, table: object, row: int, other: int) -> tuple[str, ...]:

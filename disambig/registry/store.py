@@ -202,6 +202,19 @@ class Registry:
         with self.engine.connect() as conn:
             return BlockSession(self, conn).block(block_key)
 
+    def surname(self, surname_key: str, first_initial: str | None = None) -> list[tuple[str, str, Mapping[str, Any]]]:
+        """Stored mentions under a surname (all initials, or one): candidates for a name search."""
+        with self.engine.connect() as conn:
+            pattern = f"{surname_key}_{first_initial}" if first_initial else f"{surname_key}_%"
+            column = mentions.c.block_key
+            condition = column == pattern if first_initial else column.like(pattern)
+            query = (
+                select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.record)
+                .where(condition)
+                .order_by(mentions.c.mention_id)
+            )
+            return [(r.mention_id, r.identity_id, r.record) for r in conn.execute(query)]
+
     @contextmanager
     def locked_blocks(self, block_keys: Iterable[str]) -> Iterator[BlockSession]:
         """A transaction in which no other writer resolves into the given name blocks.

@@ -90,11 +90,20 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
         kept, new = self.registry.split(request.identity_id, list(request.mention_ids), reason=request.reason)
         return pb.SplitIdentityResponse(remaining=self._identity(kept), split_off=self._identity(new))
 
+    @mapped
     def SearchIdentities(
         self, request: pb.SearchIdentitiesRequest, context: grpc.ServicerContext
     ) -> pb.SearchIdentitiesResponse:
-        context.abort(grpc.StatusCode.UNIMPLEMENTED, "SearchIdentities is not implemented yet")
-        raise AssertionError("unreachable")
+        query_context = None
+        if request.HasField("context"):
+            context_message = pb.Mention()
+            context_message.CopyFrom(request.context)
+            context_message.mention_id = context_message.mention_id or "search-context"  # ids are not needed here
+            query_context = mentions_from_proto([context_message], "context")[0]
+        ranked = self.resolver.search(request.query, query_context, limit=min(request.limit or 10, 100))
+        return pb.SearchIdentitiesResponse(
+            results=[pb.ScoredIdentity(identity=self._identity(i), score=score) for i, score in ranked]
+        )
 
     def _identity(self, identity_id: str) -> pb.Identity:
         record = self.registry.get_identity(identity_id)

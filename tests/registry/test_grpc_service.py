@@ -125,3 +125,17 @@ def test_unknown_identity_is_not_found(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as error:
         stub.GetIdentity(pb.GetIdentityRequest(identity_id="id-nope"))
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_search_ranks_identities_by_name_and_context(channel: grpc.Channel) -> None:
+    stub = pb_grpc.DisambiguatorStub(channel)
+    mentions = example_mentions()
+    resolutions = stub.Resolve(pb.ResolveRequest(mentions=mentions)).resolutions
+    ml, stat = resolutions[0].identity_id, resolutions[3].identity_id
+    both = stub.SearchIdentities(pb.SearchIdentitiesRequest(query="Haziza")).results
+    assert {r.identity.identity_id for r in both} == {ml, stat}
+    context = pb.Mention(name="D. Haziza", coauthors=["Jean-François Beaumont"], title="Calibration of survey weights")
+    ranked = stub.SearchIdentities(pb.SearchIdentitiesRequest(query="D. Haziza", context=context)).results
+    assert ranked[0].identity.identity_id == stat
+    assert ranked[0].score > ranked[1].score
+    assert not stub.SearchIdentities(pb.SearchIdentitiesRequest(query="Nobody")).results
