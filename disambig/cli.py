@@ -202,5 +202,38 @@ def serve(host: str, port: int, db_url: str, model_path: Path | None) -> None:
     run_server(f"{host}:{port}", load_model(model_path), registry)
 
 
+@main.group()
+def client() -> None:
+    """Talk to a running disambig server."""
+
+
+@client.command("resolve")
+@click.argument("mentions", type=str)
+@click.option("--target", required=True, help="Server address, HOST:PORT.")
+@click.option("-o", "--output", default="-", show_default=True, help="Output JSONL ('-' = stdout).")
+@_fail_cleanly
+def client_resolve(mentions: str, target: str, output: str) -> None:
+    """Stream the mentions of MENTIONS (JSONL) through the server's ResolveStream."""
+    import grpc
+
+    from disambig.client import Client
+    from disambig.readers import read_mentions
+
+    records = read_mentions(mentions)
+    try:
+        with Client(target) as remote, atomic_output(output) as handle:
+            for r in remote.resolve_stream(records):
+                line = {
+                    "mention_id": r.mention_id,
+                    "identity_id": r.identity_id,
+                    "confidence": r.confidence,
+                    "created": r.created,
+                }
+                handle.write(orjson.dumps(line) + b"\n")
+    except grpc.RpcError as exc:
+        click.echo(f"disambig: error: {target}: {exc.code().name}: {exc.details()}", err=True)
+        sys.exit(EXIT_BAD_INPUT if exc.code() == grpc.StatusCode.INVALID_ARGUMENT else 1)
+
+
 if __name__ == "__main__":
     main()

@@ -22,15 +22,20 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "haziza.jsonl"
 
 
 @pytest.fixture
-def channel(tmp_path: Path) -> Iterator[grpc.Channel]:
+def target(tmp_path: Path) -> Iterator[str]:
     registry = Registry(f"sqlite:///{tmp_path / 'r.db'}")
     registry.migrate()
     server, port = create_server("127.0.0.1:0", load_model(), registry, workers=4)
     server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as chan:
-        yield chan
+    yield f"127.0.0.1:{port}"
     server.stop(None)
     registry.close()
+
+
+@pytest.fixture
+def channel(target: str) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(target) as chan:
+        yield chan
 
 
 def example_mentions() -> list[pb.Mention]:
@@ -139,3 +144,21 @@ def test_search_ranks_identities_by_name_and_context(channel: grpc.Channel) -> N
     assert ranked[0].identity.identity_id == stat
     assert ranked[0].score > ranked[1].score
     assert not stub.SearchIdentities(pb.SearchIdentitiesRequest(query="Nobody")).results
+
+
+def test_python_client_and_cli_stream_a_file(target: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from disambig.cli import main
+    from disambig.client import Client
+
+    corpus = LabelledCorpus.read(EXAMPLE)
+    with Client(target) as remote:
+        streamed = list(remote.resolve_stream(corpus.mentions, batch=2))
+    assert [r.mention_id for r in streamed] == [m.mention_id for m in corpus.mentions]
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["client", "resolve", str(EXAMPLE), "--target", target, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(corpus.mentions)
+    assert all('"created":false' in line for line in lines)  # already resolved above: idempotent
