@@ -195,11 +195,8 @@ class Resolver:
         return [(identity, round(score, 4)) for identity, score in ranked[:limit]]
 
 
-def explain(features: np.ndarray, table: object, row: int, other: int) -> tuple[str, ...]:
+def explain(features: np.ndarray, table: MentionTable, row: int, other: int) -> tuple[str, ...]:
     """The evidence behind one link, in words and numbers."""
-    from disambig.corpus import MentionTable
-
-    assert isinstance(table, MentionTable)
     value = dict(zip(FEATURE_NAMES, features.tolist(), strict=True))
     lines: list[str] = []
     mine = {c.lower(): c for c in table.coauthor_labels[row]}
