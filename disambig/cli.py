@@ -202,6 +202,26 @@ def serve(host: str, port: int, db_url: str, model_path: Path | None) -> None:
     run_server(f"{host}:{port}", load_model(model_path), registry)
 
 
+@main.command()
+@click.option("--db", "db_url", default="sqlite:///./disambig.db", show_default=True, help="Registry URL.")
+@click.option("--block", "blocks", multiple=True, help="Name block key(s) to re-cluster (default: all).")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model directory (default: shipped).")
+@_fail_cleanly
+def recluster(db_url: str, blocks: tuple[str, ...], model_path: Path | None) -> None:
+    """Re-cluster stored mentions with the current model; identity ids stay stable."""
+    from disambig.model import load_model
+    from disambig.reclustering import recluster as run
+    from disambig.registry import Registry
+
+    registry = Registry(db_url)
+    registry.migrate()
+    report = run(load_model(model_path), registry, list(blocks) or None)
+    click.echo(
+        f"{report.blocks} blocks, {report.mentions} mentions: {report.mentions_moved} moved, "
+        f"{report.ids_kept} ids kept, {report.ids_created} ids created"
+    )
+
+
 @main.group()
 def client() -> None:
     """Talk to a running disambig server."""

@@ -18,7 +18,7 @@ from scipy.spatial.distance import squareform
 from threadpoolctl import threadpool_limits
 
 from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, resolve_name_order
-from disambig.clustering import cluster_block, membership_confidence, must_link_groups
+from disambig.clustering import cluster_block, condensed_index, membership_confidence, must_link_groups
 from disambig.corpus import MentionTable, build_table
 from disambig.features import BlockNames, PairContext, featurize, iter_row_slabs, linking_evidence, slab_pairs
 from disambig.mention import Mention
@@ -78,7 +78,13 @@ def prepare(
     return Prepared(mentions, table, make_blocks(names, max_block_size))
 
 
-def score_block(model: PairwiseModel, table: MentionTable, *, require_evidence: bool = True) -> ScoredBlock:
+def score_block(
+    model: PairwiseModel,
+    table: MentionTable,
+    *,
+    require_evidence: bool = True,
+    curated_links: Sequence[tuple[int, int]] = (),
+) -> ScoredBlock:
     """Score every pair of one block; pairs ruled out by a hard constraint are not classified."""
     n = len(table)
     total = n * (n - 1) // 2
@@ -120,7 +126,10 @@ def score_block(model: PairwiseModel, table: MentionTable, *, require_evidence: 
         must_j.append(j[same_orcid])
     if require_evidence:
         # Clusters grow only within components of the evidence graph: pairs in different
-        # components are never linked, directly or through a chain.
+        # components are never linked, directly or through a chain. A curator's must-link is
+        # evidence too.
+        link_i.append(np.array([a for a, _ in curated_links], dtype=np.int64))
+        link_j.append(np.array([b for _, b in curated_links], dtype=np.int64))
         component = must_link_groups(n, (np.concatenate(link_i), np.concatenate(link_j)))
         offset = 0
         for row_start, row_stop in iter_row_slabs(n, PAIR_CHUNK):
@@ -136,9 +145,30 @@ def identity_id_for(member_ids: Sequence[str]) -> str:
     return "id-" + hashlib.blake2b(anchor.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def cluster_table(model: PairwiseModel, table: MentionTable) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster labels and per-mention confidence for the mentions of one block."""
-    scored = score_block(model, table)
+def cluster_table(
+    model: PairwiseModel,
+    table: MentionTable,
+    cannot_pairs: Sequence[tuple[int, int]] = (),
+    must_pairs: Sequence[tuple[int, int]] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster labels and per-mention confidence for the mentions of one block.
+
+    Extra cannot-link and must-link row pairs (curation) join the model's own constraints.
+    """
+    scored = score_block(model, table, curated_links=must_pairs)
+    n = len(table)
+    if cannot_pairs:
+        a = np.array([min(p) for p in cannot_pairs])
+        b = np.array([max(p) for p in cannot_pairs])
+        scored.cannot_link[condensed_index(n, a, b)] = True
+    if must_pairs:
+        a = np.array([min(p) for p in must_pairs])
+        b = np.array([max(p) for p in must_pairs])
+        scored = ScoredBlock(
+            scored.probabilities,
+            scored.cannot_link,
+            (np.concatenate([scored.must_link[0], a]), np.concatenate([scored.must_link[1], b])),
+        )
     labels = cluster_block(scored.probabilities, model.threshold, scored.cannot_link, scored.must_link)
     if model.merger is not None and len(table) > 1:
         return merge_clusters(

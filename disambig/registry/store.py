@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, func, insert, select, text, update
+from sqlalchemy import Connection, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -202,6 +202,10 @@ class Registry:
         with self.engine.connect() as conn:
             return BlockSession(self, conn).block(block_key)
 
+    def block_keys(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(mentions.c.block_key).distinct().order_by(mentions.c.block_key))]
+
     def surname(self, surname_key: str, first_initial: str | None = None) -> list[tuple[str, str, Mapping[str, Any]]]:
         """Stored mentions under a surname (all initials, or one): candidates for a name search."""
         with self.engine.connect() as conn:
@@ -309,26 +313,39 @@ class Registry:
                 for i in resolved
             }
             survivor = max(resolved, key=lambda i: (counts[i], -resolved.index(i)))
-            anchor = conn.execute(
-                select(mentions.c.mention_id).where(mentions.c.identity_id == survivor).limit(1)
-            ).scalar_one()
+            members = [
+                r.mention_id
+                for r in conn.execute(
+                    select(mentions.c.mention_id)
+                    .where(mentions.c.identity_id.in_(resolved))
+                    .order_by(mentions.c.mention_id)
+                )
+            ]
+            anchor = members[0]
+            seq = self._record(conn, "merged", survivor, detail={"reason": reason, "absorbed": resolved})
+            # The curator says all these mentions are one person: a must-link from one anchor to
+            # every other member, so re-clustering keeps them together; a later split undoes it.
+            conn.execute(
+                delete(constraints).where(
+                    (constraints.c.kind == "cannot_link")
+                    & constraints.c.mention_a.in_(members)
+                    & constraints.c.mention_b.in_(members)
+                )
+            )
+            conn.execute(
+                insert(constraints),
+                [{"kind": "must_link", "mention_a": anchor, "mention_b": m, "seq": seq} for m in members[1:]],
+            )
             for other in resolved:
                 if other == survivor:
                     continue
-                other_anchor = conn.execute(
-                    select(mentions.c.mention_id).where(mentions.c.identity_id == other).limit(1)
-                ).scalar_one()
-                seq = self._record(conn, "merged", other, other=survivor, detail={"reason": reason})
-                conn.execute(
-                    insert(constraints).values(kind="must_link", mention_a=anchor, mention_b=other_anchor, seq=seq)
-                )
+                self._record(conn, "merged", other, other=survivor, detail={"reason": reason})
                 conn.execute(update(mentions).where(mentions.c.identity_id == other).values(identity_id=survivor))
                 conn.execute(
                     update(identities)
                     .where(identities.c.identity_id == other)
                     .values(status=MERGED, merged_into=survivor)
                 )
-            self._record(conn, "merged", survivor, detail={"reason": reason, "absorbed": resolved})
         return survivor
 
     def split(self, identity_id: str, mention_ids: Sequence[str], reason: str = "") -> tuple[str, str]:
@@ -361,6 +378,16 @@ class Registry:
             )
             conn.execute(update(mentions).where(mentions.c.mention_id.in_(new_part)).values(identity_id=new_id))
             old_part = staying if new_part is moving else moving
+            # A later split overrides an earlier merge between the two parts.
+            conn.execute(
+                delete(constraints).where(
+                    (constraints.c.kind == "must_link")
+                    & (
+                        (constraints.c.mention_a.in_(new_part) & constraints.c.mention_b.in_(old_part))
+                        | (constraints.c.mention_a.in_(old_part) & constraints.c.mention_b.in_(new_part))
+                    )
+                )
+            )
             conn.execute(
                 insert(constraints),
                 [
@@ -440,3 +467,31 @@ class BlockSession:
             existing[link.mention_id] = (identity, link.confidence)
             out.append(Stored(link.mention_id, identity, link.confidence, created=created, already_stored=False))
         return out
+
+    def reassign(self, block_key: str, identity_of: Mapping[str, str], new_ids: Iterable[str]) -> None:
+        """Apply a re-clustering of one block: move mentions, create the new identities, and
+        redirect every identity left without mentions to the one that took most of them."""
+        registry = self.registry
+        conn = self.conn
+        for identity in new_ids:
+            registry._create_identity(conn, identity, block_key, "created", detail={"by": "recluster"})
+        before = {mid: owner for mid, owner, _ in self.block(block_key)}
+        moved: dict[str, list[str]] = {}
+        for mention_id, identity in identity_of.items():
+            if before.get(mention_id) != identity:
+                conn.execute(update(mentions).where(mentions.c.mention_id == mention_id).values(identity_id=identity))
+                moved.setdefault(before[mention_id], []).append(identity)
+        for old, destinations in moved.items():
+            remaining = conn.execute(
+                select(func.count()).select_from(mentions).where(mentions.c.identity_id == old)
+            ).scalar_one()
+            if remaining == 0:
+                heir = max(set(destinations), key=destinations.count)
+                conn.execute(
+                    update(identities).where(identities.c.identity_id == old).values(status=MERGED, merged_into=heir)
+                )
+                registry._record(conn, "reclustered", old, other=heir, detail={"retired": True})
+            else:
+                registry._record(conn, "reclustered", old, detail={"moved_out": len(destinations)})
+        for identity in {i for ds in moved.values() for i in ds}:
+            registry._record(conn, "reclustered", identity)
