@@ -162,3 +162,22 @@ def test_python_client_and_cli_stream_a_file(target: str, tmp_path: Path) -> Non
     lines = out.read_text().splitlines()
     assert len(lines) == len(corpus.mentions)
     assert all('"created":false' in line for line in lines)  # already resolved above: idempotent
+
+
+def test_same_ids_after_a_server_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'restart.db'}"
+    model = load_model()
+    mentions = example_mentions()
+    answers = []
+    for _ in range(2):  # two server lifetimes over one registry file
+        registry = Registry(url)
+        registry.migrate()
+        server, port = create_server("127.0.0.1:0", model, registry, workers=2)
+        server.start()
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as chan:
+            reply = pb_grpc.DisambiguatorStub(chan).Resolve(pb.ResolveRequest(mentions=mentions))
+            answers.append([(r.identity_id, r.created) for r in reply.resolutions])
+        server.stop(None).wait()
+        registry.close()
+    assert [i for i, _ in answers[0]] == [i for i, _ in answers[1]]
+    assert not any(created for _, created in answers[1])
