@@ -9,6 +9,7 @@ import grpc
 
 from disambig.mention import Mention
 from disambig.resolving import Resolution
+from disambig.service.convert import mention_to_proto as record_to_proto
 from disambig.v1 import disambig_pb2 as pb
 from disambig.v1 import disambig_pb2_grpc as pb_grpc
 
@@ -16,20 +17,7 @@ STREAM_BATCH = 100
 
 
 def mention_to_proto(mention: Mention) -> pb.Mention:
-    return pb.Mention(
-        mention_id=mention.mention_id,
-        name=mention.name,
-        coauthors=mention.coauthors,
-        title=mention.title,
-        abstract=mention.abstract,
-        venue=mention.venue,
-        year=mention.year or 0,
-        affiliations=mention.affiliations,
-        topics=mention.topics,
-        email=mention.email,
-        orcid=mention.orcid,
-        work_id=mention.work_id,
-    )
+    return record_to_proto(mention.to_dict())
 
 
 def resolution_from_proto(message: pb.Resolution) -> Resolution:

@@ -39,22 +39,9 @@ def channel(target: str) -> Iterator[grpc.Channel]:
 
 
 def example_mentions() -> list[pb.Mention]:
-    corpus = LabelledCorpus.read(EXAMPLE)
-    out = []
-    for m in corpus.mentions:
-        out.append(
-            pb.Mention(
-                mention_id=m.mention_id,
-                name=m.name,
-                coauthors=m.coauthors,
-                title=m.title,
-                abstract=m.abstract,
-                venue=m.venue,
-                year=m.year or 0,
-                topics=m.topics,
-            )
-        )
-    return out
+    from disambig.client import mention_to_proto
+
+    return [mention_to_proto(m) for m in LabelledCorpus.read(EXAMPLE).mentions]
 
 
 def test_health_reports_serving(channel: grpc.Channel) -> None:
