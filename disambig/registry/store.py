@@ -136,6 +136,20 @@ class Registry:
         detail: Mapping[str, Any] | None = None,
     ) -> int:
         seq = self._next_seq(conn)
+        self._append_change(conn, seq, kind, identity_id, other, mention_id, detail)
+        conn.execute(update(identities).where(identities.c.identity_id == identity_id).values(updated_seq=seq))
+        return seq
+
+    @staticmethod
+    def _append_change(
+        conn: Connection,
+        seq: int,
+        kind: str,
+        identity_id: str,
+        other: str | None,
+        mention_id: str | None,
+        detail: Mapping[str, Any] | None,
+    ) -> None:
         conn.execute(
             insert(changes).values(
                 seq=seq,
@@ -146,8 +160,6 @@ class Registry:
                 detail=dict(detail or {}),
             )
         )
-        conn.execute(update(identities).where(identities.c.identity_id == identity_id).values(updated_seq=seq))
-        return seq
 
     def _create_identity(
         self,
@@ -172,16 +184,7 @@ class Registry:
                 updated_seq=seq,
             )
         )
-        conn.execute(
-            insert(changes).values(
-                seq=seq,
-                kind=kind,
-                identity_id=identity_id,
-                other_identity_id=split_from,
-                mention_id=mention_id,
-                detail=dict(detail or {}),
-            )
-        )
+        self._append_change(conn, seq, kind, identity_id, split_from, mention_id, detail)
         return seq
 
     def changes(self, since: int = 0, limit: int = 1000) -> list[Change]:
