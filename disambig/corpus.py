@@ -107,6 +107,11 @@ def _binary_rows(rows: list[list[int]], width: int) -> sp.csr_matrix:
     return sp.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
 
 
+def coauthor_key(name: ParsedName) -> str:
+    """Surname + first initial: how coauthors are matched, robust to "M. Oquab" / "Maxime Oquab"."""
+    return f"{name.surname_key}_{name.first_initial}"
+
+
 def _coauthor_matrices(
     mentions: Sequence[Mention], names: Sequence[ParsedName]
 ) -> tuple[sp.csr_matrix, sp.csr_matrix, list[tuple[str, ...]], sp.csr_matrix]:
@@ -118,7 +123,7 @@ def _coauthor_matrices(
     full_rows: list[list[int]] = []
     labels: list[tuple[str, ...]] = []
     for mention, own in zip(mentions, names):
-        own_key = f"{own.surname_key}_{own.first_initial}"
+        own_key = coauthor_key(own)
         columns: dict[int, None] = {}
         full_columns: dict[int, None] = {}
         kept: list[str] = []
@@ -126,7 +131,7 @@ def _coauthor_matrices(
             name = parse_name(raw)
             if not name.surname_key:
                 continue
-            key = f"{name.surname_key}_{name.first_initial}"
+            key = coauthor_key(name)
             if key == own_key:
                 continue
             column = vocabulary.setdefault(key, len(vocabulary))

@@ -17,7 +17,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
-from disambig.corpus import MentionTable, build_table
+from disambig.corpus import MentionTable, build_table, coauthor_key
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence
 from disambig.mention import Mention, mention_from_record
 from disambig.model import PairwiseModel
@@ -199,11 +199,11 @@ def explain(features: np.ndarray, table: MentionTable, row: int, other: int) -> 
     """The evidence behind one link, in words and numbers."""
     value = dict(zip(FEATURE_NAMES, features.tolist(), strict=True))
     lines: list[str] = []
-    mine = {c.lower(): c for c in table.coauthor_labels[row]}
-    theirs = {c.lower() for c in table.coauthor_labels[other]}
+    theirs = {coauthor_key(parse_name(c)) for c in table.coauthor_labels[other]}
     shared = int(value["shared_coauthors"])
     if shared:
-        names = [mine[c] for c in mine if c in theirs][:3] or list(mine.values())[:shared]
+        # Named as this mention writes them, matched as the feature matches them.
+        names = [c for c in table.coauthor_labels[row] if coauthor_key(parse_name(c)) in theirs][:3]
         lines.append(f"{shared} shared coauthor{'s' if shared > 1 else ''}: {', '.join(names)}")
     a, b = table.names[row], table.names[other]
     relation = GivenMatch(int(value["given_match"])).name.lower().replace("_", " ")

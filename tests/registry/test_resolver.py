@@ -97,3 +97,13 @@ def test_concurrent_resolutions_of_one_new_person_end_in_one_identity(
     assert results[0] == results[1]
     created = [c for c in replicas[0].registry.changes() if c.kind == "created"]
     assert len(created) == 1
+
+
+def test_explanation_names_coauthors_matched_across_spellings(resolver: Resolver) -> None:
+    from disambig.mention import Mention
+
+    first = Mention("a", "Daniel Haziza", coauthors=("Maxime Oquab", "Francisco Massa"), title="Vision transformers")
+    second = Mention("b", "D. Haziza", coauthors=("M. Oquab", "Someone Else"), title="Vision transformers at scale")
+    resolutions = resolver.resolve([first, second])
+    assert resolutions[1].identity_id == resolutions[0].identity_id
+    assert "1 shared coauthor: M. Oquab" in resolutions[1].explanation
