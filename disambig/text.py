@@ -52,10 +52,6 @@ class DocumentFrequencies:
     counts: np.ndarray  # float32, length N_FEATURES
 
     @classmethod
-    def empty(cls) -> DocumentFrequencies:
-        return cls(0, np.zeros(N_FEATURES, dtype=np.float32))
-
-    @classmethod
     def of(cls, matrix: sp.csr_matrix) -> DocumentFrequencies:
         counts = np.bincount(matrix.indices, minlength=N_FEATURES).astype(np.float32)
         return cls(matrix.shape[0], counts)

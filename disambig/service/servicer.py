@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 
 import grpc
 
@@ -23,8 +23,8 @@ from disambig.v1 import disambig_pb2_grpc as pb_grpc
 MAX_PAGE_SIZE = 1_000
 
 
-def _checked(mentions: object) -> None:
-    if len(mentions) > MAX_MENTIONS_PER_REQUEST:  # type: ignore[arg-type]
+def _checked(mentions: Sized) -> None:
+    if len(mentions) > MAX_MENTIONS_PER_REQUEST:
         raise RequestTooLarge(f"at most {MAX_MENTIONS_PER_REQUEST} mentions a request")
 
 
