@@ -203,11 +203,16 @@ class HeldOut:
 
 
 def cross_fit(
-    corpora: Sequence[LabelledCorpus], rows_for: Callable[[Sequence[LabelledCorpus]], PairRows], folds: int = 3
+    corpora: Sequence[LabelledCorpus],
+    rows_for: Callable[[Sequence[LabelledCorpus]], PairRows],
+    prior_without: Callable[[str], dict[str, DocumentFrequencies]],
+    folds: int = 3,
 ) -> list[HeldOut]:
-    """Out-of-fold pair scores for every training block (folds drawn by name block)."""
+    """Out-of-fold pair scores for every training block (folds drawn by name block).
+
+    `prior_without(base)` is the text prior of every training file but `base`.
+    """
     held_out: list[HeldOut] = []
-    originals = [c for c in corpora if "[" not in c.name]
     for fold in range(folds):
         train_parts, test_parts = [], []
         for corpus in corpora:
@@ -219,8 +224,7 @@ def cross_fit(
             test_parts.append(corpus.subset(np.flatnonzero(in_fold)))
         model = PairwiseModel(fit_classifier(rows_for(train_parts)), threshold=0.5)
         for corpus in test_parts:
-            prior = text_frequencies([c for c in originals if c.name != base_name(corpus)])
-            prepared = prepare(corpus.mentions, prior)
+            prepared = prepare(corpus.mentions, prior_without(base_name(corpus)))
             held_out.append(HeldOut(corpus, prepared, score_corpus(model, prepared)))
         log.info("cross-fitting fold %d/%d done", fold + 1, folds)
     return held_out
@@ -364,15 +368,21 @@ def train(
             log.warning("%s: %d pairs skipped, first: %s", path, len(skipped), skipped[0])
         labelled_pairs.append(pairs)
     group_ids: dict[tuple[str, str], int] = {}
+    leave_one_out: dict[str, dict[str, DocumentFrequencies]] = {}
+
+    def prior_without(base: str) -> dict[str, DocumentFrequencies]:
+        # IDF as at inference: a corpus's own counts plus the other training files as prior.
+        # Computed once per file, not once per fold and part.
+        if base not in leave_one_out:
+            leave_one_out[base] = text_frequencies([c for c in base_corpora if c.name != base])
+        return leave_one_out[base]
 
     def rows_for(parts: Sequence[LabelledCorpus]) -> PairRows:
         rng = np.random.default_rng(seed)
         out = []
         for corpus in parts:
-            base = corpus.name.split("[")[0]
-            # IDF as at inference: this corpus's own counts plus the other corpora as prior.
-            others = text_frequencies([c for c in base_corpora if c.name != base])
-            prepared = prepare(corpus.mentions, others)
+            base = base_name(corpus)
+            prepared = prepare(corpus.mentions, prior_without(base))
 
             def group_of(key: str, base: str = base) -> int:
                 return group_ids.setdefault((base, key), len(group_ids))
@@ -382,7 +392,7 @@ def train(
             out.append(labelled_pair_rows(pairs, prior, first_group=1_000_000 + len(out) * 100_000))
         return PairRows.concat(out)
 
-    held_out = cross_fit(corpora, rows_for)
+    held_out = cross_fit(corpora, rows_for, prior_without)
     threshold, curve = choose_threshold(held_out)
     log.info("first-stage threshold %.2f (held-out B3 F1 %.4f)", threshold, curve[threshold])
     merger: HistGradientBoostingClassifier | None = None
