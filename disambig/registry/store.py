@@ -307,7 +307,7 @@ class Registry:
         records = [self.get_identity(i) for i in identity_ids]
         resolved = list(dict.fromkeys(r.resolved_id for r in records))
         if len(resolved) < 2:
-            raise CurationError("merge needs at least two distinct identities")
+            raise CurationError(f"merge needs at least two distinct identities, got {list(identity_ids)}")
         with self.engine.begin() as conn:
             counts = {
                 i: conn.execute(
@@ -370,7 +370,7 @@ class Registry:
             moving_set = set(moving)
             staying = [m for m in members if m not in moving_set]
             if not moving or not staying:
-                raise CurationError("a split must leave mentions on both sides")
+                raise CurationError(f"a split of {resolved!r} must leave mentions on both sides")
             new_part = moving if len(moving) <= len(staying) else staying
             block_key = conn.execute(
                 select(identities.c.block_key).where(identities.c.identity_id == resolved)

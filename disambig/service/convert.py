@@ -24,21 +24,31 @@ def mentions_from_proto(messages: Sequence[pb.Mention], field: str = "mentions")
     seen: set[str] = set()
     for k, message in enumerate(messages):
         where = f"{field}[{k}]"
-        record = json_format.MessageToDict(message, preserving_proto_field_name=True)
         try:
-            mention = mention_from_record(record, where, default_id="")
+            mention = mention_from_proto(message, where)
         except InvalidMentionError as exc:
-            violations += [FieldViolation(f"{where}.{v.field}", v.description) for v in exc.violations]
+            violations += exc.violations
             continue
-        if not mention.mention_id:
-            violations.append(FieldViolation(f"{where}.mention_id", "is required"))
-        elif mention.mention_id in seen:
+        if mention.mention_id in seen:
             violations.append(FieldViolation(f"{where}.mention_id", f"{mention.mention_id!r} repeats in the request"))
         seen.add(mention.mention_id)
         out.append(mention)
     if violations:
         raise InvalidMentionError("request", violations)
     return out
+
+
+def mention_from_proto(message: pb.Mention, where: str) -> Mention:
+    """Validate one mention; violations are named by their path in the request, e.g. context.name."""
+    record = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    try:
+        mention = mention_from_record(record, where, default_id="")
+    except InvalidMentionError as exc:
+        violations = [FieldViolation(f"{where}.{v.field}", v.description) for v in exc.violations]
+        raise InvalidMentionError("request", violations) from None
+    if not mention.mention_id:
+        raise InvalidMentionError("request", [FieldViolation(f"{where}.mention_id", "is required")])
+    return mention
 
 
 def resolution_to_proto(resolution: Resolution) -> pb.Resolution:

@@ -7,11 +7,14 @@ from collections.abc import Iterator, Sized
 import grpc
 
 from disambig.engine import Engine
+from disambig.mention import MAX_NAME_CHARS
 from disambig.registry import Registry
 from disambig.resolving import Resolution, Resolver
+from disambig.service import checks
 from disambig.service.convert import (
     MAX_MENTIONS_PER_REQUEST,
     identity_to_proto,
+    mention_from_proto,
     mention_to_proto,
     mentions_from_proto,
     resolution_to_proto,
@@ -20,12 +23,14 @@ from disambig.service.status import RequestTooLarge, mapped, mapped_stream
 from disambig.v1 import disambig_pb2 as pb
 from disambig.v1 import disambig_pb2_grpc as pb_grpc
 
+# A larger page_size or search limit is coerced down to these (AIP-158); a negative one is refused.
 MAX_PAGE_SIZE = 1_000
+MAX_SEARCH_LIMIT = 100
 
 
-def _checked(mentions: Sized) -> None:
-    if len(mentions) > MAX_MENTIONS_PER_REQUEST:
-        raise RequestTooLarge(f"at most {MAX_MENTIONS_PER_REQUEST} mentions a request")
+def _checked(items: Sized, what: str = "mentions") -> None:
+    if len(items) > MAX_MENTIONS_PER_REQUEST:
+        raise RequestTooLarge(f"at most {MAX_MENTIONS_PER_REQUEST} {what} a request")
 
 
 class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
@@ -62,6 +67,7 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
 
     @mapped
     def GetIdentity(self, request: pb.GetIdentityRequest, context: grpc.ServicerContext) -> pb.GetIdentityResponse:
+        checks.checked(checks.text(request.identity_id, "identity_id", required=True))
         record = self.registry.get_identity(request.identity_id)
         mentions, _ = self.registry.list_mentions(record.resolved_id, page_size=MAX_PAGE_SIZE)
         return pb.GetIdentityResponse(identity=identity_to_proto(record, mentions))
@@ -70,16 +76,26 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
     def ListIdentityMentions(
         self, request: pb.ListIdentityMentionsRequest, context: grpc.ServicerContext
     ) -> pb.ListIdentityMentionsResponse:
+        checks.checked(
+            checks.text(request.identity_id, "identity_id", required=True),
+            checks.not_negative(request.page_size, "page_size"),
+        )
+        after = checks.page_after(request.page_token, request.identity_id)
         size = min(request.page_size or 100, MAX_PAGE_SIZE)
-        records, cursor = self.registry.list_mentions(request.identity_id, size, request.page_token or None)
+        records, cursor = self.registry.list_mentions(request.identity_id, size, after)
         return pb.ListIdentityMentionsResponse(
-            mentions=[mention_to_proto(r) for r in records], next_page_token=cursor or ""
+            mentions=[mention_to_proto(r) for r in records],
+            next_page_token=checks.page_token(request.identity_id, cursor),
         )
 
     @mapped
     def MergeIdentities(
         self, request: pb.MergeIdentitiesRequest, context: grpc.ServicerContext
     ) -> pb.MergeIdentitiesResponse:
+        _checked(request.identity_ids, "identity ids")
+        checks.checked(
+            checks.ids(request.identity_ids, "identity_ids", at_least=2), checks.text(request.reason, "reason")
+        )
         survivor = self.registry.merge(list(request.identity_ids), reason=request.reason)
         return pb.MergeIdentitiesResponse(identity=self._identity(survivor))
 
@@ -87,6 +103,12 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
     def SplitIdentity(
         self, request: pb.SplitIdentityRequest, context: grpc.ServicerContext
     ) -> pb.SplitIdentityResponse:
+        _checked(request.mention_ids, "mention ids")
+        checks.checked(
+            checks.text(request.identity_id, "identity_id", required=True),
+            checks.ids(request.mention_ids, "mention_ids"),
+            checks.text(request.reason, "reason"),
+        )
         kept, new = self.registry.split(request.identity_id, list(request.mention_ids), reason=request.reason)
         return pb.SplitIdentityResponse(remaining=self._identity(kept), split_off=self._identity(new))
 
@@ -94,13 +116,18 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
     def SearchIdentities(
         self, request: pb.SearchIdentitiesRequest, context: grpc.ServicerContext
     ) -> pb.SearchIdentitiesResponse:
+        checks.checked(
+            checks.text(request.query, "query", required=True, limit=MAX_NAME_CHARS),
+            checks.not_negative(request.limit, "limit"),
+        )
         query_context = None
         if request.HasField("context"):
             context_message = pb.Mention()
             context_message.CopyFrom(request.context)
             context_message.mention_id = context_message.mention_id or "search-context"  # ids are not needed here
-            query_context = mentions_from_proto([context_message], "context")[0]
-        ranked = self.resolver.search(request.query, query_context, limit=min(request.limit or 10, 100))
+            query_context = mention_from_proto(context_message, "context")
+        limit = min(request.limit or 10, MAX_SEARCH_LIMIT)
+        ranked = self.resolver.search(request.query, query_context, limit=limit)
         return pb.SearchIdentitiesResponse(
             results=[pb.ScoredIdentity(identity=self._identity(i), score=score) for i, score in ranked]
         )

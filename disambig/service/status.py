@@ -11,7 +11,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from disambig.errors import DisambigError, InvalidMentionError
+from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
 from disambig.registry import UnknownIdentityError
 from disambig.registry.store import CurationError
 
@@ -22,8 +22,16 @@ class RequestTooLarge(DisambigError):
     """A request over the server's limits."""
 
 
+class InvalidRequest(DisambigError):
+    """A request field other than a mention is missing or malformed; names every field at fault."""
+
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+
+
 def _abort(context: grpc.ServicerContext, exc: DisambigError) -> None:
-    if isinstance(exc, InvalidMentionError):
+    if isinstance(exc, InvalidMentionError | InvalidRequest):
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
                 error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)

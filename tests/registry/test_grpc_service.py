@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -19,23 +18,6 @@ from disambig.v1 import disambig_pb2 as pb
 from disambig.v1 import disambig_pb2_grpc as pb_grpc
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "haziza.jsonl"
-
-
-@pytest.fixture
-def target(tmp_path: Path) -> Iterator[str]:
-    registry = Registry(f"sqlite:///{tmp_path / 'r.db'}")
-    registry.migrate()
-    server, port = create_server("127.0.0.1:0", load_model(), registry, workers=4)
-    server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop(None)
-    registry.close()
-
-
-@pytest.fixture
-def channel(target: str) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(target) as chan:
-        yield chan
 
 
 def example_mentions() -> list[pb.Mention]:

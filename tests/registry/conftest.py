@@ -1,0 +1,54 @@
+"""A real gRPC server on loopback over a real SQLite registry, shared by the service tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+
+from disambig.model import load_model
+from disambig.registry import Registry
+from disambig.service.server import create_server
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    target: str
+    registry: Registry
+
+
+@contextmanager
+def running_server(db: Path, workers: int = 4) -> Iterator[RunningServer]:
+    """A started server over a migrated registry at db; stopped and closed on exit."""
+    registry = Registry(f"sqlite:///{db}")
+    registry.migrate()
+    server, port = create_server("127.0.0.1:0", load_model(), registry, workers=workers)
+    server.start()
+    try:
+        yield RunningServer(f"127.0.0.1:{port}", registry)
+    finally:
+        server.stop(None).wait()
+        registry.close()
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server for a whole test module, whose tests keep apart by using their own mention ids."""
+    with running_server(tmp_path_factory.mktemp("shared") / "r.db") as running:
+        yield running
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[str]:
+    with running_server(tmp_path / "r.db") as running:
+        yield running.target
+
+
+@pytest.fixture
+def channel(target: str) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(target) as chan:
+        yield chan
