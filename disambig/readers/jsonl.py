@@ -6,7 +6,7 @@ import gzip
 import io
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -14,6 +14,7 @@ import orjson
 
 from disambig.errors import InputFileError, InvalidMentionError
 from disambig.mention import Mention, mention_from_record
+from disambig.readers.common import Entry, Problem, mention_entry, source_label, source_stem
 
 
 def open_binary(path: str | Path) -> IO[bytes]:
@@ -29,13 +30,26 @@ def open_binary(path: str | Path) -> IO[bytes]:
     return raw
 
 
+# What a truncated or damaged gzip stream raises while it is read.
+GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The whole (decompressed) content, for formats that cannot be read a record at a time."""
+    try:
+        with open_binary(path) as handle:
+            return handle.read()
+    except GZIP_ERRORS as exc:
+        raise InputFileError(source_label(path), f"truncated or corrupt gzip ({exc})") from exc
+
+
 def open_text(path: str | Path) -> IO[str]:
     return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="strict")
 
 
 def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """(line number, text) for every line; decoded line by line so errors name the right line."""
-    label = "<stdin>" if str(path) == "-" else str(path)
+    label = source_label(path)
     line_no = 0
     try:
         with open_binary(path) as handle:
@@ -44,25 +58,44 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                     yield line_no, raw_line.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise InputFileError(f"{label}:{line_no}", f"not valid UTF-8 ({exc.reason})") from exc
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+    except GZIP_ERRORS as exc:
         raise InputFileError(f"{label}:{line_no + 1}", f"truncated or corrupt gzip ({exc})") from exc
 
 
-def iter_records(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """(line number, decoded JSON value) for every non-blank line."""
-    label = "<stdin>" if str(path) == "-" else str(path)
+def iter_values(path: str | Path) -> Generator[tuple[int, Any, str], None, None]:
+    """(line number, decoded JSON value, error) for every non-blank line.
+
+    error is "" for a good line, else why the line is not JSON (and the value is None), so a
+    caller can report the line and go on.
+    """
     for line_no, line in iter_lines(path):
         if not line.strip():
             continue
         try:
-            yield line_no, orjson.loads(line)
+            yield line_no, orjson.loads(line), ""
         except orjson.JSONDecodeError as exc:
-            raise InputFileError(f"{label}:{line_no}", f"not valid JSON ({exc})") from exc
+            yield line_no, None, f"not valid JSON ({exc})"
+
+
+def iter_records(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded JSON value) for every non-blank line; raises at the first bad one."""
+    label = source_label(path)
+    for line_no, value, error in iter_values(path):
+        if error:
+            raise InputFileError(f"{label}:{line_no}", error)
+        yield line_no, value
+
+
+def iter_mention_entries(path: str | Path) -> Iterator[Entry | Problem]:
+    """One entry per line of a mentions JSONL file; a bad line is a Problem and reading goes on."""
+    label, stem = source_label(path), source_stem(path)
+    for line_no, value, error in iter_values(path):
+        where = f"{label}:{line_no}"
+        yield Problem(where, error) if error else mention_entry(value, where, default_id=f"{stem}:{line_no}")
 
 
 def _mentions(path: str | Path) -> Iterator[tuple[Mention, Any]]:
-    label = "<stdin>" if str(path) == "-" else str(path)
-    stem = Path(label).name.split(".")[0]
+    label, stem = source_label(path), source_stem(path)
     seen: dict[str, int] = {}
     for line_no, record in iter_records(path):
         where = f"{label}:{line_no}"

@@ -1,0 +1,133 @@
+"""What every format reader yields, and the one expansion of a work into per-author mentions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from disambig.errors import FieldViolation, InvalidMentionError
+from disambig.mention import MAX_LIST_ITEMS, Mention, mention_from_record
+
+# Fields a work shares with all its authors' mentions; a violation in one of them is reported once
+# for the work, not once per author.
+WORK_FIELDS = frozenset({"title", "abstract", "venue", "year", "topics", "coauthors", "work_id"})
+# Fields that belong to one author; a work-level value for them would be wrongly given to every author.
+AUTHOR_FIELDS = frozenset({"name", "affiliations", "email", "orcid", "mention_id", "person_id"})
+
+_LIST_SEPARATORS = re.compile(r"[;|]")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One listing entry: a work (a mention per author) or a single mention."""
+
+    where: str
+    work_id: str
+    mentions: tuple[Mention, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A malformed entry: reported and counted while the rest of the file is still read."""
+
+    where: str
+    message: str
+
+
+def source_label(path: str | Path) -> str:
+    """The name errors give an input: its path, or <stdin> for '-'."""
+    return "<stdin>" if str(path) == "-" else str(path)
+
+
+def source_stem(path: str | Path) -> str:
+    """The file name up to its first dot, the prefix of default ids ("refs" for refs.bib.gz)."""
+    return Path(source_label(path)).name.split(".")[0]
+
+
+def split_list(text: str, separators: re.Pattern[str] = _LIST_SEPARATORS) -> list[str]:
+    """Non-empty, stripped items of a separated list ("nlp; ml | vision" -> three items)."""
+    return [item.strip() for item in separators.split(text) if item.strip()]
+
+
+def squash_spaces(text: str) -> str:
+    """Runs of whitespace (line breaks of wrapped titles included) as one space."""
+    return " ".join(text.split())
+
+
+def describe(violations: Sequence[FieldViolation]) -> str:
+    return "; ".join(f"{v.field}: {v.description}" for v in violations)
+
+
+def mention_entry(record: Any, where: str, default_id: str) -> Entry | Problem:
+    """A single-mention entry, validated like every mention."""
+    try:
+        mention = mention_from_record(record, where, default_id=default_id)
+    except InvalidMentionError as exc:
+        return Problem(where, describe(exc.violations))
+    return Entry(where, mention.work_id, (mention,))
+
+
+def _written_name(author: Any) -> str:
+    name = author.get("name") if isinstance(author, Mapping) else author
+    return name.strip() if isinstance(name, str) else ""
+
+
+def expand_work(where: str, work_id: str, work: Mapping[str, Any], authors: Sequence[Any]) -> Iterator[Entry | Problem]:
+    """One mention per author: the others (names as written) as coauthors, the work's fields shared.
+
+    `work` holds the shared fields (title, abstract, venue, year, topics, and any extra keys);
+    each author is a name string or a mapping with its own name, affiliations, email, orcid and
+    optionally mention_id. Mention ids default to f"{work_id}#{position}". Every mention goes
+    through mention_from_record; a bad shared field is one Problem for the work, a bad author
+    one Problem naming its position while the other authors are kept.
+    """
+    if not authors:
+        yield Problem(where, "no authors")
+        return
+    if len(authors) > MAX_LIST_ITEMS + 1:
+        yield Problem(where, f"more than {MAX_LIST_ITEMS + 1} authors ({len(authors)})")
+        return
+    written = [_written_name(author) for author in authors]
+    shared = {key: value for key, value in work.items() if key not in AUTHOR_FIELDS}
+    mentions: list[Mention] = []
+    problems: list[Problem] = []
+    work_problem: Problem | None = None
+    for position, author in enumerate(authors, start=1):
+        here = f"{where}, author {position}"
+        if isinstance(author, str):
+            own: Mapping[str, Any] = {"name": author}
+        elif isinstance(author, Mapping):
+            own = {key: value for key, value in author.items() if key not in WORK_FIELDS}
+        else:
+            problems.append(Problem(here, f"must be an object or a name string, got {type(author).__name__}"))
+            continue
+        coauthors = [name for i, name in enumerate(written, start=1) if i != position and name]
+        record = {**shared, **own, "coauthors": coauthors, "work_id": work_id}
+        try:
+            mentions.append(mention_from_record(record, here, default_id=f"{work_id}#{position}"))
+        except InvalidMentionError as exc:
+            of_work = [v for v in exc.violations if v.field.split("[")[0] in WORK_FIELDS]
+            of_author = [v for v in exc.violations if v.field.split("[")[0] not in WORK_FIELDS]
+            if of_work and work_problem is None:
+                work_problem = Problem(where, describe(of_work))
+            if of_author:
+                problems.append(Problem(here, describe(of_author)))
+    if work_problem is not None:
+        yield work_problem
+    elif mentions:
+        yield Entry(where, work_id, tuple(mentions))
+    yield from problems
+
+
+def work_id_from(value: Any, default: str) -> str | None:
+    """A record's own work id (a string or an integer), the default when it has none, None if unusable."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
