@@ -56,9 +56,12 @@ TARGETS: tuple[tuple[str, str, str, float, str], ...] = (
 )
 
 
+PROG = "speed.py"  # the name in error messages; scale.py, which reuses run_once, sets its own
+
+
 def fail(message: str) -> NoReturn:
     """Exit with a one-line message instead of a traceback."""
-    print(f"speed.py: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {message}", file=sys.stderr)
     sys.exit(2)
 
 
