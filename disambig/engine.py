@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -140,7 +140,7 @@ def score_block(
 
 
 def identity_id_for(member_ids: Sequence[str]) -> str:
-    """A deterministic id for a stateless cluster: derived from its smallest mention id."""
+    """A deterministic id for a cluster: derived from its smallest mention id."""
     anchor = min(member_ids)
     return "id-" + hashlib.blake2b(anchor.encode("utf-8"), digest_size=8).hexdigest()
 
@@ -150,13 +150,29 @@ def cluster_table(
     table: MentionTable,
     cannot_pairs: Sequence[tuple[int, int]] = (),
     must_pairs: Sequence[tuple[int, int]] = (),
+    fixed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cluster labels and per-mention confidence for the mentions of one block.
 
     Extra cannot-link and must-link row pairs (curation) join the model's own constraints.
+    `fixed` gives rows that already belong to an identity a code >= 0 (-1 for free rows): rows
+    with one code stay together, rows with different codes stay apart, free rows go where the
+    model puts them. That is how a registry clusters new mentions around its identities.
     """
-    scored = score_block(model, table, curated_links=must_pairs)
     n = len(table)
+    fixed_cannot = np.zeros(n * (n - 1) // 2, dtype=bool)
+    if fixed is not None and (fixed >= 0).any():
+        members = np.flatnonzero(fixed >= 0)
+        order = members[np.argsort(fixed[members], kind="stable")]
+        chained = fixed[order[1:]] == fixed[order[:-1]]  # a chain is enough to hold a group together
+        must_pairs = [*must_pairs, *zip(order[:-1][chained].tolist(), order[1:][chained].tolist(), strict=True)]
+        offset = 0
+        for row_start, row_stop in iter_row_slabs(n, PAIR_CHUNK):
+            i, j = slab_pairs(n, row_start, row_stop)
+            fixed_cannot[offset : offset + len(i)] = (fixed[i] >= 0) & (fixed[j] >= 0) & (fixed[i] != fixed[j])
+            offset += len(i)
+    scored = score_block(model, table, curated_links=must_pairs)
+    scored.cannot_link[fixed_cannot] = True
     if cannot_pairs:
         a = np.array([min(p) for p in cannot_pairs])
         b = np.array([max(p) for p in cannot_pairs])
@@ -243,12 +259,29 @@ class Engine:
             for results in pool.map(_cluster_tables, tasks):
                 yield from results
 
-    def cluster(self, mentions: Sequence[Mention]) -> list[Assignment]:
-        """One assignment per mention, in input order."""
+    def cluster_around(self, mentions: Sequence[Mention], fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cluster labels (unique across blocks) and confidence, in one process, keeping rows of one
+        fixed code >= 0 together and rows of different codes apart (see cluster_table)."""
+        prepared = self.prepare(mentions)
+        labels = np.zeros(len(mentions), dtype=np.int64)
+        confidence = np.ones(len(mentions), dtype=np.float64)
+        next_label = 0
+        for block in prepared.blocks:
+            table = prepared.table.take(block.rows)
+            block_labels, block_confidence = cluster_table(self.model, table, fixed=fixed[block.rows])
+            labels[block.rows] = block_labels + next_label
+            confidence[block.rows] = block_confidence
+            next_label += int(block_labels.max()) + 1
+        return labels, confidence
+
+    def cluster(self, mentions: Sequence[Mention], progress: Callable[[int], object] | None = None) -> list[Assignment]:
+        """One assignment per mention, in input order; progress(n) hears of each block's n mentions."""
         prepared = self.prepare(mentions)
         result: list[Assignment | None] = [None] * len(mentions)
         for index, labels, confidence in self._block_results(prepared):
             rows = prepared.blocks[index].rows
+            if progress is not None:
+                progress(len(rows))
             for label in np.unique(labels):
                 members = np.flatnonzero(labels == label)
                 identity = identity_id_for([mentions[int(rows[m])].mention_id for m in members])

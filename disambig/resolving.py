@@ -5,12 +5,16 @@ mention is scored against every stored mention of its name block; an identity's 
 mean link probability to its mentions (average linkage, as in batch clustering), and it is a
 candidate only if no hard constraint rules it out and at least one of its mentions carries
 linking evidence. The best candidate at or above the model's threshold takes the mention.
+
+A new identity's id derives from the mention that created it (the smallest mention id of a
+batch-clustered block), as `disambig cluster` derives its ids: a mention is stored once, so the
+id is never issued twice, and resolving the same listing into two registries gives the same ids.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,14 +22,19 @@ from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
 from disambig.corpus import MentionTable, build_table, coauthor_key
-from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence
+from disambig.engine import Engine, identity_id_for
+from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
 from disambig.mention import Mention, mention_from_record
 from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, fold, given_match, parse_name
 from disambig.registry import NewLink, Registry
-from disambig.registry.store import BlockSession, new_identity_id
+from disambig.registry.store import BlockSession
 
 MAX_ALTERNATIVES = 3
+MAX_EXPLAINED_MEMBERS = 200
+# A request bringing at least 1/JOINT_RATIO as many new mentions as a block holds is clustered
+# jointly with the block; fewer are resolved one at a time, which costs less.
+JOINT_RATIO = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +108,8 @@ class Resolver:
         stored = session.block(block_key)
         known = [mention_from_record(dict(record), f"registry {mid}", default_id=mid) for mid, _, record in stored]
         owners = [identity for _, identity, _ in stored]
+        if len(new) > 1 and JOINT_RATIO * len(new) >= len(known):
+            return self._cluster_jointly(known, owners, new)
         _, cannot = session.constraints_among(mid for mid, _, _ in stored)
         out: list[Resolution] = []
         # Mentions of one request are resolved in order: a later one may join an identity an
@@ -108,6 +119,61 @@ class Resolver:
             out.append(resolution)
             known.append(mention)
             owners.append(resolution.identity_id)
+        return out
+
+    def _cluster_jointly(self, known: list[Mention], owners: list[str], new: Sequence[Mention]) -> list[Resolution]:
+        """Many new mentions for a block are clustered together with its stored ones, as a batch
+        would be (better than one at a time, and independent of their order). Each stored
+        identity stays whole and apart from the others; a new mention takes the identity of the
+        cluster it lands in, and a cluster of new mentions only becomes a new identity."""
+        codes = {owner: k for k, owner in enumerate(dict.fromkeys(owners))}
+        fixed = np.array([codes[o] for o in owners] + [-1] * len(new), dtype=np.int64)
+        everything = [*known, *new]
+        labels, confidence = Engine(self.model).cluster_around(everything, fixed)
+        owner_of_label = {int(labels[k]): owner for k, owner in enumerate(owners)}
+        new_rows = range(len(known), len(everything))
+        members: dict[int, list[int]] = defaultdict(list)
+        for row in new_rows:
+            members[int(labels[row])].append(row)
+        explanations = self._explain_joint(everything, labels, new_rows)
+        out: list[Resolution] = []
+        for row in new_rows:
+            label = int(labels[row])
+            owner = owner_of_label.get(label)
+            created = owner is None and members[label][0] == row
+            identity = owner or identity_id_for([everything[k].mention_id for k in members[label]])
+            resolution = Resolution(
+                everything[row].mention_id, identity, round(float(confidence[row]), 4), created, (), explanations[row]
+            )
+            out.append(resolution)
+        return out
+
+    def _explain_joint(
+        self, mentions: Sequence[Mention], labels: np.ndarray, rows: Iterable[int]
+    ) -> dict[int, tuple[str, ...]]:
+        """Each of `rows` explained by its most probable link within its cluster."""
+        out: dict[int, tuple[str, ...]] = {}
+        table = build_table(mentions, [parse_name(m.name) for m in mentions], self.model.text_prior)
+        wanted: dict[int, list[int]] = defaultdict(list)
+        for row in rows:
+            wanted[int(labels[row])].append(row)
+        for label, explained in wanted.items():
+            # Explaining against every member of a huge cluster would cost its square; its
+            # first members stand for it.
+            others = [k for k in np.flatnonzero(labels == label).tolist() if k not in set(explained)]
+            shown = (explained + others)[: max(MAX_EXPLAINED_MEMBERS, len(explained) + 1)]
+            if len(shown) < 2:
+                out[explained[0]] = ("no other mention of this name block matches",)
+                continue
+            sub = table.take(np.asarray(shown))
+            pairs = slab_pairs(len(shown), 0, len(shown))
+            features = featurize(PairContext(sub, BlockNames(sub), 0, len(shown)), pairs)
+            probability = self.model.predict(features)
+            for local, row in enumerate(explained):
+                touching = np.flatnonzero((pairs[0] == local) | (pairs[1] == local))
+                best = int(touching[np.argmax(probability[touching])])
+                other = int(pairs[1][best] if pairs[0][best] == local else pairs[0][best])
+                out[row] = explain(features[best], sub, local, other)
         return out
 
     def _score_identities(
@@ -149,7 +215,7 @@ class Resolver:
         self, mention: Mention, known: list[Mention], owners: list[str], cannot: set[tuple[str, str]]
     ) -> Resolution:
         if not known:
-            return Resolution(mention.mention_id, new_identity_id(), 1.0, created=True)
+            return Resolution(mention.mention_id, identity_id_for([mention.mention_id]), 1.0, created=True)
         candidates, features, table = self._score_identities(mention, known, owners, cannot)
         alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates[: MAX_ALTERNATIVES + 1])
         if candidates and candidates[0].score >= self.model.threshold:
@@ -161,7 +227,7 @@ class Resolver:
         best_score = candidates[0].score if candidates else 0.0
         return Resolution(
             mention.mention_id,
-            new_identity_id(),
+            identity_id_for([mention.mention_id]),
             round(1.0 - best_score, 4),
             True,
             alternatives[:MAX_ALTERNATIVES],

@@ -85,3 +85,14 @@ def test_sub_blocking_assigns_every_mention(model: PairwiseModel) -> None:
     ]
     small = identities(model, mentions, max_block_size=10)
     assert set(small) == {m.mention_id for m in mentions}
+
+
+def test_fixed_rows_stay_with_their_group_and_apart_from_other_groups(model: PairwiseModel) -> None:
+    import numpy as np
+
+    same = [Mention(k, "Daniel Haziza", **SHARED) for k in ("a", "b", "c", "d")]
+    labels, confidence = Engine(model).cluster_around(same, np.array([0, 1, 1, -1]))
+    assert labels[0] != labels[1], "two stored identities were merged"
+    assert labels[1] == labels[2]
+    assert labels[3] in (labels[0], labels[1]), "an identical free mention stayed alone"
+    assert np.all((confidence >= 0) & (confidence <= 1))

@@ -107,3 +107,29 @@ def test_explanation_names_coauthors_matched_across_spellings(resolver: Resolver
     resolutions = resolver.resolve([first, second])
     assert resolutions[1].identity_id == resolutions[0].identity_id
     assert "1 shared coauthor: M. Oquab" in resolutions[1].explanation
+
+
+def test_many_new_mentions_join_stored_identities_without_merging_them(resolver: Resolver) -> None:
+    corpus = LabelledCorpus.read(EXAMPLE)
+    people = list(corpus.labels)
+    daniel = resolver.resolve([corpus.mentions[0]])[0].identity_id
+    david = resolver.resolve([corpus.mentions[3]])[0].identity_id
+    assert daniel != david
+    rest = [1, 2, 4, 5]
+    # Four new mentions for a block of two: clustered jointly with the stored ones.
+    resolutions = resolver.resolve([corpus.mentions[k] for k in rest])
+    expected = {people[0]: daniel, people[3]: david}
+    assert [r.identity_id for r in resolutions] == [expected[people[k]] for k in rest]
+    assert not any(r.created for r in resolutions)
+    assert all(r.explanation for r in resolutions)
+
+
+def test_identity_ids_derive_from_the_listing_so_two_registries_agree(model: PairwiseModel, tmp_path: Path) -> None:
+    corpus = LabelledCorpus.read(EXAMPLE)
+    answers = []
+    for name in ("one", "two"):
+        registry = Registry(f"sqlite:///{tmp_path / name}.db")
+        registry.migrate()
+        answers.append([r.identity_id for r in Resolver(model, registry).resolve(corpus.mentions)])
+        registry.close()
+    assert answers[0] == answers[1]
