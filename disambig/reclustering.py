@@ -1,7 +1,9 @@
 """Re-clustering stored mentions (after a model upgrade or curation) with stable identity ids.
 
-Each new cluster takes the old id it overlaps most (largest overlaps first, each old id once);
-curation constraints are honoured; ids left without mentions redirect to their heir.
+Each new cluster takes the old id it overlaps most (largest overlaps first, each old id once), so
+an old id stays with its larger part; a cluster left without an old id gets a new one recording
+the identity it was split from; curation constraints are honoured; ids left without mentions
+redirect to their heir, as a merge does.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ class ReclusterReport:
     ids_kept: int = 0
 
 
+def _largest_source(overlap: Counter[tuple[int, str]], label: int) -> str:
+    """The old identity that gave a new cluster most of its mentions (ties: the smallest id)."""
+    return min((owner for lab, owner in overlap if lab == label), key=lambda owner: (-overlap[label, owner], owner))
+
+
 def recluster(model: PairwiseModel, registry: Registry, block_keys: Iterable[str] | None = None) -> ReclusterReport:
     report = ReclusterReport()
     for key in block_keys if block_keys is not None else registry.block_keys():
@@ -52,12 +59,15 @@ def recluster(model: PairwiseModel, registry: Registry, block_keys: Iterable[str
                     id_of_label[label] = owner
                     taken.add(owner)
             created = []
+            origin: dict[str, str] = {}
             for label in sorted(set(int(x) for x in labels)):
                 if label not in id_of_label:
                     id_of_label[label] = new_identity_id()
                     created.append(id_of_label[label])
+                    # Like a curated split: the new identity records the one it came from.
+                    origin[id_of_label[label]] = _largest_source(overlap, label)
             identity_of = {mid: id_of_label[int(label)] for mid, label in zip(ids, labels, strict=True)}
-            session.reassign(key, identity_of, created)
+            session.reassign(key, identity_of, created, split_from=origin)
             report.blocks += 1
             report.mentions += len(ids)
             report.mentions_moved += sum(identity_of[mid] != owner for mid, owner in zip(ids, old, strict=True))

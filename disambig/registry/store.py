@@ -65,6 +65,8 @@ class IdentityRecord:
     split_from: str | None
     block_key: str
     mention_count: int
+    # The ids followed from the id asked for to where it lives now, both included; () if active.
+    merge_path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,28 @@ class Registry:
         self.engine.dispose()
 
     # -- sequence numbers and the feed -------------------------------------------------------
+    @staticmethod
+    def _lock_feed(conn: Connection) -> None:
+        """Take the feed's counter row now: every writer takes it before its first change, so
+        what this transaction reads from here on cannot be changed by another writer until it
+        commits (curation and linking decide on the identities they then write)."""
+        conn.execute(update(counters).where(counters.c.name == "changes").values(value=counters.c.value))
+
+    @staticmethod
+    def _follow(conn: Connection, identity_id: str) -> tuple[Any, Any, list[str]]:
+        """(row of the id asked for, row of the identity it lives in now, ids followed)."""
+        row = conn.execute(select(identities).where(identities.c.identity_id == identity_id)).first()
+        if row is None:
+            raise UnknownIdentityError(f"no identity {identity_id!r}")
+        first = row
+        path = [row.identity_id]
+        while row.status == MERGED and row.merged_into is not None:
+            row = conn.execute(select(identities).where(identities.c.identity_id == row.merged_into)).one()
+            if row.identity_id in path:  # a cycle would be a bug; never loop forever on one
+                raise DisambigError(f"merge cycle through {row.identity_id!r}")
+            path.append(row.identity_id)
+        return first, row, path
+
     @staticmethod
     def _next_seq(conn: Connection) -> int:
         # Incrementing one row serialises writers on it, so numbers are gap-free and committed
@@ -241,18 +265,10 @@ class Registry:
             yield BlockSession(self, conn)
 
     def get_identity(self, identity_id: str) -> IdentityRecord:
-        """An identity by any id it ever had: merged ids redirect to the survivor."""
+        """An identity by any id it ever had: merged ids redirect to the survivor, through whole
+        chains (A merged into B merged into C resolves to C)."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(identities).where(identities.c.identity_id == identity_id)).first()
-            if row is None:
-                raise UnknownIdentityError(f"no identity {identity_id!r}")
-            first = row
-            seen = {row.identity_id}
-            while row.status == MERGED and row.merged_into is not None:
-                row = conn.execute(select(identities).where(identities.c.identity_id == row.merged_into)).one()
-                if row.identity_id in seen:  # a cycle would be a bug; never loop forever on one
-                    raise DisambigError(f"merge cycle through {row.identity_id!r}")
-                seen.add(row.identity_id)
+            first, row, path = self._follow(conn, identity_id)
             count = conn.execute(
                 select(func.count()).select_from(mentions).where(mentions.c.identity_id == row.identity_id)
             ).scalar_one()
@@ -261,9 +277,10 @@ class Registry:
                 resolved_id=row.identity_id,
                 status=first.status,
                 merged_into=first.merged_into,
-                split_from=row.split_from if row is first else first.split_from,
+                split_from=row.split_from,
                 block_key=row.block_key,
                 mention_count=int(count),
+                merge_path=tuple(path) if len(path) > 1 else (),
             )
 
     def list_mentions(
@@ -304,11 +321,13 @@ class Registry:
 
     def merge(self, identity_ids: Sequence[str], reason: str = "") -> str:
         """Merge identities into the one with most mentions; the others redirect to it."""
-        records = [self.get_identity(i) for i in identity_ids]
-        resolved = list(dict.fromkeys(r.resolved_id for r in records))
-        if len(resolved) < 2:
-            raise CurationError(f"merge needs at least two distinct identities, got {list(identity_ids)}")
         with self.engine.begin() as conn:
+            # Resolve under the feed lock: a concurrent merge (another replica) cannot turn the
+            # survivor chosen here into a redirect, so merge chains never form a cycle.
+            self._lock_feed(conn)
+            resolved = list(dict.fromkeys(self._follow(conn, i)[1].identity_id for i in identity_ids))
+            if len(resolved) < 2:
+                raise CurationError(f"merge needs at least two distinct identities, got {list(identity_ids)}")
             counts = {
                 i: conn.execute(
                     select(func.count()).select_from(mentions).where(mentions.c.identity_id == i)
@@ -356,9 +375,10 @@ class Registry:
 
         Returns (id of the remaining part, id of the new part).
         """
-        resolved = self.get_identity(identity_id).resolved_id
         moving = list(dict.fromkeys(mention_ids))
         with self.engine.begin() as conn:
+            self._lock_feed(conn)
+            resolved = self._follow(conn, identity_id)[1].identity_id
             members = [
                 r.mention_id
                 for r in conn.execute(select(mentions.c.mention_id).where(mentions.c.identity_id == resolved))
@@ -377,7 +397,12 @@ class Registry:
             ).scalar_one()
             new_id = new_identity_id()
             seq = self._create_identity(
-                conn, new_id, block_key, "split", split_from=resolved, detail={"reason": reason}
+                conn,
+                new_id,
+                block_key,
+                "split",
+                split_from=resolved,
+                detail={"reason": reason, "mention_ids": sorted(new_part)},
             )
             conn.execute(update(mentions).where(mentions.c.mention_id.in_(new_part)).values(identity_id=new_id))
             old_part = staying if new_part is moving else moving
@@ -399,7 +424,7 @@ class Registry:
                     for b in old_part
                 ],
             )
-            self._record(conn, "split", resolved, other=new_id, detail={"reason": reason})
+            self._record(conn, "split", resolved, other=new_id, detail={"reason": reason, "moved_out": len(new_part)})
         return resolved, new_id
 
 
@@ -444,8 +469,13 @@ class BlockSession:
     def record_links(self, links: Sequence[NewLink]) -> list[Stored]:
         conn = self.conn
         registry = self.registry
+        if links:
+            # Under the feed lock, an identity chosen while reading the block cannot be merged
+            # away before the link is written; one merged just before is followed to its survivor.
+            registry._lock_feed(conn)
         ids = [link.mention_id for link in links]
         existing = self.stored(ids)
+        survivors: dict[str, str] = {}
         out: list[Stored] = []
         for link in links:
             if link.mention_id in existing:
@@ -454,6 +484,10 @@ class BlockSession:
                 continue
             created = link.create or link.identity_id is None
             identity = link.identity_id or new_identity_id()
+            if not created:
+                if identity not in survivors:
+                    survivors[identity] = registry._follow(conn, identity)[1].identity_id
+                identity = survivors[identity]
             if created:
                 registry._create_identity(conn, identity, link.block_key, "created", mention_id=link.mention_id)
             seq = registry._record(conn, "linked", identity, mention_id=link.mention_id)
@@ -471,19 +505,40 @@ class BlockSession:
             out.append(Stored(link.mention_id, identity, link.confidence, created=created, already_stored=False))
         return out
 
-    def reassign(self, block_key: str, identity_of: Mapping[str, str], new_ids: Iterable[str]) -> None:
-        """Apply a re-clustering of one block: move mentions, create the new identities, and
-        redirect every identity left without mentions to the one that took most of them."""
+    def reassign(
+        self,
+        block_key: str,
+        identity_of: Mapping[str, str],
+        new_ids: Iterable[str],
+        split_from: Mapping[str, str] | None = None,
+    ) -> None:
+        """Apply a re-clustering of one block: move mentions, create the new identities (each
+        recording the identity it was split from, when given), and redirect every identity left
+        without mentions to the one that took most of them."""
         registry = self.registry
         conn = self.conn
+        registry._lock_feed(conn)
+        new_ids = list(new_ids)
+        lineage = split_from or {}
         for identity in new_ids:
-            registry._create_identity(conn, identity, block_key, "created", detail={"by": "recluster"})
+            origin = lineage.get(identity)
+            if origin is not None:
+                origin = registry._follow(conn, origin)[1].identity_id
+            registry._create_identity(
+                conn, identity, block_key, "created", split_from=origin, detail={"by": "recluster"}
+            )
+        # An old id merged away since the block was read lives on in its survivor.
+        fresh = set(new_ids)
+        target = {i: i if i in fresh else registry._follow(conn, i)[1].identity_id for i in set(identity_of.values())}
         before = {mid: owner for mid, owner, _ in self.block(block_key)}
         moved: dict[str, list[str]] = {}
-        for mention_id, identity in identity_of.items():
-            if before.get(mention_id) != identity:
+        moved_in: dict[str, list[str]] = {}
+        for mention_id, assigned in identity_of.items():
+            identity = target[assigned]
+            if mention_id in before and before[mention_id] != identity:
                 conn.execute(update(mentions).where(mentions.c.mention_id == mention_id).values(identity_id=identity))
                 moved.setdefault(before[mention_id], []).append(identity)
+                moved_in.setdefault(identity, []).append(mention_id)
         for old, destinations in moved.items():
             remaining = conn.execute(
                 select(func.count()).select_from(mentions).where(mentions.c.identity_id == old)
@@ -496,5 +551,5 @@ class BlockSession:
                 registry._record(conn, "reclustered", old, other=heir, detail={"retired": True})
             else:
                 registry._record(conn, "reclustered", old, detail={"moved_out": len(destinations)})
-        for identity in {i for ds in moved.values() for i in ds}:
-            registry._record(conn, "reclustered", identity)
+        for identity in sorted(moved_in):
+            registry._record(conn, "reclustered", identity, detail={"mention_ids": sorted(moved_in[identity])})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,7 +11,8 @@ from google.protobuf import json_format
 
 from disambig.errors import FieldViolation, InvalidMentionError
 from disambig.mention import Mention, mention_from_record
-from disambig.registry import IdentityRecord
+from disambig.registry import Change, IdentityRecord
+from disambig.registry.profile import display_name, main_orcid
 from disambig.resolving import Resolution
 from disambig.v1 import disambig_pb2 as pb
 
@@ -78,7 +80,7 @@ def identity_to_proto(record: IdentityRecord, mentions: Sequence[Mapping[str, An
     orcids = Counter(str(m["orcid"]) for m in mentions if m.get("orcid"))
     return pb.Identity(
         identity_id=record.resolved_id,
-        display_name=max(names, key=lambda n: (names[n], len(n))) if names else "",
+        display_name=display_name(names),
         name_variants=sorted(names),
         mention_count=record.mention_count,
         top_coauthors=[c for c, _ in coauthors.most_common(10)],
@@ -86,5 +88,28 @@ def identity_to_proto(record: IdentityRecord, mentions: Sequence[Mapping[str, An
         first_year=min(years) if years else 0,
         last_year=max(years) if years else 0,
         affiliations=[a for a, _ in affiliations.most_common(10)],
-        orcid=orcids.most_common(1)[0][0] if orcids else "",
+        orcid=main_orcid(orcids),
+        split_from=record.split_from or "",
+    )
+
+
+def change_to_proto(change: Change) -> pb.Change:
+    return pb.Change(
+        seq=change.seq,
+        kind=change.kind,
+        identity_id=change.identity_id,
+        other_identity_id=change.other_identity_id or "",
+        mention_id=change.mention_id or "",
+        detail_json=json.dumps(dict(change.detail), sort_keys=True, separators=(",", ":")),
+    )
+
+
+def change_from_proto(message: pb.Change) -> Change:
+    return Change(
+        seq=message.seq,
+        kind=message.kind,
+        identity_id=message.identity_id,
+        other_identity_id=message.other_identity_id or None,
+        mention_id=message.mention_id or None,
+        detail=json.loads(message.detail_json) if message.detail_json else {},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sized
 
 import grpc
@@ -9,10 +10,12 @@ import grpc
 from disambig.engine import Engine
 from disambig.mention import MAX_NAME_CHARS
 from disambig.registry import Registry
+from disambig.registry.feed import POLL_SECONDS, follow
 from disambig.resolving import Resolution, Resolver
 from disambig.service import checks
 from disambig.service.convert import (
     MAX_MENTIONS_PER_REQUEST,
+    change_to_proto,
     identity_to_proto,
     mention_from_proto,
     mention_to_proto,
@@ -26,6 +29,10 @@ from disambig.v1 import disambig_pb2_grpc as pb_grpc
 # A larger page_size or search limit is coerced down to these (AIP-158); a negative one is refused.
 MAX_PAGE_SIZE = 1_000
 MAX_SEARCH_LIMIT = 100
+DEFAULT_CHANGES_LIMIT = 100
+# Each WatchChanges stream holds a worker thread while it follows the feed; past this many at
+# once a new one is refused (RESOURCE_EXHAUSTED) so that the other RPCs keep their workers.
+MAX_WATCHERS = 4
 
 
 def _checked(items: Sized, what: str = "mentions") -> None:
@@ -34,10 +41,27 @@ def _checked(items: Sized, what: str = "mentions") -> None:
 
 
 class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
-    def __init__(self, resolver: Resolver, engine: Engine, registry: Registry) -> None:
+    def __init__(
+        self,
+        resolver: Resolver,
+        engine: Engine,
+        registry: Registry,
+        *,
+        max_watchers: int = MAX_WATCHERS,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
         self.resolver = resolver
         self.engine = engine
         self.registry = registry
+        self.max_watchers = max_watchers
+        self.poll_seconds = poll_seconds
+        self._watch_slots = threading.BoundedSemaphore(max_watchers)
+        self._stopping = threading.Event()
+
+    def stop_watches(self) -> None:
+        """End every WatchChanges stream now (call before a graceful server stop, so that open
+        streams do not hold the shutdown for its whole grace period)."""
+        self._stopping.set()
 
     @mapped
     def Resolve(self, request: pb.ResolveRequest, context: grpc.ServicerContext) -> pb.ResolveResponse:
@@ -70,7 +94,11 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
         checks.checked(checks.text(request.identity_id, "identity_id", required=True))
         record = self.registry.get_identity(request.identity_id)
         mentions, _ = self.registry.list_mentions(record.resolved_id, page_size=MAX_PAGE_SIZE)
-        return pb.GetIdentityResponse(identity=identity_to_proto(record, mentions))
+        return pb.GetIdentityResponse(
+            identity=identity_to_proto(record, mentions),
+            merged_into=record.resolved_id if record.merge_path else "",
+            merge_path=list(record.merge_path),
+        )
 
     @mapped
     def ListIdentityMentions(
@@ -131,6 +159,36 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
         return pb.SearchIdentitiesResponse(
             results=[pb.ScoredIdentity(identity=self._identity(i), score=score) for i, score in ranked]
         )
+
+    @mapped
+    def ListChanges(self, request: pb.ListChangesRequest, context: grpc.ServicerContext) -> pb.ListChangesResponse:
+        checks.checked(checks.not_negative(request.since_seq, "since_seq"), checks.not_negative(request.limit, "limit"))
+        limit = min(request.limit or DEFAULT_CHANGES_LIMIT, MAX_PAGE_SIZE)
+        changes = self.registry.changes(since=request.since_seq, limit=limit)
+        return pb.ListChangesResponse(
+            changes=[change_to_proto(c) for c in changes],
+            last_seq=changes[-1].seq if changes else request.since_seq,
+        )
+
+    @mapped_stream
+    def WatchChanges(
+        self, request: pb.WatchChangesRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.WatchChangesResponse]:
+        checks.checked(checks.not_negative(request.since_seq, "since_seq"))
+        if not self._watch_slots.acquire(blocking=False):
+            raise RequestTooLarge(f"at most {self.max_watchers} WatchChanges streams at once; try again later")
+        try:
+            feed = follow(
+                self.registry,
+                request.since_seq,
+                context.is_active,
+                stop=self._stopping,
+                poll_seconds=self.poll_seconds,
+            )
+            for change in feed:
+                yield pb.WatchChangesResponse(change=change_to_proto(change))
+        finally:
+            self._watch_slots.release()
 
     def _identity(self, identity_id: str) -> pb.Identity:
         record = self.registry.get_identity(identity_id)

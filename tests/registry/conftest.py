@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import pytest
 
 from disambig.model import load_model
 from disambig.registry import Registry
+from disambig.registry.schema import metadata
 from disambig.service.server import create_server
 
 
@@ -52,3 +54,29 @@ def target(tmp_path: Path) -> Iterator[str]:
 def channel(target: str) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(target) as chan:
         yield chan
+
+
+def _emptied_postgres() -> str:
+    url = os.environ.get("DISAMBIG_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("DISAMBIG_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
+    clean = Registry(url)
+    with clean.engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    clean.close()
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The test PostgreSQL database, emptied; the test is skipped without one."""
+    return _emptied_postgres()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty registry URL on each backend (PostgreSQL skipped when CI provides none)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registry.db'}"
+    return _emptied_postgres()

@@ -50,6 +50,8 @@ def test_service_has_every_rpc_of_the_contract() -> None:
         "SearchIdentities",
         "MergeIdentities",
         "SplitIdentity",
+        "ListChanges",
+        "WatchChanges",
     }
     assert hasattr(disambig_pb2_grpc, "DisambiguatorServicer")
 
