@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from pathlib import Path
+from typing import Any
 
 import grpc
 
 from disambig.mention import Mention
+from disambig.registry import Change
 from disambig.resolving import Resolution
+from disambig.service.channel import open_channel
+from disambig.service.convert import change_from_proto
 from disambig.service.convert import mention_to_proto as record_to_proto
 from disambig.v1 import disambig_pb2 as pb
 from disambig.v1 import disambig_pb2_grpc as pb_grpc
@@ -34,10 +39,39 @@ def resolution_from_proto(message: pb.Resolution) -> Resolution:
 class Client:
     """Calls a disambig server; use as a context manager to close the channel."""
 
-    def __init__(self, target: str, timeout: float = 60.0) -> None:
-        self.channel = grpc.insecure_channel(target)
+    def __init__(
+        self,
+        target: str,
+        timeout: float = 60.0,
+        *,
+        token: str | None = None,
+        tls: bool = False,
+        tls_ca: Path | str | None = None,
+        tls_cert: Path | str | None = None,
+        tls_key: Path | str | None = None,
+        tls_server_name: str | None = None,
+    ) -> None:
+        """token: sent as `authorization: Bearer TOKEN`; TLS when tls or any tls_* is given
+        (tls_ca: trusted roots, else the system's; tls_cert + tls_key: a client certificate)."""
+        self.channel = open_channel(
+            target,
+            token=token,
+            tls=tls,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_server_name=tls_server_name,
+        )
         self.stub = pb_grpc.DisambiguatorStub(self.channel)  # type: ignore[no-untyped-call]
         self.timeout = timeout
+
+    def health(self, service: str = "", timeout: float | None = None) -> str:
+        """The server's health status name for service ('' = the whole server), e.g. SERVING."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        stub = health_pb2_grpc.HealthStub(self.channel)
+        reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout or self.timeout)
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
     def __enter__(self) -> Client:
         return self
@@ -57,10 +91,57 @@ class Client:
     def resolve_stream(self, mentions: Iterable[Mention], batch: int = STREAM_BATCH) -> Iterator[Resolution]:
         """Resolve a long listing through ResolveStream, in order; gRPC flow control paces it."""
         source = iter(mentions)
+        chunks = iter(lambda: list(islice(source, batch)), [])
+        for resolutions in self.resolve_chunks(chunks):
+            yield from resolutions
 
-        def requests() -> Iterator[pb.ResolveStreamRequest]:
-            while chunk := list(islice(source, batch)):
-                yield pb.ResolveStreamRequest(mentions=[mention_to_proto(m) for m in chunk])
+    def resolve_chunks(self, chunks: Iterable[Sequence[Mention]]) -> Iterator[list[Resolution]]:
+        """One ResolveStream request per chunk, and its answer, in order (each stored when answered)."""
+        requests = (pb.ResolveStreamRequest(mentions=[mention_to_proto(m) for m in chunk]) for chunk in chunks)
+        for reply in self.stub.ResolveStream(requests):
+            yield [resolution_from_proto(r) for r in reply.resolutions]
 
-        for reply in self.stub.ResolveStream(requests()):
-            yield from (resolution_from_proto(r) for r in reply.resolutions)
+    def list_changes(self, since: int = 0, limit: int = 0) -> tuple[list[Change], int]:
+        """One page of the change feed after `since` (limit 0: the server's default page) and
+        the seq the next page starts after."""
+        reply = self.stub.ListChanges(pb.ListChangesRequest(since_seq=since, limit=limit), timeout=self.timeout)
+        return [change_from_proto(c) for c in reply.changes], reply.last_seq
+
+    def changes(self, since: int = 0, page: int = 0) -> Iterator[Change]:
+        """Every change after `since` committed so far, paged through ListChanges."""
+        while True:
+            batch, since = self.list_changes(since, page)
+            if not batch:
+                return
+            yield from batch
+
+    def watch_changes(self, since: int = 0) -> ChangeWatch:
+        """The feed after `since`, then live (WatchChanges): iterate it; cancel() ends it."""
+        return ChangeWatch(self.stub.WatchChanges(pb.WatchChangesRequest(since_seq=since)))
+
+
+class ChangeWatch:
+    """A live WatchChanges stream: iterating yields changes as they come; cancel() (from any
+    thread) ends the iteration. Reconnect with the seq of the last change seen to go on."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self.cancelled = False
+
+    def __iter__(self) -> Iterator[Change]:
+        try:
+            for reply in self._call:
+                yield change_from_proto(reply.change)
+        except grpc.RpcError as exc:
+            if not (self.cancelled and exc.code() == grpc.StatusCode.CANCELLED):
+                raise
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self._call.cancel()
+
+    def __enter__(self) -> ChangeWatch:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.cancel()

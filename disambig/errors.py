@@ -37,3 +37,7 @@ class InputFileError(DisambigError):
 
 class ModelError(DisambigError):
     """A model artifact is missing, incompatible or refused by the safe loader."""
+
+
+class ServiceError(DisambigError):
+    """A server or registry failed or could not be reached: not the input's fault."""

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
+from collections.abc import Sequence
 from concurrent import futures
 
 import grpc
@@ -12,6 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from disambig.engine import Engine
+from disambig.errors import ServiceError
 from disambig.model import PairwiseModel
 from disambig.registry import Registry
 from disambig.resolving import Resolver
@@ -24,13 +24,26 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 GRACE_SECONDS = 30.0
 
 
-def create_server(address: str, model: PairwiseModel, registry: Registry, workers: int = 8) -> tuple[grpc.Server, int]:
-    """A started-ready server bound to address ('host:0' picks a free port); returns it and its port."""
+def create_server(
+    address: str,
+    model: PairwiseModel,
+    registry: Registry,
+    workers: int = 8,
+    *,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
+    credentials: grpc.ServerCredentials | None = None,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+) -> tuple[grpc.Server, int]:
+    """A started-ready server bound to address ('host:0' picks a free port); returns it and its port.
+
+    interceptors run in order, the first outermost; with credentials the port speaks TLS only.
+    """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
+        interceptors=list(interceptors),
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
         ],
     )
     servicer = DisambiguatorServicer(Resolver(model, registry), Engine(model, jobs=1), registry)
@@ -40,22 +53,17 @@ def create_server(address: str, model: PairwiseModel, registry: Registry, worker
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    except RuntimeError as exc:  # grpc raises RuntimeError when the address cannot be bound
+        raise ServiceError(f"cannot listen on {address} ({exc})") from exc
     return server, port
 
 
 def serve(address: str, model: PairwiseModel, registry: Registry) -> None:
-    """Run until SIGTERM or SIGINT; in-flight calls get GRACE_SECONDS to finish."""
-    server, port = create_server(address, model, registry)
-    server.start()
-    log.warning("disambig serving on port %d", port)
-    stopped = threading.Event()
+    """Run until SIGTERM or SIGINT with default settings on address; see disambig.service.app.serve."""
+    from disambig.service.app import serve as serve_settings
+    from disambig.settings import Settings
 
-    def stop(signum: int, _frame: object) -> None:
-        log.warning("signal %d: finishing in-flight calls", signum)
-        server.stop(GRACE_SECONDS).wait()
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    stopped.wait()
+    host, _, port = address.rpartition(":")
+    serve_settings(Settings(host=host, port=int(port), grace_seconds=GRACE_SECONDS), model, registry)

@@ -32,7 +32,7 @@ def test_cluster_writes_one_line_per_mention_in_input_order(tmp_path: Path) -> N
     inputs = read_jsonl(EXAMPLE)
     assert [r["mention_id"] for r in rows] == [m["mention_id"] for m in inputs]
     for row in rows:
-        assert set(row) == {"mention_id", "identity_id", "confidence"}
+        assert set(row) == {"mention_id", "work_id", "name", "identity_id", "confidence"}
         assert 0.0 <= float(row["confidence"]) <= 1.0  # type: ignore[arg-type]
 
 
