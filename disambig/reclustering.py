@@ -46,7 +46,7 @@ def recluster(model: PairwiseModel, registry: Registry, block_keys: Iterable[str
             row_of = {mid: k for k, mid in enumerate(ids)}
             mentions = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
             table = build_table(mentions, [parse_name(m.name) for m in mentions], model.text_prior)
-            must, cannot = session.constraints_among(ids)
+            must, cannot = session.constraints_of_block(key)
             pairs = [(row_of[a], row_of[b]) for a, b in cannot if a in row_of and b in row_of and a != b]
             links = [(row_of[a], row_of[b]) for a, b in must if a in row_of and b in row_of and a != b]
             labels, _ = cluster_table(model, table, pairs, links)

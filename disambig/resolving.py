@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
-from disambig.corpus import MentionTable, build_table, coauthor_key
+from disambig.corpus import MentionParts, MentionTable, assemble_table, build_table, coauthor_key
 from disambig.engine import Engine, identity_id_for
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
 from disambig.mention import Mention, mention_from_record
@@ -29,6 +29,7 @@ from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, fold, given_match, parse_name
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
+from disambig.stored_mentions import StoredMentions, parts_of
 
 MAX_ALTERNATIVES = 3
 MAX_EXPLAINED_MEMBERS = 200
@@ -57,9 +58,10 @@ class _Candidate:
 class Resolver:
     """Resolves mentions against a registry with one pairwise model."""
 
-    def __init__(self, model: PairwiseModel, registry: Registry) -> None:
+    def __init__(self, model: PairwiseModel, registry: Registry, stored_mentions: StoredMentions | None = None) -> None:
         self.model = model
         self.registry = registry
+        self.stored_mentions = stored_mentions or StoredMentions()
 
     def resolve(self, mentions: Sequence[Mention]) -> list[Resolution]:
         """One resolution per mention, in order; stored before returning; idempotent by id."""
@@ -105,19 +107,18 @@ class Resolver:
         return [results[m.mention_id] for m in mentions]
 
     def _resolve_block(self, session: BlockSession, block_key: str, new: Sequence[Mention]) -> list[Resolution]:
-        stored = session.block(block_key)
-        known = [mention_from_record(dict(record), f"registry {mid}", default_id=mid) for mid, _, record in stored]
-        owners = [identity for _, identity, _ in stored]
+        stored = self.stored_mentions.load(session, block_key)
+        known, known_parts, owners = stored.mentions, stored.parts, stored.owners
         if len(new) > 1 and JOINT_RATIO * len(new) >= len(known):
             return self._cluster_jointly(known, owners, new)
-        _, cannot = session.constraints_among(mid for mid, _, _ in stored)
         out: list[Resolution] = []
         # Mentions of one request are resolved in order: a later one may join an identity an
         # earlier one created.
-        for mention in new:
-            resolution = self._resolve_one(mention, known, owners, set(cannot))
+        for mention, parts in zip(new, parts_of(new), strict=True):
+            resolution = self._resolve_one(mention, parts, known, known_parts, owners)
             out.append(resolution)
             known.append(mention)
+            known_parts.append(parts)
             owners.append(resolution.identity_id)
         return out
 
@@ -177,14 +178,17 @@ class Resolver:
         return out
 
     def _score_identities(
-        self, mention: Mention, known: list[Mention], owners: list[str], cannot: set[tuple[str, str]]
+        self,
+        mention: Mention,
+        parts: MentionParts,
+        known: Sequence[Mention],
+        known_parts: Sequence[MentionParts],
+        owners: Sequence[str],
     ) -> tuple[list[_Candidate], np.ndarray, MentionTable]:
         """Identities the mention may join, best first, with the pair features behind them."""
-        corpus = [*known, mention]
-        names = [parse_name(m.name) for m in corpus]
-        table = build_table(corpus, names, self.model.text_prior)
+        table = assemble_table([*known_parts, parts], self.model.text_prior)
         block_names = BlockNames(table)
-        row = len(corpus) - 1
+        row = len(known)
         others = np.arange(row)
         pairs = (np.full(row, row), others)
         compatible = block_names.compatible(*pairs)
@@ -204,19 +208,22 @@ class Resolver:
             idx = np.asarray(rows)
             if ruled_out[idx].any() or not evidence[idx].any():
                 continue
-            if any((known[k].mention_id, mention.mention_id) in cannot for k in rows):
-                continue
             best = int(idx[np.argmax(probabilities[idx])])
             candidates.append(_Candidate(identity, float(probabilities[idx].mean()), best))
         candidates.sort(key=lambda c: -c.score)
         return candidates, features, table
 
     def _resolve_one(
-        self, mention: Mention, known: list[Mention], owners: list[str], cannot: set[tuple[str, str]]
+        self,
+        mention: Mention,
+        parts: MentionParts,
+        known: Sequence[Mention],
+        known_parts: Sequence[MentionParts],
+        owners: Sequence[str],
     ) -> Resolution:
         if not known:
             return Resolution(mention.mention_id, identity_id_for([mention.mention_id]), 1.0, created=True)
-        candidates, features, table = self._score_identities(mention, known, owners, cannot)
+        candidates, features, table = self._score_identities(mention, parts, known, known_parts, owners)
         alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates[: MAX_ALTERNATIVES + 1])
         if candidates and candidates[0].score >= self.model.threshold:
             top = candidates[0]
@@ -254,7 +261,9 @@ class Resolver:
         scores = dict(name_scores)
         if context is not None:
             known = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
-            candidates, _, _ = self._score_identities(context, known, [i for _, i, _ in stored], set())
+            owners = [i for _, i, _ in stored]
+            (context_parts,) = parts_of([context])
+            candidates, _, _ = self._score_identities(context, context_parts, known, parts_of(known), owners)
             linked = {c.identity_id: c.score for c in candidates}
             scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))

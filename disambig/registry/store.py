@@ -455,6 +455,34 @@ class BlockSession:
         )
         return [(r.mention_id, r.identity_id, r.record) for r in self.conn.execute(query)]
 
+    def block_owners(self, block_key: str) -> list[tuple[str, str]]:
+        """(mention id, identity id) of a block, without the records: cheap to read every time."""
+        query = (
+            select(mentions.c.mention_id, mentions.c.identity_id)
+            .where(mentions.c.block_key == block_key)
+            .order_by(mentions.c.mention_id)
+        )
+        return [(r.mention_id, r.identity_id) for r in self.conn.execute(query)]
+
+    def constraints_of_block(self, block_key: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """Must-links and cannot-links touching a mention of the block, in one query."""
+        members = select(mentions.c.mention_id).where(mentions.c.block_key == block_key)
+        query = select(constraints).where(constraints.c.mention_a.in_(members) | constraints.c.mention_b.in_(members))
+        must: list[tuple[str, str]] = []
+        cannot: list[tuple[str, str]] = []
+        for row in self.conn.execute(query):
+            (must if row.kind == "must_link" else cannot).append((row.mention_a, row.mention_b))
+        return must, cannot
+
+    def records(self, mention_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        found: dict[str, Mapping[str, Any]] = {}
+        for start in range(0, len(mention_ids), 500):
+            query = select(mentions.c.mention_id, mentions.c.record).where(
+                mentions.c.mention_id.in_(mention_ids[start : start + 500])
+            )
+            found.update((r.mention_id, r.record) for r in self.conn.execute(query))
+        return found
+
     def constraints_among(self, mention_ids: Iterable[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         ids = list(mention_ids)
         must: list[tuple[str, str]] = []

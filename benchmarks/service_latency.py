@@ -1,0 +1,168 @@
+"""Service latency and throughput (issue 3 targets), client and server on one machine.
+
+    python benchmarks/service_latency.py [--db URL] [--requests 500] [--clients 8] [--seconds 20]
+
+1. Preloads a registry with every mention file of ../shared/data (~33k mentions), through the
+   resolver in large requests (skipped when --db already holds them, e.g. a second run on the same
+   PostgreSQL database; --fresh empties nothing, use a new database instead).
+2. Starts `disambig serve --db URL` as a separate process on a free loopback port.
+3. Latency: --requests single-mention Resolve calls, one after another. Each probe is a copy of a
+   stored mention (same name and context, a new mention_id): a new record of a known author,
+   sampled over all files, so big name blocks are hit as often as the data holds them.
+4. Throughput: --clients threads, each sending single-mention Resolve calls for --seconds.
+
+Targets: p50 <= 5 ms, p99 <= 30 ms, >= 500 mentions/s with 8 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+import numpy as np
+
+from disambig.client import mention_to_proto
+from disambig.mention import Mention
+from disambig.model import load_model
+from disambig.readers import read_mentions
+from disambig.registry import Registry
+from disambig.resolving import Resolver
+from disambig.v1 import disambig_pb2 as pb
+from disambig.v1 import disambig_pb2_grpc as pb_grpc
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+MENTION_FILES = ("aminer110", "citeseerx_kim", "qian_dblp_dev", "inspire_wang")
+
+
+def corpus(data: Path) -> list[list[Mention]]:
+    """The mentions of each file, ids prefixed by the file so they stay unique."""
+    return [
+        [replace(m, mention_id=f"{stem}/{m.mention_id}") for m in read_mentions(data / f"{stem}.jsonl.gz")]
+        for stem in MENTION_FILES
+    ]
+
+
+def preload(db_url: str, files: list[list[Mention]]) -> float:
+    """One request per file: the blocks of a file are clustered as a batch where they are new."""
+    registry = Registry(db_url)
+    registry.migrate()
+    try:
+        if registry.stored([files[-1][-1].mention_id]):
+            return 0.0
+        resolver = Resolver(load_model(), registry)
+        started = time.perf_counter()
+        for mentions in files:
+            resolver.resolve(mentions)
+        return time.perf_counter() - started
+    finally:
+        registry.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(db_url: str, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "disambig.cli", "serve", "--port", str(port), "--db", db_url]
+    server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        grpc.channel_ready_future(channel).result(timeout=60)
+    return server
+
+
+def probes(mentions: list[Mention], count: int, seed: int, tag: str) -> list[pb.Mention]:
+    rng = random.Random(seed)
+    chosen = rng.sample(mentions, count)
+    return [mention_to_proto(replace(m, mention_id=f"probe-{tag}-{k}")) for k, m in enumerate(chosen)]
+
+
+def latency(stub: pb_grpc.DisambiguatorStub, messages: list[pb.Mention]) -> np.ndarray:
+    times = []
+    for message in messages:
+        started = time.perf_counter()
+        stub.Resolve(pb.ResolveRequest(mentions=[message]), timeout=30)
+        times.append(time.perf_counter() - started)
+    return np.array(times) * 1000.0
+
+
+def throughput(target: str, messages: list[pb.Mention], clients: int, seconds: float) -> tuple[int, float]:
+    done = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def run(k: int) -> None:
+        with grpc.insecure_channel(target) as channel:
+            stub = pb_grpc.DisambiguatorStub(channel)
+            for message in messages[k::clients]:
+                if time.perf_counter() >= deadline:
+                    return
+                stub.Resolve(pb.ResolveRequest(mentions=[message]), timeout=30)
+                done[k] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done), time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default=None, help="registry URL (default: a new SQLite file)")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not (args.data / "README.md").is_file():
+        print(f"error: labelled data not found at {args.data}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with tempfile.TemporaryDirectory() as scratch:
+        db_url = args.db or f"sqlite:///{Path(scratch) / 'registry.db'}"
+        files = corpus(args.data)
+        mentions = [m for f in files for m in f]
+        seconds = preload(db_url, files)
+        print(f"registry: {db_url.split('@')[-1]}  mentions: {len(mentions)}  preload: {seconds:.1f} s")
+        port = free_port()
+        server = start_server(db_url, port)
+        try:
+            target = f"127.0.0.1:{port}"
+            tag = f"{time.time_ns()}"
+            with grpc.insecure_channel(target) as channel:
+                times = latency(pb_grpc.DisambiguatorStub(channel), probes(mentions, args.requests, args.seed, tag))
+            p50, p99 = np.percentile(times, [50, 99])
+            print(
+                f"single-mention Resolve, {len(times)} calls: p50 {p50:.1f} ms  p99 {p99:.1f} ms  "
+                f"max {times.max():.1f} ms  [targets p50 <= 5: {'PASS' if p50 <= 5 else 'MISS'}, "
+                f"p99 <= 30: {'PASS' if p99 <= 30 else 'MISS'}]"
+            )
+            pool = probes(mentions, min(len(mentions), 50_000), args.seed + 1, tag + "t")
+            count, wall = throughput(target, pool, args.clients, args.seconds)
+            rate = count / wall
+            print(
+                f"{args.clients} concurrent clients: {count} resolutions in {wall:.1f} s = {rate:.0f} mentions/s  "
+                f"[target >= 500: {'PASS' if rate >= 500 else 'MISS'}]"
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
