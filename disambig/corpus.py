@@ -120,24 +120,103 @@ def build_table(
 def assemble_table(
     parts: Sequence[MentionParts], text_prior: Mapping[str, DocumentFrequencies] | None = None
 ) -> MentionTable:
-    text: dict[str, sp.csr_matrix] = {}
-    for k, field in enumerate(TEXT_FIELDS):
-        hashed = _binary_rows([p.terms[k] for p in parts], N_FEATURES)
-        frequencies = DocumentFrequencies.of(hashed)
-        if text_prior and field in text_prior:
-            frequencies = frequencies + text_prior[field]
-        text[field] = weighted_unit_rows(hashed, frequencies.idf())
-    coauthors, weighted, full = _coauthor_matrices(parts)
+    return TableWeights.fit(parts, text_prior).rows(parts)
+
+
+@dataclass
+class TableWeights:
+    """The corpus-level weights of a table: text IDF per field, and the coauthor vocabulary with
+    its IDF. Fitted on a corpus, they can also weight rows added later (online resolution), at
+    the price of weights that no longer count those rows."""
+
+    text_idf: dict[str, np.ndarray]
+    coauthor_columns: dict[str, int]
+    coauthor_idf: np.ndarray
+    coauthor_docs: int
+    full_columns: dict[str, int]
+
+    @classmethod
+    def fit(
+        cls, parts: Sequence[MentionParts], text_prior: Mapping[str, DocumentFrequencies] | None = None
+    ) -> TableWeights:
+        text_idf: dict[str, np.ndarray] = {}
+        for k, field in enumerate(TEXT_FIELDS):
+            frequencies = DocumentFrequencies.of(_binary_rows([p.terms[k] for p in parts], N_FEATURES))
+            if text_prior and field in text_prior:
+                frequencies = frequencies + text_prior[field]
+            text_idf[field] = frequencies.idf()
+        columns: dict[str, int] = {}
+        full: dict[str, int] = {}
+        for p in parts:
+            for key in p.coauthor_keys:
+                columns.setdefault(key, len(columns))
+            for key in p.full_coauthor_keys:
+                full.setdefault(key, len(full))
+        counts = np.bincount([columns[key] for p in parts for key in p.coauthor_keys], minlength=len(columns)).astype(
+            np.float32
+        )
+        return cls(text_idf, columns, _smoothed_idf(len(parts), counts), len(parts), full)
+
+    def rows(self, parts: Sequence[MentionParts]) -> MentionTable:
+        """The table of these mentions, weighted by these weights (new coauthors get columns)."""
+        text = {
+            field: weighted_unit_rows(_binary_rows([p.terms[k] for p in parts], N_FEATURES), self.text_idf[field])
+            for k, field in enumerate(TEXT_FIELDS)
+        }
+        rows = [
+            [self.coauthor_columns.setdefault(key, len(self.coauthor_columns)) for key in p.coauthor_keys]
+            for p in parts
+        ]
+        full_rows = [
+            [self.full_columns.setdefault(key, len(self.full_columns)) for key in p.full_coauthor_keys] for p in parts
+        ]
+        if len(self.coauthor_columns) > len(self.coauthor_idf):  # coauthors the fit never saw
+            unseen = _smoothed_idf(self.coauthor_docs, np.zeros(len(self.coauthor_columns) - len(self.coauthor_idf)))
+            self.coauthor_idf = np.concatenate([self.coauthor_idf, unseen])
+        coauthors = _binary_rows(rows, len(self.coauthor_columns))
+        return MentionTable(
+            names=[p.name for p in parts],
+            text=text,
+            coauthors=coauthors,
+            coauthors_full=_binary_rows(full_rows, len(self.full_columns)),
+            coauthor_weighted=weighted_unit_rows(coauthors, _fit_width(self.coauthor_idf, coauthors.shape[1])),
+            coauthor_labels=[p.coauthor_labels for p in parts],
+            years=np.array([p.year for p in parts], dtype=np.float32),
+            emails=np.array([p.email for p in parts], dtype=object),
+            orcids=np.array([p.orcid for p in parts], dtype=object),
+        )
+
+
+def _fit_width(idf: np.ndarray, width: int) -> np.ndarray:
+    # An empty vocabulary still makes a one-column matrix (scipy needs a width).
+    return idf[:width] if len(idf) >= width else np.concatenate([idf, np.ones(width - len(idf), np.float32)])
+
+
+def _smoothed_idf(n_docs: int, counts: np.ndarray) -> np.ndarray:
+    return (np.log((1.0 + n_docs) / (1.0 + counts)) + 1.0).astype(np.float32)
+
+
+def stack_tables(first: MentionTable, second: MentionTable) -> MentionTable:
+    """Rows of `first` then `second`, both weighted by one TableWeights (`second` made later, so
+    its coauthor columns may be wider)."""
+    width = second.coauthors.shape[1]
+    full_width = second.coauthors_full.shape[1]
     return MentionTable(
-        names=[p.name for p in parts],
-        text=text,
-        coauthors=coauthors,
-        coauthors_full=full,
-        coauthor_weighted=weighted,
-        coauthor_labels=[p.coauthor_labels for p in parts],
-        years=np.array([p.year for p in parts], dtype=np.float32),
-        emails=np.array([p.email for p in parts], dtype=object),
-        orcids=np.array([p.orcid for p in parts], dtype=object),
+        names=[*first.names, *second.names],
+        text={k: sp.vstack([v, second.text[k]], format="csr") for k, v in first.text.items()},
+        coauthors=sp.vstack([_widen(first.coauthors, width), second.coauthors], format="csr"),
+        coauthors_full=sp.vstack([_widen(first.coauthors_full, full_width), second.coauthors_full], format="csr"),
+        coauthor_weighted=sp.vstack([_widen(first.coauthor_weighted, width), second.coauthor_weighted], format="csr"),
+        coauthor_labels=[*first.coauthor_labels, *second.coauthor_labels],
+        years=np.concatenate([first.years, second.years]),
+        emails=np.concatenate([first.emails, second.emails]),
+        orcids=np.concatenate([first.orcids, second.orcids]),
+    )
+
+
+def _widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    return sp.csr_matrix(
+        (matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], max(width, matrix.shape[1]))
     )
 
 
@@ -170,14 +249,3 @@ def _coauthor_keys(mention: Mention, own: ParsedName) -> tuple[tuple[str, ...], 
         if name.has_full_first:
             full[f"{name.surname_key}_{name.first}"] = None
     return tuple(keys), tuple(full), tuple(keys.values())
-
-
-def _coauthor_matrices(parts: Sequence[MentionParts]) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-    vocabulary: dict[str, int] = {}
-    full_vocabulary: dict[str, int] = {}
-    rows = [[vocabulary.setdefault(k, len(vocabulary)) for k in p.coauthor_keys] for p in parts]
-    full_rows = [[full_vocabulary.setdefault(k, len(full_vocabulary)) for k in p.full_coauthor_keys] for p in parts]
-    binary = _binary_rows(rows, len(vocabulary))
-    counts = np.bincount(binary.indices, minlength=binary.shape[1]).astype(np.float32)
-    idf = (np.log((1.0 + binary.shape[0]) / (1.0 + counts)) + 1.0).astype(np.float32)
-    return binary, weighted_unit_rows(binary, idf), _binary_rows(full_rows, len(full_vocabulary))

@@ -57,13 +57,7 @@ class BlockNames:
             [sum(len(p) for p in g if len(p) > 1) if len(g[0] if g else "") > 1 else np.nan for g in givens],
             dtype=np.float32,
         )
-        # Mentions linked by a shared coauthor (self-links removed): two papers with no coauthor in
-        # common may still both share coauthors with a third paper of the same person.
-        linked = (table.coauthors @ table.coauthors.T).tocsr()
-        linked.setdiag(0)
-        linked.eliminate_zeros()
-        linked.data[:] = 1.0
-        self.coauthor_neighbours = linked.astype(np.float32)
+        self._coauthors = table.coauthors
         surnames = [nm.surname for nm in table.names]
         surname_variants: dict[str, int] = {}
         self.surname_variant = np.array([surname_variants.setdefault(s, len(surname_variants)) for s in surnames])
@@ -72,8 +66,48 @@ class BlockNames:
             unique_surnames, unique_surnames, scorer=JaroWinkler.similarity, dtype=np.float32
         )
 
+    # Mentions linked by a shared coauthor (self-links removed): two papers with no coauthor in
+    # common may still both share coauthors with a third paper of the same person.
+    def _links(self, rows: np.ndarray | slice) -> sp.csr_matrix:
+        linked = (self._coauthors[rows] @ self._coauthors.T).tocsr()
+        linked.data[:] = 1.0
+        return linked
+
+    @cached_property
+    def coauthor_neighbours(self) -> sp.csr_matrix:
+        linked = self._links(slice(None))
+        linked.setdiag(0)
+        linked.eliminate_zeros()
+        return linked.astype(np.float32)
+
+    def neighbour_slab(self, row_start: int, row_stop: int) -> np.ndarray:
+        """For rows [row_start, row_stop) and every row j: how many other mentions share a
+        coauthor with both. A few rows (online resolution) read only their neighbours' links
+        instead of the whole block's square."""
+        if row_stop - row_start > FEW_ROWS:
+            top = self.coauthor_neighbours[row_start:row_stop]
+            return np.asarray((top @ self.coauthor_neighbours.T).toarray(), dtype=np.float32)
+        top = _without_self(self._links(slice(row_start, row_stop)), row_start)
+        through = np.unique(top.indices)
+        second = _without_self_rows(self._links(through), through)
+        return np.asarray((top[:, through] @ second).toarray(), dtype=np.float32)
+
     def compatible(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         return self.match[self.variant[i], self.variant[j]] != GivenMatch.INCOMPATIBLE
+
+
+FEW_ROWS = 16
+
+
+def _without_self(links: sp.csr_matrix, first_row: int) -> sp.csr_matrix:
+    """Drop the links of rows first_row, first_row + 1, ... to themselves."""
+    return _without_self_rows(links, np.arange(first_row, first_row + links.shape[0]))
+
+
+def _without_self_rows(links: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    links = links.tocoo()
+    keep = links.col != np.asarray(rows)[links.row]
+    return sp.csr_matrix((links.data[keep], (links.row[keep], links.col[keep])), shape=links.shape)
 
 
 def _middle_relation(a: tuple[str, ...], b: tuple[str, ...]) -> int:
@@ -122,7 +156,7 @@ class PairContext:
 
     @cached_property
     def shared_neighbours(self) -> np.ndarray:
-        return self._slab(self.names.coauthor_neighbours)
+        return self.names.neighbour_slab(self.row_start, self.row_stop)
 
     @cached_property
     def coauthor_cosine(self) -> np.ndarray:

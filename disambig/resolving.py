@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
-from disambig.corpus import MentionParts, MentionTable, assemble_table, build_table, coauthor_key
+from disambig.corpus import MentionTable, assemble_table, build_table, coauthor_key, stack_tables
 from disambig.engine import Engine, identity_id_for
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
 from disambig.mention import Mention, mention_from_record
@@ -107,19 +107,21 @@ class Resolver:
         return [results[m.mention_id] for m in mentions]
 
     def _resolve_block(self, session: BlockSession, block_key: str, new: Sequence[Mention]) -> list[Resolution]:
-        stored = self.stored_mentions.load(session, block_key)
-        known, known_parts, owners = stored.mentions, stored.parts, stored.owners
+        stored = self.stored_mentions.load(session, block_key, self.model.text_prior)
+        known, owners = stored.mentions, stored.owners
         if len(new) > 1 and JOINT_RATIO * len(new) >= len(known):
             return self._cluster_jointly(known, owners, new)
+        table, weights = stored.table, stored.weights
         out: list[Resolution] = []
         # Mentions of one request are resolved in order: a later one may join an identity an
         # earlier one created.
-        for mention, parts in zip(new, parts_of(new), strict=True):
-            resolution = self._resolve_one(mention, parts, known, known_parts, owners)
+        for mention in new:
+            row = weights.rows(parts_of([mention]))
+            resolution = self._resolve_one(mention, known, stack_tables(table, row), owners)
             out.append(resolution)
-            known.append(mention)
-            known_parts.append(parts)
-            owners.append(resolution.identity_id)
+            known = [*known, mention]
+            owners = [*owners, resolution.identity_id]
+            table = stack_tables(table, row)
         return out
 
     def _cluster_jointly(self, known: list[Mention], owners: list[str], new: Sequence[Mention]) -> list[Resolution]:
@@ -178,15 +180,10 @@ class Resolver:
         return out
 
     def _score_identities(
-        self,
-        mention: Mention,
-        parts: MentionParts,
-        known: Sequence[Mention],
-        known_parts: Sequence[MentionParts],
-        owners: Sequence[str],
-    ) -> tuple[list[_Candidate], np.ndarray, MentionTable]:
-        """Identities the mention may join, best first, with the pair features behind them."""
-        table = assemble_table([*known_parts, parts], self.model.text_prior)
+        self, mention: Mention, known: Sequence[Mention], table: MentionTable, owners: Sequence[str]
+    ) -> tuple[list[_Candidate], np.ndarray]:
+        """Identities the mention (the last row of `table`, after `known`) may join, best first,
+        with the pair features behind them."""
         block_names = BlockNames(table)
         row = len(known)
         others = np.arange(row)
@@ -195,35 +192,37 @@ class Resolver:
         orcids = table.orcids
         orcid_conflict = (orcids[row] != "") & (orcids[others] != "") & (orcids[others] != orcids[row])
         same_orcid = (orcids[row] != "") & (orcids[others] == orcids[row])
-        features = featurize(PairContext(table, block_names, row, row + 1), pairs)
-        probabilities = self.model.predict(features)
-        probabilities[same_orcid] = 1.0
-        evidence = linking_evidence(features, block_names, pairs) | same_orcid
         ruled_out = (~compatible | orcid_conflict) & ~same_orcid
         members: dict[str, list[int]] = defaultdict(list)
         for k, owner in enumerate(owners):
             members[owner].append(k)
+        # An identity with one mention ruled out cannot take this one: only the others are scored.
+        eligible = {i: np.asarray(rows) for i, rows in members.items() if not ruled_out[rows].any()}
+        scored = np.sort(np.concatenate([*eligible.values(), np.empty(0, np.int64)])).astype(np.int64)
+        features = np.full((row, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
+        probabilities = np.zeros(row, dtype=np.float32)
+        evidence = same_orcid.copy()
+        if len(scored):
+            scored_pairs = (np.full(len(scored), row), scored)
+            features[scored] = featurize(PairContext(table, block_names, row, row + 1), scored_pairs)
+            probabilities[scored] = self.model.predict(features[scored])
+            evidence[scored] |= linking_evidence(features[scored], block_names, scored_pairs)
+        probabilities[same_orcid] = 1.0
         candidates: list[_Candidate] = []
-        for identity, rows in members.items():
-            idx = np.asarray(rows)
-            if ruled_out[idx].any() or not evidence[idx].any():
+        for identity, idx in eligible.items():
+            if not evidence[idx].any():
                 continue
             best = int(idx[np.argmax(probabilities[idx])])
             candidates.append(_Candidate(identity, float(probabilities[idx].mean()), best))
         candidates.sort(key=lambda c: -c.score)
-        return candidates, features, table
+        return candidates, features
 
     def _resolve_one(
-        self,
-        mention: Mention,
-        parts: MentionParts,
-        known: Sequence[Mention],
-        known_parts: Sequence[MentionParts],
-        owners: Sequence[str],
+        self, mention: Mention, known: Sequence[Mention], table: MentionTable, owners: Sequence[str]
     ) -> Resolution:
         if not known:
             return Resolution(mention.mention_id, identity_id_for([mention.mention_id]), 1.0, created=True)
-        candidates, features, table = self._score_identities(mention, parts, known, known_parts, owners)
+        candidates, features = self._score_identities(mention, known, table, owners)
         alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates[: MAX_ALTERNATIVES + 1])
         if candidates and candidates[0].score >= self.model.threshold:
             top = candidates[0]
@@ -262,8 +261,8 @@ class Resolver:
         if context is not None:
             known = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
             owners = [i for _, i, _ in stored]
-            (context_parts,) = parts_of([context])
-            candidates, _, _ = self._score_identities(context, context_parts, known, parts_of(known), owners)
+            table = assemble_table(parts_of([*known, context]), self.model.text_prior)
+            candidates, _ = self._score_identities(context, known, table, owners)
             linked = {c.identity_id: c.score for c in candidates}
             scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))

@@ -74,8 +74,16 @@ class DocumentFrequencies:
 
 
 def weighted_unit_rows(matrix: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """IDF-weight then L2-normalise each row, so a row dot product is a cosine."""
-    weighted = matrix.multiply(idf[np.newaxis, :]).tocsr().astype(np.float32)
+    """IDF-weight then L2-normalise each row, so a row dot product is a cosine.
+
+    The IDF weights are applied to the stored entries only: broadcasting a dense row of the
+    hashing width would cost 2^18 operations per call, most of the time of weighting one new
+    mention. The rest is scipy's own arithmetic, unchanged, so the values are the ones the
+    model was trained with to the last bit (identical titles keep exactly the same cosine)."""
+    canonical = matrix.tocsr().sorted_indices()
+    weighted = sp.csr_matrix(
+        (canonical.data * idf[canonical.indices], canonical.indices, canonical.indptr), shape=canonical.shape
+    ).astype(np.float32)
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sp.diags(1.0 / norms).dot(weighted).tocsr().astype(np.float32)

@@ -84,3 +84,24 @@ def test_linking_evidence_needs_more_than_an_initial_and_a_venue() -> None:
     assert evidence[(3, 4)]  # the same two initials
     assert evidence[(5, 6)]  # the same spelled-out first name
     assert not evidence[(0, 5)]  # an initial against a full name, with nothing shared
+
+
+def test_neighbour_counts_for_a_few_rows_equal_the_whole_block_computation() -> None:
+    import numpy as np
+
+    from disambig.corpus import build_table
+    from disambig.features import FEW_ROWS, BlockNames
+    from disambig.mention import Mention
+    from disambig.names import parse_name
+
+    rng = np.random.default_rng(3)
+    pool = [f"Coauthor{k} Person" for k in range(12)]
+    mentions = [
+        Mention(str(k), "J. Wang", coauthors=tuple(rng.choice(pool, size=int(rng.integers(0, 4)), replace=False)))
+        for k in range(3 * FEW_ROWS)
+    ]
+    names = BlockNames(build_table(mentions, [parse_name(m.name) for m in mentions]))
+    whole = names.neighbour_slab(0, len(mentions))  # above FEW_ROWS: the whole-block path
+    assert whole.any(), "the fixture should share coauthors"
+    for row in (0, 7, len(mentions) - 1):
+        assert np.array_equal(names.neighbour_slab(row, row + 1), whole[row : row + 1])
