@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
 
 import grpc
@@ -45,9 +45,12 @@ class RunningService:
     port: int
     metrics_port: int | None = None
     metrics_httpd: WSGIServer | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def stop(self, grace: float | None = None) -> None:
-        """Stop taking calls, let in-flight ones finish within grace seconds, then stop metrics."""
+        """Stop taking calls, end change-feed watches, let other in-flight calls finish within
+        grace seconds, then stop metrics."""
+        self.stopping.set()
         self.server.stop(grace).wait()
         if self.metrics_httpd is not None:
             self.metrics_httpd.shutdown()
@@ -63,6 +66,7 @@ def start_service(settings: Settings, model: PairwiseModel, registry: Registry) 
     if metrics is not None:
         observers.append(metrics)
     interceptors: list[grpc.ServerInterceptor] = [ObservingInterceptor(observers)]
+    stopping = threading.Event()
     if settings.auth_tokens is not None:
         interceptors.append(AuthInterceptor(TokenTable.read(settings.auth_tokens)))
         if not settings.tls:
@@ -75,9 +79,10 @@ def start_service(settings: Settings, model: PairwiseModel, registry: Registry) 
         interceptors=interceptors,
         credentials=server_credentials(settings),
         max_message_bytes=settings.max_message_bytes,
+        stopping=stopping,
     )
     server.start()
-    running = RunningService(server, port)
+    running = RunningService(server, port, stopping=stopping)
     if metrics is not None:
         try:
             running.metrics_httpd, running.metrics_port = metrics.serve(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from concurrent import futures
 
@@ -15,7 +16,7 @@ from disambig.errors import ServiceError
 from disambig.model import PairwiseModel
 from disambig.registry import Registry
 from disambig.resolving import Resolver
-from disambig.service.servicer import DisambiguatorServicer
+from disambig.service.servicer import MAX_WATCHERS, DisambiguatorServicer
 from disambig.v1 import disambig_pb2, disambig_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,14 @@ def create_server(
     interceptors: Sequence[grpc.ServerInterceptor] = (),
     credentials: grpc.ServerCredentials | None = None,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
+    stopping: threading.Event | None = None,
 ) -> tuple[grpc.Server, int]:
     """A started-ready server bound to address ('host:0' picks a free port); returns it and its port.
 
     interceptors run in order, the first outermost; with credentials the port speaks TLS only.
+    Setting `stopping` ends the open WatchChanges streams: set it before a graceful stop, or they
+    hold the shutdown for the whole grace period. Each open watch holds a worker thread, so at
+    most half the workers may watch.
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
@@ -46,7 +51,13 @@ def create_server(
             ("grpc.max_send_message_length", max_message_bytes),
         ],
     )
-    servicer = DisambiguatorServicer(Resolver(model, registry), Engine(model, jobs=1), registry)
+    servicer = DisambiguatorServicer(
+        Resolver(model, registry),
+        Engine(model, jobs=1),
+        registry,
+        max_watchers=max(1, min(MAX_WATCHERS, workers // 2)),
+        stopping=stopping,
+    )
     disambig_pb2_grpc.add_DisambiguatorServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

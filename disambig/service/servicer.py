@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sized
 import grpc
 
 from disambig.engine import Engine
-from disambig.mention import MAX_NAME_CHARS
+from disambig.mention import MAX_NAME_CHARS, Mention
 from disambig.registry import Registry
 from disambig.registry.feed import POLL_SECONDS, follow
 from disambig.resolving import Resolution, Resolver
@@ -40,6 +40,11 @@ def _checked(items: Sized, what: str = "mentions") -> None:
         raise RequestTooLarge(f"at most {MAX_MENTIONS_PER_REQUEST} {what} a request")
 
 
+def _storable(mentions: list[Mention]) -> list[Mention]:
+    checks.checked(checks.storable(mentions))
+    return mentions
+
+
 class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
     def __init__(
         self,
@@ -49,6 +54,7 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
         *,
         max_watchers: int = MAX_WATCHERS,
         poll_seconds: float = POLL_SECONDS,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.resolver = resolver
         self.engine = engine
@@ -56,7 +62,7 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
         self.max_watchers = max_watchers
         self.poll_seconds = poll_seconds
         self._watch_slots = threading.BoundedSemaphore(max_watchers)
-        self._stopping = threading.Event()
+        self._stopping = stopping or threading.Event()
 
     def stop_watches(self) -> None:
         """End every WatchChanges stream now (call before a graceful server stop, so that open
@@ -66,7 +72,7 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
     @mapped
     def Resolve(self, request: pb.ResolveRequest, context: grpc.ServicerContext) -> pb.ResolveResponse:
         _checked(request.mentions)
-        resolutions = self.resolver.resolve(mentions_from_proto(request.mentions))
+        resolutions = self.resolver.resolve(_storable(mentions_from_proto(request.mentions)))
         return pb.ResolveResponse(resolutions=[resolution_to_proto(r) for r in resolutions])
 
     @mapped_stream
@@ -75,7 +81,7 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
     ) -> Iterator[pb.ResolveStreamResponse]:
         for request in requests:
             _checked(request.mentions)
-            resolutions = self.resolver.resolve(mentions_from_proto(request.mentions))
+            resolutions = self.resolver.resolve(_storable(mentions_from_proto(request.mentions)))
             yield pb.ResolveStreamResponse(resolutions=[resolution_to_proto(r) for r in resolutions])
 
     @mapped
