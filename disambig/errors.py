@@ -41,3 +41,7 @@ class ModelError(DisambigError):
 
 class ServiceError(DisambigError):
     """A server or registry failed or could not be reached: not the input's fault."""
+
+
+class DeadlineExceeded(DisambigError):
+    """The caller stopped waiting (deadline passed or call cancelled) before the work was stored."""

@@ -14,7 +14,7 @@ id is never issued twice, and resolving the same listing into two registries giv
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from disambig.corpus import MentionTable, assemble_table, build_table, coauthor_key, stack_tables
 from disambig.engine import Engine, identity_id_for
+from disambig.errors import DeadlineExceeded
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
 from disambig.mention import Mention, mention_from_record
 from disambig.model import PairwiseModel
@@ -63,11 +64,15 @@ class Resolver:
         self.registry = registry
         self.stored_mentions = stored_mentions or StoredMentions()
 
-    def resolve(self, mentions: Sequence[Mention]) -> list[Resolution]:
-        """One resolution per mention, in order; stored before returning; idempotent by id."""
+    def resolve(self, mentions: Sequence[Mention], still_wanted: Callable[[], bool] | None = None) -> list[Resolution]:
+        """One resolution per mention, in order; stored before returning; idempotent by id.
+
+        `still_wanted` is asked just before storing (e.g. a gRPC call's is_active): when the
+        caller has given up, nothing is stored and DeadlineExceeded is raised, so a caller never
+        misses a resolution that was stored on its behalf."""
         for attempt in range(2):
             try:
-                return self._resolve(mentions)
+                return self._resolve(mentions, still_wanted)
             except IntegrityError:
                 # The same mention id arrived at once under another name block: the retry finds
                 # it stored and answers with its identity.
@@ -75,7 +80,7 @@ class Resolver:
                     raise
         raise AssertionError("unreachable")
 
-    def _resolve(self, mentions: Sequence[Mention]) -> list[Resolution]:
+    def _resolve(self, mentions: Sequence[Mention], still_wanted: Callable[[], bool] | None) -> list[Resolution]:
         keys = {m.mention_id: parse_name(m.name).block_key for m in mentions}
         with self.registry.locked_blocks(keys.values()) as session:
             stored = session.stored(keys)
@@ -103,6 +108,8 @@ class Resolver:
                             create=resolution.created,
                         )
                     )
+            if still_wanted is not None and not still_wanted():
+                raise DeadlineExceeded("the call ended before its resolutions were stored; nothing was stored")
             session.record_links(links)
         return [results[m.mention_id] for m in mentions]
 

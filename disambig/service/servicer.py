@@ -72,7 +72,7 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
     @mapped
     def Resolve(self, request: pb.ResolveRequest, context: grpc.ServicerContext) -> pb.ResolveResponse:
         _checked(request.mentions)
-        resolutions = self.resolver.resolve(_storable(mentions_from_proto(request.mentions)))
+        resolutions = self.resolver.resolve(_storable(mentions_from_proto(request.mentions)), context.is_active)
         return pb.ResolveResponse(resolutions=[resolution_to_proto(r) for r in resolutions])
 
     @mapped_stream
@@ -81,7 +81,7 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
     ) -> Iterator[pb.ResolveStreamResponse]:
         for request in requests:
             _checked(request.mentions)
-            resolutions = self.resolver.resolve(_storable(mentions_from_proto(request.mentions)))
+            resolutions = self.resolver.resolve(_storable(mentions_from_proto(request.mentions)), context.is_active)
             yield pb.ResolveStreamResponse(resolutions=[resolution_to_proto(r) for r in resolutions])
 
     @mapped

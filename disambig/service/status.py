@@ -1,4 +1,10 @@
-"""One place that maps domain errors to gRPC status codes, with google.rpc details."""
+"""One place that maps domain errors to gRPC status codes, with google.rpc details.
+
+Registry (database) failures are mapped too, never left to surface as UNKNOWN: full storage is
+RESOURCE_EXHAUSTED, a registry that is down, unreachable or busy is UNAVAILABLE (the call may be
+retried), a value the database refuses is INVALID_ARGUMENT. Their message is the database's own
+first line, never the SQL statement or its parameters.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,15 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from sqlalchemy import exc as sa_exc
 
-from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
+from disambig.errors import DeadlineExceeded, DisambigError, FieldViolation, InvalidMentionError
 from disambig.registry import UnknownIdentityError
 from disambig.registry.store import CurationError
 
 F = TypeVar("F", bound=Callable[..., Any])
+SQLITE_FULL = 13  # sqlite3.SQLITE_FULL: "database or disk is full"
+PG_DISK_FULL = "53100"  # SQLSTATE disk_full
 
 
 class RequestTooLarge(DisambigError):
@@ -46,11 +55,29 @@ def _abort(context: grpc.ServicerContext, exc: DisambigError) -> None:
         (UnknownIdentityError, grpc.StatusCode.NOT_FOUND),
         (CurationError, grpc.StatusCode.FAILED_PRECONDITION),
         (RequestTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
     )
     for kind, code in codes:
         if isinstance(exc, kind):
             context.abort(code, str(exc))
     context.abort(grpc.StatusCode.INTERNAL, str(exc))
+
+
+def registry_status(exc: sa_exc.SQLAlchemyError) -> tuple[grpc.StatusCode, str]:
+    """The status code and message a registry failure is answered with."""
+    orig = getattr(exc, "orig", None)
+    reason = next(iter(str(orig or exc).strip().splitlines()), "") or type(orig or exc).__name__
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if (isinstance(sqlite_code, int) and sqlite_code & 0xFF == SQLITE_FULL) or getattr(orig, "sqlstate", None) == (
+        PG_DISK_FULL
+    ):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, f"registry storage is full: {reason}"
+    unreachable = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+    if isinstance(exc, unreachable) or getattr(exc, "connection_invalidated", False):
+        return grpc.StatusCode.UNAVAILABLE, f"registry unavailable, try again later: {reason}"
+    if isinstance(exc, sa_exc.DataError):
+        return grpc.StatusCode.INVALID_ARGUMENT, f"a value the registry cannot store: {reason}"
+    return grpc.StatusCode.INTERNAL, f"registry error: {reason}"
 
 
 def mapped(method: F) -> F:
@@ -62,6 +89,8 @@ def mapped(method: F) -> F:
             return method(self, request, context)
         except DisambigError as exc:
             _abort(context, exc)
+        except sa_exc.SQLAlchemyError as exc:
+            context.abort(*registry_status(exc))
 
     return wrapper  # type: ignore[return-value]
 
@@ -75,5 +104,7 @@ def mapped_stream(method: F) -> F:
             yield from method(self, request, context)
         except DisambigError as exc:
             _abort(context, exc)
+        except sa_exc.SQLAlchemyError as exc:
+            context.abort(*registry_status(exc))
 
     return wrapper  # type: ignore[return-value]

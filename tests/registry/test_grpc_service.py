@@ -150,3 +150,13 @@ def test_same_ids_after_a_server_restart(tmp_path: Path) -> None:
         registry.close()
     assert [i for i, _ in answers[0]] == [i for i, _ in answers[1]]
     assert not any(created for _, created in answers[1])
+
+
+def test_a_deadline_too_short_for_the_work_is_reported_and_a_retry_resolves(channel: grpc.Channel) -> None:
+    stub = pb_grpc.DisambiguatorStub(channel)
+    mentions = example_mentions()
+    with pytest.raises(grpc.RpcError) as failure:
+        stub.Resolve(pb.ResolveRequest(mentions=mentions), timeout=0.0001)
+    assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    again = stub.Resolve(pb.ResolveRequest(mentions=mentions), timeout=60).resolutions
+    assert [r.mention_id for r in again] == [m.mention_id for m in mentions]

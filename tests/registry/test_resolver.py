@@ -133,3 +133,13 @@ def test_identity_ids_derive_from_the_listing_so_two_registries_agree(model: Pai
         answers.append([r.identity_id for r in Resolver(model, registry).resolve(corpus.mentions)])
         registry.close()
     assert answers[0] == answers[1]
+
+
+def test_a_caller_that_gave_up_gets_nothing_stored(resolver: Resolver) -> None:
+    from disambig.errors import DeadlineExceeded
+
+    corpus = LabelledCorpus.read(EXAMPLE)
+    with pytest.raises(DeadlineExceeded):
+        resolver.resolve(corpus.mentions[:2], still_wanted=lambda: False)
+    assert resolver.registry.stored([m.mention_id for m in corpus.mentions[:2]]) == {}
+    assert resolver.resolve(corpus.mentions[:2], still_wanted=lambda: True)[0].created
