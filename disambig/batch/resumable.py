@@ -21,7 +21,7 @@ from typing import IO, Protocol
 
 import orjson
 
-from disambig.batch.output import make_writer
+from disambig.batch.output import COLUMNS, make_writer
 from disambig.mention import Mention
 
 CHUNK_MENTIONS = 500
@@ -48,19 +48,26 @@ class Done:
 
 
 def _read_done(path: Path, fmt: str) -> list[Done]:
-    """The complete lines of a partial output (a line cut by a kill is dropped)."""
+    """The complete lines of a partial output (a line cut by a kill is dropped), up to the first
+    line this format cannot read (e.g. a partial output written with the other --output-format)."""
     if not path.exists():
         return []
     text = path.read_bytes()
     text = text[: text.rfind(b"\n") + 1]
     done: list[Done] = []
-    if fmt == "csv":
-        rows = list(csv.reader(io.StringIO(text.decode("utf-8"))))[1:]
-        done = [Done(r[0], r[3], float(r[4])) for r in rows if len(r) == 5]
-    else:
-        for line in text.splitlines():
-            record = orjson.loads(line)
-            done.append(Done(record["mention_id"], record["identity_id"], float(record["confidence"])))
+    try:
+        if fmt == "csv":
+            rows = csv.reader(io.StringIO(text.decode("utf-8")))
+            if tuple(next(rows, ())) != COLUMNS:
+                return []
+            for r in rows:
+                done.append(Done(r[0], r[3], float(r[4])))
+        else:
+            for line in text.splitlines():
+                record = orjson.loads(line)
+                done.append(Done(record["mention_id"], record["identity_id"], float(record["confidence"])))
+    except (ValueError, KeyError, IndexError, TypeError, csv.Error):
+        pass  # what follows is resolved again
     return done
 
 
@@ -110,11 +117,19 @@ class ResumableRun:
                 count += 1
             _sync(handle)
             sent: list[list[Mention]] = []
+            unreadable: list[Exception] = []
 
             def tracked() -> Iterator[list[Mention]]:
-                for chunk in _prepend(pending, chunks):
-                    sent.append(chunk)
-                    yield chunk
+                # An error reading the listing ends the chunks, and is raised once the chunks sent
+                # are answered and checkpointed: raised in here, a server stream (whose requests
+                # are read in a thread of gRPC's) would end in an opaque "Exception iterating
+                # requests" instead.
+                try:
+                    for chunk in _prepend(pending, chunks):
+                        sent.append(chunk)
+                        yield chunk
+                except Exception as exc:
+                    unreadable.append(exc)
 
             for results in resolve(tracked()):
                 chunk = sent.pop(0)
@@ -123,6 +138,8 @@ class ResumableRun:
                     on_result(mention, result.identity_id, result.confidence)
                     count += 1
                 _sync(handle)
+        if unreadable:
+            raise unreadable[0]
         os.replace(self.partial, self.output)
         return count
 

@@ -1,5 +1,6 @@
 """A summary of a batch run a person can read at a glance: each identity with its name
-variants, works, years, top coauthors and topics, largest identities first."""
+variants, works, years, top coauthors and topics, largest identities first. Names are listed
+with "; " between them, as catalogue names ("Haziza, Daniel") hold commas."""
 
 from __future__ import annotations
 
@@ -43,12 +44,12 @@ class Summary:
         lines = [f"{len(ranked)} identities from {mentions} mentions"]
         for identity_id, p in ranked[:limit]:
             years = _span(p.years)
-            variants = ", ".join(name for name, _ in p.names.most_common(4))
+            variants = "; ".join(name for name, _ in p.names.most_common(4))
             lines.append(f"  {identity_id}  {variants}  ({len(p.works)} works, {years})")
             if p.coauthors:
-                lines.append(f"      coauthors: {', '.join(c for c, _ in p.coauthors.most_common(5))}")
+                lines.append(f"      coauthors: {'; '.join(c for c, _ in p.coauthors.most_common(5))}")
             if p.topics:
-                lines.append(f"      topics: {', '.join(t for t, _ in p.topics.most_common(5))}")
+                lines.append(f"      topics: {'; '.join(t for t, _ in p.topics.most_common(5))}")
         if len(ranked) > limit:
             lines.append(f"  ... and {len(ranked) - limit} more identities")
         return "\n".join(lines)
