@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from disambig.engine import Engine
 from disambig.evaluation import score
 from disambig.model import load_model
@@ -31,6 +33,7 @@ def main() -> int:
     if not args.file.is_file():
         print(f"error: {args.file} not found", file=sys.stderr)
         return 2
+    threadpool_limits(1)  # as the server and the CLI do: OpenMP threads on busy cores slow scoring 10x
     model = load_model(args.model)
     corpus = LabelledCorpus.read(args.file)
     gold = list(corpus.labels)
