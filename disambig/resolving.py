@@ -200,12 +200,11 @@ class Resolver:
         orcid_conflict = (orcids[row] != "") & (orcids[others] != "") & (orcids[others] != orcids[row])
         same_orcid = (orcids[row] != "") & (orcids[others] == orcids[row])
         ruled_out = (~compatible | orcid_conflict) & ~same_orcid
-        members: dict[str, list[int]] = defaultdict(list)
-        for k, owner in enumerate(owners):
-            members[owner].append(k)
+        identities, code = np.unique(np.asarray(owners, dtype=object), return_inverse=True)
+        code = code.ravel()
         # An identity with one mention ruled out cannot take this one: only the others are scored.
-        eligible = {i: np.asarray(rows) for i, rows in members.items() if not ruled_out[rows].any()}
-        scored = np.sort(np.concatenate([*eligible.values(), np.empty(0, np.int64)])).astype(np.int64)
+        eligible = np.bincount(code, weights=ruled_out, minlength=len(identities)) == 0
+        scored = np.flatnonzero(eligible[code])
         features = np.full((row, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
         probabilities = np.zeros(row, dtype=np.float32)
         evidence = same_orcid.copy()
@@ -215,12 +214,17 @@ class Resolver:
             probabilities[scored] = self.model.predict(features[scored])
             evidence[scored] |= linking_evidence(features[scored], block_names, scored_pairs)
         probabilities[same_orcid] = 1.0
-        candidates: list[_Candidate] = []
-        for identity, idx in eligible.items():
-            if not evidence[idx].any():
-                continue
-            best = int(idx[np.argmax(probabilities[idx])])
-            candidates.append(_Candidate(identity, float(probabilities[idx].mean()), best))
+        sizes = np.bincount(code, minlength=len(identities))
+        mean = np.bincount(code, weights=probabilities, minlength=len(identities)) / np.maximum(sizes, 1)
+        supported = np.bincount(code, weights=evidence, minlength=len(identities)) > 0
+        # The most probable mention of each identity: the last row of each code in probability order.
+        by_probability = np.lexsort((probabilities, code))
+        best_row = np.empty(len(identities), dtype=np.int64)
+        best_row[code[by_probability]] = by_probability
+        candidates = [
+            _Candidate(str(identities[k]), float(mean[k]), int(best_row[k]))
+            for k in np.flatnonzero(eligible & supported)
+        ]
         candidates.sort(key=lambda c: -c.score)
         return candidates, features
 

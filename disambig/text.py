@@ -76,17 +76,23 @@ class DocumentFrequencies:
 def weighted_unit_rows(matrix: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """IDF-weight then L2-normalise each row, so a row dot product is a cosine.
 
-    The IDF weights are applied to the stored entries only: broadcasting a dense row of the
-    hashing width would cost 2^18 operations per call, most of the time of weighting one new
-    mention. The rest is scipy's own arithmetic, unchanged, so the values are the ones the
-    model was trained with to the last bit (identical titles keep exactly the same cosine)."""
+    The values and the order of stored entries are exactly those of the scipy computation the
+    model was trained with (multiply by a dense IDF row, normalise with a diagonal product:
+    float32, squares summed in column order, entries in descending column order), tested bit for
+    bit, because identical titles must keep exactly the same cosine. Done here in numpy on the
+    stored entries alone, it costs microseconds for the one row of an online resolution."""
     canonical = matrix.tocsr().sorted_indices()
-    weighted = sp.csr_matrix(
-        (canonical.data * idf[canonical.indices], canonical.indices, canonical.indptr), shape=canonical.shape
-    ).astype(np.float32)
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    counts = np.diff(canonical.indptr)
+    data = (canonical.data.astype(np.float32) * idf.astype(np.float32)[canonical.indices]).astype(np.float32)
+    row_of = np.repeat(np.arange(canonical.shape[0]), counts)
+    weighted = sp.csr_matrix((data, canonical.indices, canonical.indptr), shape=canonical.shape)
+    norms = np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel()  # scipy's own float32 sums
+    norms = np.sqrt(norms)
     norms[norms == 0] = 1.0
-    return sp.diags(1.0 / norms).dot(weighted).tocsr().astype(np.float32)
+    data = data * (1.0 / norms)[row_of]
+    # Descending columns within each row: the order scipy's sparse product leaves them in.
+    order = np.lexsort((-canonical.indices, row_of))
+    return sp.csr_matrix((data[order], canonical.indices[order], canonical.indptr), shape=canonical.shape)
 
 
 def join_fields(*fields: str | Sequence[str]) -> str:
