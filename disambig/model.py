@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,8 @@ class PairwiseModel:
             meta = json.loads(meta_path.read_text())
         except json.JSONDecodeError as exc:
             raise ModelError(f"{meta_path}: not valid JSON ({exc})") from exc
+        if not isinstance(meta, dict):
+            raise ModelError(f"{meta_path}: not a model description (a JSON object)")
         if meta.get("format_version") != FORMAT_VERSION:
             raise ModelError(f"{meta_path}: format version {meta.get('format_version')}, need {FORMAT_VERSION}")
         if tuple(meta.get("feature_names", ())) != FEATURE_NAMES:
@@ -109,22 +112,24 @@ class PairwiseModel:
         merger_path = directory / "merger.skops"
         merger = _load_classifier(merger_path) if merger_path.is_file() else None
         prior: dict[str, DocumentFrequencies] = {}
-        with np.load(directory / "text_prior.npz", allow_pickle=False) as arrays:
-            for key in arrays.files:
-                if key.endswith(".n_docs"):
-                    name = key.removesuffix(".n_docs")
-                    prior[name] = DocumentFrequencies.from_sparse(
-                        int(arrays[key][0]), arrays[f"{name}.indices"], arrays[f"{name}.values"]
-                    )
-        return cls(
-            classifier,
-            float(meta["threshold"]),
-            FEATURE_NAMES,
-            prior,
-            dict(meta.get("card", {})),
-            merger,
-            float(meta.get("merge_threshold", 0.5)),
-        )
+        prior_path = directory / "text_prior.npz"
+        try:
+            with np.load(prior_path, allow_pickle=False) as arrays:
+                for key in arrays.files:
+                    if key.endswith(".n_docs"):
+                        name = key.removesuffix(".n_docs")
+                        prior[name] = DocumentFrequencies.from_sparse(
+                            int(arrays[key][0]), arrays[f"{name}.indices"], arrays[f"{name}.values"]
+                        )
+        except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as exc:
+            # Object arrays (pickles) are refused here too: np.load raises ValueError for them.
+            raise ModelError(f"{prior_path}: refused ({exc})") from exc
+        try:
+            threshold, merge_threshold = float(meta["threshold"]), float(meta.get("merge_threshold", 0.5))
+            card = dict(meta.get("card", {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{meta_path}: threshold or card malformed ({exc!r})") from exc
+        return cls(classifier, threshold, FEATURE_NAMES, prior, card, merger, merge_threshold)
 
 
 def _load_classifier(path: Path) -> ProbabilisticClassifier:

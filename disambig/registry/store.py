@@ -6,9 +6,10 @@ either fully recorded or not at all, and an acknowledged resolution is never los
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,14 @@ from sqlalchemy import Connection, create_engine, delete, event, func, insert, s
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from disambig.errors import DisambigError
+from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
 
 DEFAULT_URL = "sqlite:///./disambig.db"
 ACTIVE, MERGED = "active", "merged"
+# Column widths PostgreSQL enforces (SQLite does not): checked before a write on both, alike.
+MAX_MENTION_ID_CHARS = 512  # mentions.mention_id
+MAX_BLOCK_KEY_CHARS = 256  # mentions.block_key, identities.block_key
 
 
 class UnknownIdentityError(DisambigError):
@@ -97,9 +101,22 @@ class Registry:
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url)
+        # pool_pre_ping: a connection the database dropped (a restart of PostgreSQL) is replaced
+        # at checkout, so the first call after the database returns succeeds.
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        # SQLite has one writer at a time. This process's writers queue on a lock instead of on
+        # SQLite's busy timeout, which runs out under load ("database is locked"); the busy
+        # timeout is left to arbitrate with other processes (a recluster beside a server).
+        self._writer: AbstractContextManager[Any] = nullcontext()
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._writer = threading.Lock()
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[Connection]:
+        """A transaction that will write (on SQLite, once this process's other writers are done)."""
+        with self._writer, self.engine.begin() as conn:
+            yield conn
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (Alembic; safe to run on every start)."""
@@ -238,7 +255,8 @@ class Registry:
         with self.engine.connect() as conn:
             pattern = f"{surname_key}_{first_initial}" if first_initial else f"{surname_key}_%"
             column = mentions.c.block_key
-            condition = column == pattern if first_initial else column.like(pattern)
+            # startswith escapes LIKE's wildcards: "_" would match any character ("li_%" finds "lin_a").
+            condition = column == pattern if first_initial else column.startswith(f"{surname_key}_", autoescape=True)
             query = (
                 select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.record)
                 .where(condition)
@@ -255,7 +273,7 @@ class Registry:
         takes a transaction-scoped advisory lock per block (in sorted order: no deadlock);
         SQLite has one writer at a time, taken at the start of the transaction.
         """
-        with self.engine.begin() as conn:
+        with self._write_transaction() as conn:
             if conn.dialect.name == "postgresql":
                 for key in sorted(set(block_keys)):
                     conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
@@ -310,7 +328,7 @@ class Registry:
         """
         for attempt in range(2):
             try:
-                with self.engine.begin() as conn:
+                with self._write_transaction() as conn:
                     return BlockSession(self, conn).record_links(links)
             except IntegrityError:
                 # A concurrent writer stored one of these mentions first: retry, and the retry
@@ -321,7 +339,7 @@ class Registry:
 
     def merge(self, identity_ids: Sequence[str], reason: str = "") -> str:
         """Merge identities into the one with most mentions; the others redirect to it."""
-        with self.engine.begin() as conn:
+        with self._write_transaction() as conn:
             # Resolve under the feed lock: a concurrent merge (another replica) cannot turn the
             # survivor chosen here into a redirect, so merge chains never form a cycle.
             self._lock_feed(conn)
@@ -376,7 +394,7 @@ class Registry:
         Returns (id of the remaining part, id of the new part).
         """
         moving = list(dict.fromkeys(mention_ids))
-        with self.engine.begin() as conn:
+        with self._write_transaction() as conn:
             self._lock_feed(conn)
             resolved = self._follow(conn, identity_id)[1].identity_id
             members = [
@@ -497,6 +515,7 @@ class BlockSession:
     def record_links(self, links: Sequence[NewLink]) -> list[Stored]:
         conn = self.conn
         registry = self.registry
+        _check_widths(links)
         if links:
             # Under the feed lock, an identity chosen while reading the block cannot be merged
             # away before the link is written; one merged just before is followed to its survivor.
@@ -581,3 +600,15 @@ class BlockSession:
                 registry._record(conn, "reclustered", old, detail={"moved_out": len(destinations)})
         for identity in sorted(moved_in):
             registry._record(conn, "reclustered", identity, detail={"mention_ids": sorted(moved_in[identity])})
+
+
+def _check_widths(links: Sequence[NewLink]) -> None:
+    """Refuse, before writing, what the registry's columns cannot hold (names the mention)."""
+    for link in links:
+        violations = []
+        if len(link.mention_id) > MAX_MENTION_ID_CHARS:
+            violations.append(FieldViolation("mention_id", f"longer than {MAX_MENTION_ID_CHARS} characters"))
+        if len(link.block_key) > MAX_BLOCK_KEY_CHARS:
+            violations.append(FieldViolation("name", f"surname longer than {MAX_BLOCK_KEY_CHARS} characters"))
+        if violations:
+            raise InvalidMentionError(f"mention {link.mention_id[:80]!r}", violations)

@@ -9,7 +9,9 @@ import json
 from collections.abc import Sequence
 
 from disambig.errors import FieldViolation
-from disambig.mention import MAX_SHORT_TEXT_CHARS
+from disambig.mention import MAX_SHORT_TEXT_CHARS, Mention
+from disambig.names import parse_name
+from disambig.registry.store import MAX_BLOCK_KEY_CHARS, MAX_MENTION_ID_CHARS
 from disambig.service.status import InvalidRequest
 
 
@@ -18,7 +20,24 @@ def text(value: str, field: str, *, required: bool = False, limit: int = MAX_SHO
         return [FieldViolation(field, "is required")]
     if len(value) > limit:
         return [FieldViolation(field, f"longer than {limit} characters ({len(value)})")]
+    if "\x00" in value:  # never meaningful in an id or a query, and PostgreSQL text cannot hold it
+        return [FieldViolation(field, "contains a NUL character")]
     return []
+
+
+def storable(mentions: Sequence[Mention], field: str = "mentions") -> list[FieldViolation]:
+    """Mentions the registry can store: ids and name blocks within its column widths."""
+    found: list[FieldViolation] = []
+    for k, mention in enumerate(mentions):
+        if len(mention.mention_id) > MAX_MENTION_ID_CHARS:
+            found.append(
+                FieldViolation(
+                    f"{field}[{k}].mention_id", f"longer than {MAX_MENTION_ID_CHARS} characters, the registry's limit"
+                )
+            )
+        if len(parse_name(mention.name).block_key) > MAX_BLOCK_KEY_CHARS:
+            found.append(FieldViolation(f"{field}[{k}].name", f"surname longer than {MAX_BLOCK_KEY_CHARS} characters"))
+    return found
 
 
 def ids(values: Sequence[str], field: str, *, at_least: int = 1) -> list[FieldViolation]:
@@ -55,7 +74,9 @@ def page_after(token: str, identity_id: str) -> str | None:
         decoded = json.loads(base64.b64decode(token, altchars=b"-_", validate=True))
     except (binascii.Error, ValueError):
         decoded = None
-    if not (isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(x, str) for x in decoded)):
+    if not (
+        isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(x, str) and "\x00" not in x for x in decoded)
+    ):
         raise InvalidRequest([FieldViolation("page_token", "is not a page token of this service")])
     if decoded[0] != identity_id:
         raise InvalidRequest([FieldViolation("page_token", f"belongs to a listing of {decoded[0]!r}")])
