@@ -168,22 +168,29 @@ class Resolver:
         for row in rows:
             wanted[int(labels[row])].append(row)
         for label, explained in wanted.items():
-            # Explaining against every member of a huge cluster would cost its square; its
-            # first members stand for it.
-            others = [k for k in np.flatnonzero(labels == label).tolist() if k not in set(explained)]
-            shown = (explained + others)[: max(MAX_EXPLAINED_MEMBERS, len(explained) + 1)]
+            # Explaining within a huge cluster would cost its square: its first members stand
+            # for it, and mentions past them get a summary line.
+            taken = set(explained)
+            others = [k for k in np.flatnonzero(labels == label).tolist() if k not in taken]
+            members = explained + others
+            shown = members[:MAX_EXPLAINED_MEMBERS]
+            for row in explained[MAX_EXPLAINED_MEMBERS:]:
+                out[row] = (f"clustered in one batch with {len(members) - 1} other mentions of its name block",)
             if len(shown) < 2:
                 out[explained[0]] = ("no other mention of this name block matches",)
                 continue
+            m = len(shown)
             sub = table.take(np.asarray(shown))
-            pairs = slab_pairs(len(shown), 0, len(shown))
-            features = featurize(PairContext(sub, BlockNames(sub), 0, len(shown)), pairs)
-            probability = self.model.predict(features)
-            for local, row in enumerate(explained):
-                touching = np.flatnonzero((pairs[0] == local) | (pairs[1] == local))
-                best = int(touching[np.argmax(probability[touching])])
-                other = int(pairs[1][best] if pairs[0][best] == local else pairs[0][best])
-                out[row] = explain(features[best], sub, local, other)
+            pairs = slab_pairs(m, 0, m)
+            features = featurize(PairContext(sub, BlockNames(sub), 0, m), pairs)
+            probability = np.full((m, m), -1.0)
+            probability[pairs] = probability[pairs[::-1]] = self.model.predict(features)
+            pair_of = np.zeros((m, m), dtype=np.int64)
+            pair_of[pairs] = pair_of[pairs[::-1]] = np.arange(len(pairs[0]))
+            partner = np.argmax(probability, axis=1)
+            for local, row in enumerate(explained[:MAX_EXPLAINED_MEMBERS]):
+                other = int(partner[local])
+                out[row] = explain(features[pair_of[local, other]], sub, local, other)
         return out
 
     def _score_identities(
