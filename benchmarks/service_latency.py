@@ -30,6 +30,7 @@ from pathlib import Path
 
 import grpc
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from disambig.client import mention_to_proto
 from disambig.mention import Mention
@@ -132,6 +133,7 @@ def main() -> int:
         print(f"error: labelled data not found at {args.data}", file=sys.stderr)
         return 2
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    threadpool_limits(1)  # the preload scores in this process: as the server does, one OpenMP thread
     with tempfile.TemporaryDirectory() as scratch:
         db_url = args.db or f"sqlite:///{Path(scratch) / 'registry.db'}"
         files = corpus(args.data)
