@@ -190,8 +190,8 @@ def cluster(
             engine = DaskEngine(client, load_model(model_path), shard_dir=shard_dir, shard_format=shard_format)
             assignments = engine.cluster(records, progress=bar.update, after_reading=read)
     else:
-        if scheduler or workers or shard_dir:
-            raise click.UsageError("--scheduler, --workers and --shards go with --engine dask")
+        if scheduler or workers or shard_dir or shard_format != "jsonl":
+            raise click.UsageError("--scheduler, --workers, --shards and --shard-format go with --engine dask")
         records = batch = list(listing)
         report_problems(listing.report, on_error, _echo_err)
         if not batch:
@@ -790,7 +790,7 @@ def db_backup(destination: Path, db_url: str | None) -> None:
 @click.option("--db", "db_url", help="Registry URL [default: $DISAMBIG_DB, else sqlite:///./disambig.db].")
 @_fail_cleanly
 def db_check(db_url: str | None) -> None:
-    """Check a registry's integrity (read-only): exit 0 if it holds together, 1 listing the problems.
+    """Check a registry's integrity (no row is changed): exit 0 if it holds together, 1 listing the problems.
 
     Mentions belong to existing, active identities; merge chains end in an active identity with
     no cycle; active identities have mentions; constraints name stored mentions; the change feed
