@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,21 +11,13 @@ from disambig.registry import NewLink, Registry, UnknownIdentityError
 from disambig.registry.schema import metadata
 from disambig.registry.store import CurationError
 
-POSTGRES_URL = os.environ.get("DISAMBIG_TEST_POSTGRES_URL")
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'registry.db'}"
-    if not POSTGRES_URL:
-        pytest.skip("DISAMBIG_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
-    clean = Registry(POSTGRES_URL)
-    with clean.engine.begin() as conn:
-        metadata.drop_all(conn)
-        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    clean.close()
-    return POSTGRES_URL
+    url: str = request.getfixturevalue("postgres_url")  # emptied; skipped without PostgreSQL
+    return url
 
 
 @pytest.fixture

@@ -27,6 +27,23 @@ from disambig.registry import Registry
 from disambig.registry.schema import counters, metadata
 from disambig.v1 import disambig_pb2 as pb
 
+# Injection attempts for every text field: they must round-trip unchanged and harm no table.
+SQL_INJECTION = (
+    "' OR '1'='1",
+    "'; DROP TABLE mentions; --",
+    "Robert'); DROP TABLE identities;--",
+    "1; DELETE FROM changes WHERE 1=1; --",
+    "' UNION SELECT name, value FROM counters --",
+    '" OR ""="',
+    "%' OR mention_id LIKE '%",
+    "_%",
+    "\\'; SELECT pg_sleep(30); --",
+    "$$; DROP TABLE constraints; $$",
+    "_%_",
+    "') ON CONFLICT DO NOTHING; UPDATE counters SET value = 0; --",
+    '{"$ne": null}',
+)
+
 REPO = Path(__file__).resolve().parents[2]
 FIGURES: dict[str, Any] = {}
 SERVE_TIMEOUT = 120.0

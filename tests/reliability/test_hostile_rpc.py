@@ -20,7 +20,16 @@ from google.protobuf import descriptor, message_factory
 from google.protobuf.message import Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reliability_support import HYPOTHESIS, backend_url, count_figure, db_check, feed_counter, figure, serving
+from reliability_support import (
+    HYPOTHESIS,
+    SQL_INJECTION,
+    backend_url,
+    count_figure,
+    db_check,
+    feed_counter,
+    figure,
+    serving,
+)
 
 from disambig.errors import InvalidMentionError
 from disambig.mention import MAX_LIST_ITEMS
@@ -49,18 +58,6 @@ HOSTILE_CHARS = (
     "\x00\x01\x08\x1b\x7f\u0085\u200b\u200c\u200d\u2060\ufeff\u202e\u202d\u200f\u061c\u0301\u0308\u0336\u20dd"
     "\U0001f600\U0001f643\U0001f469\u200d\U0001f52c\U0010fffd'\";--%_\\/*<>&{}[]()!?.,- \t\n"
     "αβγЖжمحمدעברית中文李王ØÆßĳ"
-)
-SQL_INJECTION = (
-    "' OR '1'='1",
-    "'; DROP TABLE mentions; --",
-    "Robert'); DROP TABLE identities;--",
-    "1; DELETE FROM changes WHERE 1=1; --",
-    "' UNION SELECT name, value FROM counters --",
-    '" OR ""="',
-    "%' OR mention_id LIKE '%",
-    "_%",
-    "\\'; SELECT pg_sleep(30); --",
-    "$$; DROP TABLE constraints; $$",
 )
 EDGE_STRINGS = ("", " ", "\x00", "\u200b", "\u202e", "\U0001f600", "!!!", "...", "-", "''", "Ann\x00 Lee")
 BIG_SIZES = (513, 4_097, 65_537, 1 << 20)  # past the name, short-text and abstract limits; 1 MB

@@ -21,7 +21,7 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-from reliability_support import REPO, backend_url, count_figure, db_check, figure
+from reliability_support import REPO, SQL_INJECTION, backend_url, count_figure, db_check, figure
 
 from disambig.errors import ModelError
 from disambig.model import PairwiseModel, default_model_path, load_model
@@ -150,20 +150,6 @@ def test_sql_text_is_never_built_from_strings() -> None:
     assert found == []
 
 
-INJECTION = (
-    "' OR '1'='1",
-    "'; DROP TABLE mentions; --",
-    "Robert'); DROP TABLE identities;--",
-    "1; DELETE FROM changes WHERE 1=1; --",
-    "' UNION SELECT name, value FROM counters --",
-    '" OR ""="',
-    "%' OR mention_id LIKE '%",
-    "_%_",
-    "\\'; SELECT pg_sleep(30); --",
-    "$$; DROP TABLE constraints; $$",
-    "') ON CONFLICT DO NOTHING; UPDATE counters SET value = 0; --",
-    '{"$ne": null}',
-)
 STRING_FIELDS = ("title", "abstract", "venue", "email", "orcid", "work_id")
 
 
@@ -186,7 +172,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
 def test_injection_strings_in_every_field_round_trip_unchanged(served: tuple[str, Registry, Stub]) -> None:
     url, registry, stub = served
     sent = []
-    for k, attack in enumerate(INJECTION):
+    for k, attack in enumerate(SQL_INJECTION):
         fields: dict[str, Any] = {f: attack for f in STRING_FIELDS}
         fields.update(
             mention_id=attack,
@@ -198,14 +184,14 @@ def test_injection_strings_in_every_field_round_trip_unchanged(served: tuple[str
         )
         sent.append(pb.Mention(**fields))
     resolutions = stub.Resolve(pb.ResolveRequest(mentions=sent)).resolutions
-    assert [r.mention_id for r in resolutions] == list(INJECTION)
+    assert [r.mention_id for r in resolutions] == list(SQL_INJECTION)
     for mention, resolution in zip(sent, resolutions):
         page = stub.ListIdentityMentions(
             pb.ListIdentityMentionsRequest(identity_id=resolution.identity_id, page_size=1000)
         ).mentions
         assert [m for m in page if m.mention_id == mention.mention_id] == [mention], "stored byte for byte"
         count_figure("security.injection_round_trips")
-    for attack in INJECTION:
+    for attack in SQL_INJECTION:
         with pytest.raises(grpc.RpcError) as info:
             stub.GetIdentity(pb.GetIdentityRequest(identity_id=attack))
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
@@ -219,24 +205,26 @@ def test_injection_strings_in_every_field_round_trip_unchanged(served: tuple[str
     # Curation reasons are stored as given, in the change feed.
     identities = list(dict.fromkeys(r.identity_id for r in resolutions))
     if len(identities) >= 2:
-        survivor = stub.MergeIdentities(pb.MergeIdentitiesRequest(identity_ids=identities[:2], reason=INJECTION[1]))
+        survivor = stub.MergeIdentities(pb.MergeIdentitiesRequest(identity_ids=identities[:2], reason=SQL_INJECTION[1]))
         split = stub.SplitIdentity(
             pb.SplitIdentityRequest(
-                identity_id=survivor.identity.identity_id, mention_ids=[resolutions[0].mention_id], reason=INJECTION[2]
+                identity_id=survivor.identity.identity_id,
+                mention_ids=[resolutions[0].mention_id],
+                reason=SQL_INJECTION[2],
             )
         )
         assert split.split_off.identity_id
         reasons = {
             json.loads(c.detail_json).get("reason") for c in stub.ListChanges(pb.ListChangesRequest(limit=1000)).changes
         }
-        assert {INJECTION[1], INJECTION[2]} <= reasons
+        assert {SQL_INJECTION[1], SQL_INJECTION[2]} <= reasons
     # Every table is there with its rows, and the registry holds together.
     from sqlalchemy import inspect
 
     with registry.engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
     assert {"identities", "mentions", "constraints", "changes", "counters", "alembic_version"} <= tables
-    assert len(registry.stored(INJECTION)) == len(INJECTION)
+    assert len(registry.stored(SQL_INJECTION)) == len(SQL_INJECTION)
     code, output = db_check(url)
     assert code == 0, output
 
