@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from disambig.mention import Mention
 from disambig.names import ParsedName, parse_name
-from disambig.text import N_FEATURES, DocumentFrequencies, hash_documents, join_fields, weighted_unit_rows
+from disambig.text import N_FEATURES, DocumentFrequencies, SparseIdf, hash_documents, join_fields, weighted_unit_rows
 
 TEXT_FIELDS = ("title", "abstract", "topics", "venue", "affiliations", "context")
 
@@ -129,7 +129,7 @@ class TableWeights:
     its IDF. Fitted on a corpus, they can also weight rows added later (online resolution), at
     the price of weights that no longer count those rows."""
 
-    text_idf: dict[str, np.ndarray]
+    text_idf: dict[str, SparseIdf]
     coauthor_columns: dict[str, int]
     coauthor_idf: np.ndarray
     coauthor_docs: int
@@ -139,12 +139,10 @@ class TableWeights:
     def fit(
         cls, parts: Sequence[MentionParts], text_prior: Mapping[str, DocumentFrequencies] | None = None
     ) -> TableWeights:
-        text_idf: dict[str, np.ndarray] = {}
+        text_idf: dict[str, SparseIdf] = {}
         for k, field in enumerate(TEXT_FIELDS):
             frequencies = DocumentFrequencies.of(_binary_rows([p.terms[k] for p in parts], N_FEATURES))
-            if text_prior and field in text_prior:
-                frequencies = frequencies + text_prior[field]
-            text_idf[field] = frequencies.idf()
+            text_idf[field] = SparseIdf.of(frequencies, text_prior.get(field) if text_prior else None)
         columns: dict[str, int] = {}
         full: dict[str, int] = {}
         for p in parts:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -73,7 +74,43 @@ class DocumentFrequencies:
         return cls(int(n_docs), counts)
 
 
-def weighted_unit_rows(matrix: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+class IdfTable(Protocol):
+    """IDF weights by term column: a dense array, or a SparseIdf."""
+
+    def __getitem__(self, columns: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class SparseIdf:
+    """The IDF of a corpus plus a prior, holding only the corpus's own terms: what a long-lived
+    cache of many small blocks can afford (a dense IDF is 1 MB per field and block)."""
+
+    n_docs: int
+    columns: np.ndarray  # sorted term columns present in the corpus
+    counts: np.ndarray  # float32 document counts at those columns
+    prior: DocumentFrequencies | None = None
+
+    @classmethod
+    def of(cls, frequencies: DocumentFrequencies, prior: DocumentFrequencies | None = None) -> SparseIdf:
+        columns = np.flatnonzero(frequencies.counts)
+        return cls(frequencies.n_docs, columns, frequencies.counts[columns], prior)
+
+    def __getitem__(self, columns: np.ndarray) -> np.ndarray:
+        """The same float32 values as (frequencies + prior).idf() at these columns."""
+        columns = np.asarray(columns, dtype=np.int64)
+        counts = np.zeros(len(columns), dtype=np.float32)
+        if len(self.columns):
+            at = np.minimum(np.searchsorted(self.columns, columns), len(self.columns) - 1)
+            found = self.columns[at] == columns
+            counts[found] = self.counts[at[found]]
+        n_docs = self.n_docs
+        if self.prior is not None:
+            counts = counts + self.prior.counts[columns]
+            n_docs += self.prior.n_docs
+        return (np.log((1.0 + n_docs) / (1.0 + counts)) + 1.0).astype(np.float32)
+
+
+def weighted_unit_rows(matrix: sp.csr_matrix, idf: IdfTable) -> sp.csr_matrix:
     """IDF-weight then L2-normalise each row, so a row dot product is a cosine.
 
     The values and the order of stored entries are exactly those of the scipy computation the
@@ -83,7 +120,7 @@ def weighted_unit_rows(matrix: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     stored entries alone, it costs microseconds for the one row of an online resolution."""
     canonical = matrix.tocsr().sorted_indices()
     counts = np.diff(canonical.indptr)
-    data = (canonical.data.astype(np.float32) * idf.astype(np.float32)[canonical.indices]).astype(np.float32)
+    data = (canonical.data.astype(np.float32) * np.asarray(idf[canonical.indices], dtype=np.float32)).astype(np.float32)
     row_of = np.repeat(np.arange(canonical.shape[0]), counts)
     weighted = sp.csr_matrix((data, canonical.indices, canonical.indptr), shape=canonical.shape)
     norms = np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel()  # scipy's own float32 sums

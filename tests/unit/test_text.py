@@ -29,3 +29,14 @@ def test_weighting_is_bit_identical_to_the_broadcast_reference_even_with_unsorte
     assert np.array_equal(fast.data, slow.data)
     lengths = np.sqrt(np.asarray(fast.multiply(fast).sum(axis=1)).ravel())
     assert np.allclose(lengths[np.diff(indptr) > 0], 1.0, atol=1e-6)
+
+
+def test_sparse_idf_gives_the_dense_values_at_every_column() -> None:
+    from disambig.text import N_FEATURES, DocumentFrequencies, SparseIdf, hash_documents
+
+    corpus = DocumentFrequencies.of(hash_documents(["vision transformers at scale", "survey sampling weights"]))
+    prior = DocumentFrequencies.of(hash_documents(["vision models", "sampling theory", "graph theory"] * 3))
+    dense = (corpus + prior).idf()
+    columns = np.concatenate([np.flatnonzero(corpus.counts), np.flatnonzero(prior.counts), [0, N_FEATURES - 1]])
+    assert np.array_equal(SparseIdf.of(corpus, prior)[columns], dense[columns])
+    assert np.array_equal(SparseIdf.of(corpus)[columns], corpus.idf()[columns])
