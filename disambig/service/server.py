@@ -35,6 +35,22 @@ def _one_native_thread() -> None:
     threadpool_limits(1)
 
 
+REGISTRY_CHECK_SECONDS = 2.0
+
+
+def set_health(health_servicer: health.HealthServicer, *, serving: bool) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    health_servicer.set(SERVICE_NAME, status)
+    health_servicer.set("", status)
+
+
+def _watch_registry(registry: Registry, health_servicer: health.HealthServicer, stopping: threading.Event) -> None:
+    """Health follows the registry: NOT_SERVING while it cannot be reached (a load balancer then
+    sends calls elsewhere), SERVING again when it returns. Ends when the server stops."""
+    while not stopping.wait(REGISTRY_CHECK_SECONDS):
+        set_health(health_servicer, serving=registry.reachable())
+
+
 def create_server(
     address: str,
     model: PairwiseModel,
@@ -71,8 +87,11 @@ def create_server(
     disambig_pb2_grpc.add_DisambiguatorServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    set_health(health_servicer, serving=True)
+    if stopping is not None:
+        threading.Thread(
+            target=_watch_registry, args=(registry, health_servicer, stopping), name="registry-health", daemon=True
+        ).start()
     reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME), server)
     try:
         port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)

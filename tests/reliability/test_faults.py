@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +290,15 @@ def calls(stub: Stub, k: int, identity: str) -> dict[str, Any]:
     }
 
 
+def wait_for(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_postgres_stopped_under_a_running_server(tmp_path: Path, own_postgres: tuple[str, Any]) -> None:
     url, pg_ctl = own_postgres
     with ServerProcess(url, tmp_path) as server, grpc.insecure_channel(server.target) as channel:
@@ -305,8 +314,10 @@ def test_postgres_stopped_under_a_running_server(tmp_path: Path, own_postgres: t
             assert info.value.code() == grpc.StatusCode.UNAVAILABLE, (name, info.value.details())
             assert "registry unavailable" in (info.value.details() or "")
             down[name] = info.value.code().name
-        assert serving(server.target), "the process itself stays up"
+        assert server.process.poll() is None, "the process itself stays up"
+        assert wait_for(lambda: not serving(server.target)), "health says NOT_SERVING while the registry is down"
         pg_ctl("start")
+        assert wait_for(lambda: serving(server.target)), "health says SERVING again when the registry returns"
         # The first call after PostgreSQL returns succeeds: pooled connections are checked at checkout.
         for call in calls(stub, 2, first.identity_id).values():
             call()
