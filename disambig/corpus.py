@@ -11,7 +11,15 @@ import scipy.sparse as sp
 
 from disambig.mention import Mention
 from disambig.names import ParsedName, parse_name
-from disambig.text import N_FEATURES, DocumentFrequencies, SparseIdf, hash_documents, join_fields, weighted_unit_rows
+from disambig.text import (
+    N_FEATURES,
+    DocumentFrequencies,
+    SparseIdf,
+    hash_documents,
+    join_fields,
+    smoothed_idf,
+    weighted_unit_rows,
+)
 
 TEXT_FIELDS = ("title", "abstract", "topics", "venue", "affiliations", "context")
 
@@ -141,7 +149,7 @@ class TableWeights:
     ) -> TableWeights:
         text_idf: dict[str, SparseIdf] = {}
         for k, field in enumerate(TEXT_FIELDS):
-            frequencies = DocumentFrequencies.of(_binary_rows([p.terms[k] for p in parts], N_FEATURES))
+            frequencies = DocumentFrequencies.of(binary_rows([p.terms[k] for p in parts], N_FEATURES))
             text_idf[field] = SparseIdf.of(frequencies, text_prior.get(field) if text_prior else None)
         columns: dict[str, int] = {}
         full: dict[str, int] = {}
@@ -153,12 +161,12 @@ class TableWeights:
         counts = np.bincount([columns[key] for p in parts for key in p.coauthor_keys], minlength=len(columns)).astype(
             np.float32
         )
-        return cls(text_idf, columns, _smoothed_idf(len(parts), counts), len(parts), full)
+        return cls(text_idf, columns, smoothed_idf(len(parts), counts), len(parts), full)
 
     def rows(self, parts: Sequence[MentionParts]) -> MentionTable:
         """The table of these mentions, weighted by these weights (new coauthors get columns)."""
         text = {
-            field: weighted_unit_rows(_binary_rows([p.terms[k] for p in parts], N_FEATURES), self.text_idf[field])
+            field: weighted_unit_rows(binary_rows([p.terms[k] for p in parts], N_FEATURES), self.text_idf[field])
             for k, field in enumerate(TEXT_FIELDS)
         }
         rows = [
@@ -169,14 +177,14 @@ class TableWeights:
             [self.full_columns.setdefault(key, len(self.full_columns)) for key in p.full_coauthor_keys] for p in parts
         ]
         if len(self.coauthor_columns) > len(self.coauthor_idf):  # coauthors the fit never saw
-            unseen = _smoothed_idf(self.coauthor_docs, np.zeros(len(self.coauthor_columns) - len(self.coauthor_idf)))
+            unseen = smoothed_idf(self.coauthor_docs, np.zeros(len(self.coauthor_columns) - len(self.coauthor_idf)))
             self.coauthor_idf = np.concatenate([self.coauthor_idf, unseen])
-        coauthors = _binary_rows(rows, len(self.coauthor_columns))
+        coauthors = binary_rows(rows, len(self.coauthor_columns))
         return MentionTable(
             names=[p.name for p in parts],
             text=text,
             coauthors=coauthors,
-            coauthors_full=_binary_rows(full_rows, len(self.full_columns)),
+            coauthors_full=binary_rows(full_rows, len(self.full_columns)),
             coauthor_weighted=weighted_unit_rows(coauthors, _fit_width(self.coauthor_idf, coauthors.shape[1])),
             coauthor_labels=[p.coauthor_labels for p in parts],
             years=np.array([p.year for p in parts], dtype=np.float32),
@@ -188,10 +196,6 @@ class TableWeights:
 def _fit_width(idf: np.ndarray, width: int) -> np.ndarray:
     # An empty vocabulary still makes a one-column matrix (scipy needs a width).
     return idf[:width] if len(idf) >= width else np.concatenate([idf, np.ones(width - len(idf), np.float32)])
-
-
-def _smoothed_idf(n_docs: int, counts: np.ndarray) -> np.ndarray:
-    return (np.log((1.0 + n_docs) / (1.0 + counts)) + 1.0).astype(np.float32)
 
 
 def stack_tables(first: MentionTable, second: MentionTable) -> MentionTable:
@@ -218,7 +222,7 @@ def _widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
     )
 
 
-def _binary_rows(rows: Sequence[Sequence[int] | np.ndarray], width: int) -> sp.csr_matrix:
+def binary_rows(rows: Sequence[Sequence[int] | np.ndarray], width: int) -> sp.csr_matrix:
     indptr = np.cumsum([0] + [len(r) for r in rows])
     indices = np.concatenate([np.asarray(r, dtype=np.int32) for r in rows]) if rows else np.empty(0, np.int32)
     data = np.ones(len(indices), dtype=np.float32)

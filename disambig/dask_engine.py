@@ -42,17 +42,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks
-from disambig.corpus import TEXT_FIELDS, MentionParts, MentionTable, mention_parts
+from disambig.corpus import TEXT_FIELDS, MentionParts, MentionTable, binary_rows, mention_parts
 from disambig.engine import Assignment, cluster_table, identity_id_for
 from disambig.errors import DisambigError, ServiceError
 from disambig.mention import Mention
 from disambig.model import PairwiseModel
 from disambig.names import ParsedName, parse_name, swapped
-from disambig.text import N_FEATURES, DocumentFrequencies, weighted_unit_rows
+from disambig.text import N_FEATURES, DocumentFrequencies, smoothed_idf, weighted_unit_rows
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -359,30 +358,22 @@ def shard_statistics(shard: LoadedShard) -> ShardStatistics:
     return ShardStatistics(len(shard.rows), terms, shard.keys, shard.key_counts, shard.key_first, sizes)
 
 
-def _binary_rows(rows: Sequence[Sequence[int] | np.ndarray], width: int) -> sp.csr_matrix:
-    """As disambig.corpus builds its matrices."""
-    indptr = np.cumsum([0] + [len(r) for r in rows])
-    indices = np.concatenate([np.asarray(r, dtype=np.int32) for r in rows]) if rows else np.empty(0, np.int32)
-    data = np.ones(len(indices), dtype=np.float32)
-    return sp.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
-
-
 def shard_table(shard: LoadedShard, corpus: CorpusStatistics, key_ids: np.ndarray) -> MentionTable:
     """The shard's rows of the table disambig.corpus.build_table makes of the whole corpus."""
     parts = shard.parts
     with threadpool_limits(1):
         text = {
-            field: weighted_unit_rows(_binary_rows([p.terms[k] for p in parts], N_FEATURES), corpus.text_idf[field])
+            field: weighted_unit_rows(binary_rows([p.terms[k] for p in parts], N_FEATURES), corpus.text_idf[field])
             for k, field in enumerate(TEXT_FIELDS)
         }
         ids = key_ids.tolist()
-        coauthors = _binary_rows([[ids[c] for c in row] for row in shard.coauthor_rows], corpus.coauthor_width)
+        coauthors = binary_rows([[ids[c] for c in row] for row in shard.coauthor_rows], corpus.coauthor_width)
         weighted = weighted_unit_rows(coauthors, corpus.coauthor_idf)
     return MentionTable(
         names=[p.name for p in parts],
         text=text,
         coauthors=coauthors,
-        coauthors_full=_binary_rows(shard.full_rows, shard.full_width),
+        coauthors_full=binary_rows(shard.full_rows, shard.full_width),
         coauthor_weighted=weighted,
         coauthor_labels=[p.coauthor_labels for p in parts],
         years=np.array([p.year for p in parts], dtype=np.float32),
@@ -488,7 +479,7 @@ class _StatisticsMerger:
         corpus_id[order] = np.arange(len(order), dtype=np.int64)
         counts = np.zeros(width, dtype=np.int64)
         counts[corpus_id] = np.asarray(self.key_counts, dtype=np.int64)
-        idf = (np.log((1.0 + self.rows) / (1.0 + counts.astype(np.float32))) + 1.0).astype(np.float32)
+        idf = smoothed_idf(self.rows, counts.astype(np.float32))
         key_ids = {shard: corpus_id[indices] for shard, indices in self.shard_keys.items()}
         return CorpusStatistics(text_idf, idf, width), key_ids
 

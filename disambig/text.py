@@ -45,6 +45,11 @@ def hash_documents(texts: Iterable[str]) -> sp.csr_matrix:
     return matrix
 
 
+def smoothed_idf(n_docs: int, counts: np.ndarray) -> np.ndarray:
+    """log((1 + n) / (1 + count)) + 1 in float32: the one IDF formula of text and coauthors."""
+    return (np.log((1.0 + n_docs) / (1.0 + counts)) + 1.0).astype(np.float32)
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentFrequencies:
     """How many documents contain each hashed term, over n_docs documents."""
@@ -61,7 +66,7 @@ class DocumentFrequencies:
         return DocumentFrequencies(self.n_docs + other.n_docs, self.counts + other.counts)
 
     def idf(self) -> np.ndarray:
-        return (np.log((1.0 + self.n_docs) / (1.0 + self.counts)) + 1.0).astype(np.float32)
+        return smoothed_idf(self.n_docs, self.counts)
 
     def to_sparse(self) -> tuple[np.ndarray, np.ndarray]:
         nonzero = np.flatnonzero(self.counts).astype(np.int32)
@@ -107,7 +112,7 @@ class SparseIdf:
         if self.prior is not None:
             counts = counts + self.prior.counts[columns]
             n_docs += self.prior.n_docs
-        return (np.log((1.0 + n_docs) / (1.0 + counts)) + 1.0).astype(np.float32)
+        return smoothed_idf(n_docs, counts)
 
 
 def weighted_unit_rows(matrix: sp.csr_matrix, idf: IdfTable) -> sp.csr_matrix:
