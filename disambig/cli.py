@@ -7,6 +7,7 @@ temporary file and renamed into place, so a failed run never leaves a half-writt
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -24,12 +25,16 @@ from disambig.errors import DisambigError, InputFileError, ServiceError
 
 if TYPE_CHECKING:
     from disambig.batch.resumable import ResolveChunks
+    from disambig.engine import Assignment
     from disambig.mention import Mention
     from disambig.resolving import Resolution
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
+# `disambig cluster` keeps up to this many mentions in one table in memory (Engine); a larger
+# listing streams through shards on disk (StreamingEngine), in bounded memory, with the same output.
+ONE_TABLE_MENTIONS = 20_000
 
 
 def _fail_cleanly(func: F) -> F:
@@ -165,45 +170,67 @@ def cluster(
     from disambig.batch.output import make_writer
     from disambig.batch.problems import report_problems
     from disambig.batch.progress import progress_bar
-    from disambig.batch.summary import Summary
+    from disambig.batch.summary import Summary, summarise
     from disambig.engine import Engine
     from disambig.model import load_model
 
     listing = Listing(mentions, fmt, only)
     nothing = "no mentions to cluster" + (f" matching {only!r}" if only else "")
-    records: Iterable[Mention]
+
+    def after_reading(bar: Any) -> Callable[[int], None]:
+        def read(count: int) -> None:
+            report_problems(listing.report, on_error, _echo_err)
+            if not count:
+                raise InputFileError(mentions, nothing)
+            bar.total = count
+
+        return read
+
+    def write(results: Iterable[tuple[Mention, Assignment]], summary: Summary | None = None) -> None:
+        with atomic_output(output) as handle:
+            writer = make_writer(output_format, handle)
+            for mention, a in results:
+                writer.write(mention, a.identity_id, a.confidence)
+                if summary is not None:
+                    summary.add(mention, a.identity_id)
+
+    if engine_name != "dask" and (scheduler or workers or shard_dir or shard_format != "jsonl"):
+        raise click.UsageError("--scheduler, --workers, --shards and --shard-format go with --engine dask")
+    if engine_name == "dask" and scheduler and workers:
+        raise click.UsageError("--workers sizes the LocalCluster; with --scheduler the cluster is already there")
+    summary = Summary()
+    stream = iter(listing)
+    # The process engine keeps a small listing in one table (Engine), fastest there.
+    batch = [] if engine_name == "dask" else list(itertools.islice(stream, ONE_TABLE_MENTIONS + 1))
     if engine_name == "dask":
         from disambig.dask_engine import DaskEngine, dask_client
 
-        if scheduler and workers:
-            raise click.UsageError("--workers sizes the LocalCluster; with --scheduler the cluster is already there")
         # Read once into shards and once more to write the output (stdin can be read only once).
         records = list(listing) if mentions == "-" else listing
         with dask_client(scheduler, workers) as client, progress_bar("clustering") as bar:
-
-            def read(count: int) -> None:
-                report_problems(listing.report, on_error, _echo_err)
-                if not count:
-                    raise InputFileError(mentions, nothing)
-                bar.total = count
-
             engine = DaskEngine(client, load_model(model_path), shard_dir=shard_dir, shard_format=shard_format)
-            assignments = engine.cluster(records, progress=bar.update, after_reading=read)
+            assignments = engine.cluster(records, progress=bar.update, after_reading=after_reading(bar))
+        write(zip(records, assignments, strict=True), summary)
+    elif len(batch) > ONE_TABLE_MENTIONS:
+        # Too many mentions for one table in memory: stream them through shards on disk.
+        from disambig.streaming import StreamingEngine
+
+        streaming = StreamingEngine(load_model(model_path), jobs=jobs)
+        stream = itertools.chain(batch, stream)
+        del batch  # the engine reads the listing once, keeping none of it
+        with (
+            progress_bar("clustering") as bar,
+            streaming.cluster(
+                stream, progress=bar.update, after_reading=after_reading(bar), summarise=summarise
+            ) as clustered,
+        ):
+            write(clustered)
+            summary = Summary.combine(clustered.summaries)
     else:
-        if scheduler or workers or shard_dir or shard_format != "jsonl":
-            raise click.UsageError("--scheduler, --workers, --shards and --shard-format go with --engine dask")
-        records = batch = list(listing)
-        report_problems(listing.report, on_error, _echo_err)
-        if not batch:
-            raise InputFileError(mentions, nothing)
         with progress_bar("clustering", total=len(batch)) as bar:
+            after_reading(bar)(len(batch))
             assignments = Engine(load_model(model_path), jobs=jobs).cluster(batch, progress=bar.update)
-    summary = Summary()
-    with atomic_output(output) as handle:
-        writer = make_writer(output_format, handle)
-        for mention, a in zip(records, assignments, strict=True):
-            writer.write(mention, a.identity_id, a.confidence)
-            summary.add(mention, a.identity_id)
+        write(zip(batch, assignments, strict=True), summary)
     if not quiet:
         _echo_err(summary.render())
 

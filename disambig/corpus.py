@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,14 +67,17 @@ class MentionTable:
     def __len__(self) -> int:
         return len(self.names)
 
-    def take(self, rows: np.ndarray) -> MentionTable:
+    def take(self, rows: np.ndarray, *, compact: bool = False) -> MentionTable:
+        """These rows; with `compact`, also without the sparse columns they do not use (see
+        compact_columns): what one block is scored on."""
+        rows = np.asarray(rows, dtype=np.int64)
         return MentionTable(
-            names=[self.names[int(r)] for r in rows],
-            text={k: v[rows] for k, v in self.text.items()},
-            coauthors=self.coauthors[rows],
-            coauthors_full=self.coauthors_full[rows],
-            coauthor_weighted=self.coauthor_weighted[rows],
-            coauthor_labels=[self.coauthor_labels[int(r)] for r in rows],
+            names=[self.names[r] for r in rows.tolist()],
+            text={k: _take_rows(v, rows, compact) for k, v in self.text.items()},
+            coauthors=_take_rows(self.coauthors, rows, compact),
+            coauthors_full=_take_rows(self.coauthors_full, rows, compact),
+            coauthor_weighted=_take_rows(self.coauthor_weighted, rows, compact),
+            coauthor_labels=[self.coauthor_labels[r] for r in rows.tolist()],
             years=self.years[rows],
             emails=self.emails[rows],
             orcids=self.orcids[rows],
@@ -251,3 +254,44 @@ def _coauthor_keys(mention: Mention, own: ParsedName) -> tuple[tuple[str, ...], 
         if name.has_full_first:
             full[f"{name.surname_key}_{name.first}"] = None
     return tuple(keys), tuple(full), tuple(keys.values())
+
+
+def compact_columns(table: MentionTable) -> MentionTable:
+    """The same table without the sparse columns no row uses, the others kept in order.
+
+    Every row product (cosines, shared coauthors) is unchanged to the bit, entry order included,
+    but a block's products no longer pay for the corpus's width: scipy transposes a matrix in
+    time proportional to its columns, 2**18 hashed terms and the whole coauthor vocabulary,
+    which cost more than the products themselves on blocks of a few mentions. A table that is
+    already compact is returned as it is.
+    """
+    matrices = [*table.text.values(), table.coauthors, table.coauthors_full, table.coauthor_weighted]
+    if all(m.shape[1] <= max(m.nnz, 1) for m in matrices):
+        return table
+    return replace(
+        table,
+        text={field: _used_columns(matrix) for field, matrix in table.text.items()},
+        coauthors=_used_columns(table.coauthors),
+        coauthors_full=_used_columns(table.coauthors_full),
+        coauthor_weighted=_used_columns(table.coauthor_weighted),
+    )
+
+
+def _take_rows(matrix: sp.csr_matrix, rows: np.ndarray, compact: bool) -> sp.csr_matrix:
+    """matrix[rows] (same entries in the same order), without scipy's per-call checks, which
+    cost more than the copy for the few rows of a block; compact: see compact_columns."""
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    indptr = np.zeros(len(rows) + 1, dtype=matrix.indptr.dtype)
+    np.cumsum(lengths, out=indptr[1:])
+    gather = np.arange(indptr[-1], dtype=np.int64) + np.repeat(starts - indptr[:-1], lengths)
+    indices = matrix.indices[gather]
+    width = matrix.shape[1]
+    if compact:
+        columns, inverse = np.unique(indices, return_inverse=True)
+        indices, width = inverse.reshape(-1).astype(matrix.indices.dtype), max(len(columns), 1)
+    return sp.csr_matrix((matrix.data[gather], indices, indptr), shape=(len(rows), width))
+
+
+def _used_columns(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    return _take_rows(matrix, np.arange(matrix.shape[0]), compact=True)

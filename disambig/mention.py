@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -49,9 +50,12 @@ def _has_letter(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
+# NUL and the other C0 controls but tab and newline never carry meaning in a name or title.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f]")
+
+
 def _clean(text: str) -> str:
-    # NUL and other C0 controls never carry meaning in a name or title.
-    return "".join(ch for ch in text if ch >= " " or ch in "\t\n").strip()
+    return _CONTROLS.sub("", text).strip()
 
 
 def _text(record: Mapping[str, Any], key: str, limit: int, errors: list[FieldViolation]) -> str:

@@ -5,6 +5,7 @@ with "; " between them, as catalogue names ("Haziza, Daniel") hold commas."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from disambig.mention import Mention
@@ -23,10 +24,17 @@ class _Profile:
 
 
 class Summary:
-    """Accumulates identities as results stream by; memory grows with identities, not text."""
+    """Accumulates identities as results stream by; memory grows with identities, not text.
+
+    A corpus too large for that is summarised in parts that each hold whole identities (the
+    shards of disambig.streaming): each part keeps its largest identities (top), and combine
+    joins the parts into the summary of the whole, rendered exactly as if built in one piece.
+    """
 
     def __init__(self) -> None:
         self._profiles: dict[str, _Profile] = defaultdict(_Profile)
+        self._hidden_identities = 0  # dropped by top(): counted, not shown
+        self._hidden_mentions = 0
 
     def add(self, mention: Mention, identity_id: str) -> None:
         profile = self._profiles[identity_id]
@@ -38,10 +46,35 @@ class Summary:
         profile.coauthors.update(mention.coauthors[:50])
         profile.topics.update(mention.topics[:20])
 
+    def _ranked(self) -> list[tuple[str, _Profile]]:
+        return sorted(self._profiles.items(), key=lambda item: (-item[1].mentions, item[0]))
+
+    def top(self, limit: int = SHOWN_IDENTITIES) -> Summary:
+        """This summary keeping only the `limit` identities render would show first."""
+        ranked = self._ranked()
+        kept = Summary()
+        kept._profiles.update(ranked[:limit])
+        kept._hidden_identities = self._hidden_identities + len(ranked[limit:])
+        kept._hidden_mentions = self._hidden_mentions + sum(p.mentions for _, p in ranked[limit:])
+        return kept
+
+    @classmethod
+    def combine(cls, parts: Iterable[Summary]) -> Summary:
+        """The summary of parts that share no identity."""
+        whole = cls()
+        for part in parts:
+            if whole._profiles.keys() & part._profiles.keys():
+                raise ValueError("summaries to combine share an identity")
+            whole._profiles.update(part._profiles)
+            whole._hidden_identities += part._hidden_identities
+            whole._hidden_mentions += part._hidden_mentions
+        return whole
+
     def render(self, limit: int = SHOWN_IDENTITIES) -> str:
-        ranked = sorted(self._profiles.items(), key=lambda item: (-item[1].mentions, item[0]))
-        mentions = sum(p.mentions for p in self._profiles.values())
-        lines = [f"{len(ranked)} identities from {mentions} mentions"]
+        ranked = self._ranked()
+        identities = len(ranked) + self._hidden_identities
+        mentions = sum(p.mentions for p in self._profiles.values()) + self._hidden_mentions
+        lines = [f"{identities} identities from {mentions} mentions"]
         for identity_id, p in ranked[:limit]:
             years = _span(p.years)
             variants = "; ".join(name for name, _ in p.names.most_common(4))
@@ -50,9 +83,17 @@ class Summary:
                 lines.append(f"      coauthors: {'; '.join(c for c, _ in p.coauthors.most_common(5))}")
             if p.topics:
                 lines.append(f"      topics: {'; '.join(t for t, _ in p.topics.most_common(5))}")
-        if len(ranked) > limit:
-            lines.append(f"  ... and {len(ranked) - limit} more identities")
+        if identities > limit:
+            lines.append(f"  ... and {identities - limit} more identities")
         return "\n".join(lines)
+
+
+def summarise(results: Iterable[tuple[Mention, str]]) -> Summary:
+    """The top() of the summary of some (mention, identity id) results, in input order."""
+    summary = Summary()
+    for mention, identity_id in results:
+        summary.add(mention, identity_id)
+    return summary.top()
 
 
 def _span(years: list[int]) -> str:
