@@ -13,6 +13,8 @@ id is never issued twice, and resolving the same listing into two registries giv
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,8 @@ import numpy as np
 from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
-from disambig.corpus import MentionTable, assemble_table, build_table, coauthor_key, stack_tables
+from disambig.block_scoring import IdentityCodes, stack_row
+from disambig.corpus import MentionTable, assemble_table, build_table, coauthor_key
 from disambig.engine import Engine, identity_id_for
 from disambig.errors import DeadlineExceeded
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
@@ -30,13 +33,16 @@ from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, fold, given_match, parse_name
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
-from disambig.stored_mentions import StoredMentions, parts_of
+from disambig.stored_mentions import Computed, StoredMentions, parts_of
+from disambig.tree_scoring import fast_predictor
 
 MAX_ALTERNATIVES = 3
 MAX_EXPLAINED_MEMBERS = 200
 # A request bringing at least 1/JOINT_RATIO as many new mentions as a block holds is clustered
 # jointly with the block; fewer are resolved one at a time, which costs less.
 JOINT_RATIO = 2
+# At most this many calls are resolved in one group transaction (the others wait for the next).
+GROUP_MAX_CALLS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +62,43 @@ class _Candidate:
     best_row: int
 
 
-class Resolver:
-    """Resolves mentions against a registry with one pairwise model."""
+@dataclass(eq=False)
+class _Job:
+    """One resolve call waiting for a group commit."""
 
-    def __init__(self, model: PairwiseModel, registry: Registry, stored_mentions: StoredMentions | None = None) -> None:
+    mentions: Sequence[Mention]
+    still_wanted: Callable[[], bool] | None
+    result: list[Resolution] | None = None
+    error: BaseException | None = None
+    finished: bool = False
+
+
+class Resolver:
+    """Resolves mentions against a registry with one pairwise model.
+
+    Calls made at once from several threads (a server's workers) are resolved in groups: one
+    thread resolves the calls waiting, one after another in their order of arrival, in one
+    transaction, and every call returns once that transaction is committed (group commit: one
+    commit, one lock of the registry, for many small calls). A call's result is what resolving the
+    calls one by one in that order would give. If the group's transaction fails, each of its calls
+    is resolved again alone."""
+
+    def __init__(
+        self,
+        model: PairwiseModel,
+        registry: Registry,
+        stored_mentions: StoredMentions | None = None,
+        *,
+        group_commit: bool = True,
+    ) -> None:
         self.model = model
         self.registry = registry
         self.stored_mentions = stored_mentions or StoredMentions()
+        self.group_commit = group_commit
+        self._predict = fast_predictor(model)  # model.predict's values, faster on a few hundred rows
+        self._waiting: list[_Job] = []
+        self._leading = False
+        self._turn = threading.Condition()
 
     def resolve(self, mentions: Sequence[Mention], still_wanted: Callable[[], bool] | None = None) -> list[Resolution]:
         """One resolution per mention, in order; stored before returning; idempotent by id.
@@ -70,9 +106,60 @@ class Resolver:
         `still_wanted` is asked just before storing (e.g. a gRPC call's is_active): when the
         caller has given up, nothing is stored and DeadlineExceeded is raised, so a caller never
         misses a resolution that was stored on its behalf."""
+        if not self.group_commit:
+            return self._resolve_alone(mentions, still_wanted)
+        job = _Job(mentions, still_wanted)
+        with self._turn:
+            self._waiting.append(job)
+        while True:
+            with self._turn:
+                while self._leading and not job.finished:
+                    self._turn.wait()
+                if job.finished:
+                    break
+                self._leading = True  # this thread resolves the calls waiting, its own among them
+                group = self._waiting[:GROUP_MAX_CALLS]
+                del self._waiting[:GROUP_MAX_CALLS]
+            try:
+                self._resolve_group(group)
+            finally:
+                with self._turn:
+                    for waiting in group:
+                        if waiting.result is None and waiting.error is None:  # interrupted
+                            waiting.error = RuntimeError("the resolution of this call was interrupted")
+                        waiting.finished = True
+                    self._leading = False
+                    self._turn.notify_all()
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def warm_up(self, seconds: float) -> tuple[int, int]:
+        """Load the largest name blocks into the caches, as a first call to each would, for at
+        most `seconds` and up to the caches' capacity; returns (blocks, mentions) loaded. After a
+        restart, a first call to a big block then costs no more than the next ones."""
+        deadline = time.monotonic() + seconds
+        blocks = loaded = 0
+        for key, size in self.registry.block_sizes():
+            if time.monotonic() >= deadline or loaded + size > self.stored_mentions.capacity:
+                break
+            with self.registry.reading() as session:
+                block = self.stored_mentions.load(session, key, self.model.text_prior)
+            block.index.prepare()
+            blocks, loaded = blocks + 1, loaded + size
+        return blocks, loaded
+
+    def _resolve_alone(self, mentions: Sequence[Mention], still_wanted: Callable[[], bool] | None) -> list[Resolution]:
         for attempt in range(2):
             try:
-                return self._resolve(mentions, still_wanted)
+                keys = {m.mention_id: parse_name(m.name).block_key for m in mentions}
+                computed: list[Computed] = []
+                with self.registry.locked_blocks(keys.values()) as session:
+                    results = self._resolve_in(session, mentions, keys, still_wanted, computed)
+                # Committed: the block's next load need not read these mentions back, nor weight them again.
+                self.stored_mentions.remember(computed)
+                return results
             except IntegrityError:
                 # The same mention id arrived at once under another name block: the retry finds
                 # it stored and answers with its identity.
@@ -80,55 +167,117 @@ class Resolver:
                     raise
         raise AssertionError("unreachable")
 
-    def _resolve(self, mentions: Sequence[Mention], still_wanted: Callable[[], bool] | None) -> list[Resolution]:
-        keys = {m.mention_id: parse_name(m.name).block_key for m in mentions}
-        with self.registry.locked_blocks(keys.values()) as session:
-            stored = session.stored(keys)
-            results: dict[str, Resolution] = {}
-            by_block: dict[str, list[Mention]] = defaultdict(list)
-            pending: set[str] = set()
-            for mention in mentions:
-                if mention.mention_id in stored:
-                    identity, confidence = stored[mention.mention_id]
-                    results[mention.mention_id] = Resolution(mention.mention_id, identity, confidence, created=False)
-                elif mention.mention_id not in pending:  # a repeated id is resolved once
-                    pending.add(mention.mention_id)
-                    by_block[keys[mention.mention_id]].append(mention)
-            links: list[NewLink] = []
-            for block_key, new in by_block.items():
-                for mention, resolution in zip(new, self._resolve_block(session, block_key, new), strict=True):
-                    results[mention.mention_id] = resolution
-                    links.append(
-                        NewLink(
-                            mention.mention_id,
-                            block_key,
-                            mention.to_dict(),
-                            resolution.identity_id,
-                            resolution.confidence,
-                            create=resolution.created,
-                        )
+    def _resolve_group(self, group: list[_Job]) -> None:
+        """Resolve the calls in one transaction; each gets its result or error (set, not raised)."""
+        if len(group) == 1:
+            self._settle(group[0])
+            return
+        keys = [{m.mention_id: parse_name(m.name).block_key for m in job.mentions} for job in group]
+        computed: list[Computed] = []
+        mark = self.stored_mentions.mark()
+        try:
+            with self.registry.locked_blocks([k for job_keys in keys for k in job_keys.values()]) as session:
+                results: list[list[Resolution] | DeadlineExceeded] = []
+                for job, job_keys in zip(group, keys, strict=True):
+                    try:
+                        results.append(self._resolve_in(session, job.mentions, job_keys, job.still_wanted, computed))
+                    except DeadlineExceeded as exc:  # nothing of this call written; the others go on
+                        results.append(exc)
+        except Exception:
+            # Nothing of the group is stored: the cached blocks may hold its mentions, and each call
+            # is resolved again alone (and fails alone, if it must).
+            self.stored_mentions.reset(mark, [k for job_keys in keys for k in job_keys.values()])
+            for job in group:
+                self._settle(job)
+            return
+        self.stored_mentions.remember(computed)
+        for job, result in zip(group, results, strict=True):
+            if isinstance(result, DeadlineExceeded):
+                job.error = result
+            else:
+                job.result = result
+
+    def _settle(self, job: _Job) -> None:
+        try:
+            job.result = self._resolve_alone(job.mentions, job.still_wanted)
+        except Exception as exc:  # handed to the calling thread, which raises it
+            job.error = exc
+
+    def _resolve_in(
+        self,
+        session: BlockSession,
+        mentions: Sequence[Mention],
+        keys: dict[str, str],
+        still_wanted: Callable[[], bool] | None,
+        computed: list[Computed],
+    ) -> list[Resolution]:
+        """Resolve and store the mentions in the session's transaction (its blocks locked)."""
+        stored = session.stored(keys)
+        results: dict[str, Resolution] = {}
+        by_block: dict[str, list[Mention]] = defaultdict(list)
+        pending: set[str] = set()
+        for mention in mentions:
+            if mention.mention_id in stored:
+                identity, confidence = stored[mention.mention_id]
+                results[mention.mention_id] = Resolution(mention.mention_id, identity, confidence, created=False)
+            elif mention.mention_id not in pending:  # a repeated id is resolved once
+                pending.add(mention.mention_id)
+                by_block[keys[mention.mention_id]].append(mention)
+        links: list[NewLink] = []
+        made: list[Computed] = []
+        for block_key, new in by_block.items():
+            resolved = self._resolve_block(session, block_key, new, [*computed, *made], made)
+            for mention, resolution in zip(new, resolved, strict=True):
+                results[mention.mention_id] = resolution
+                links.append(
+                    NewLink(
+                        mention.mention_id,
+                        block_key,
+                        mention.to_dict(),
+                        resolution.identity_id,
+                        resolution.confidence,
+                        create=resolution.created,
                     )
-            if still_wanted is not None and not still_wanted():
-                raise DeadlineExceeded("the call ended before its resolutions were stored; nothing was stored")
-            session.record_links(links)
+                )
+        if still_wanted is not None and not still_wanted():
+            raise DeadlineExceeded("the call ended before its resolutions were stored; nothing was stored")
+        session.record_links(links, unstored=True)  # read above, under the blocks' lock
+        computed.extend(made)  # stored (once the transaction commits)
         return [results[m.mention_id] for m in mentions]
 
-    def _resolve_block(self, session: BlockSession, block_key: str, new: Sequence[Mention]) -> list[Resolution]:
-        stored = self.stored_mentions.load(session, block_key, self.model.text_prior)
+    def _resolve_block(
+        self,
+        session: BlockSession,
+        block_key: str,
+        new: Sequence[Mention],
+        earlier: Sequence[Computed],
+        computed: list[Computed],
+    ) -> list[Resolution]:
+        """Resolve the block's new mentions in order; what each was made into goes to `computed`.
+        `earlier`: mentions resolved before in this transaction (stored, or about to be)."""
+        fresh = {c.mention.mention_id: c for c in earlier}
+        stored = self.stored_mentions.load(session, block_key, self.model.text_prior, fresh)
         known, owners = stored.mentions, stored.owners
         if len(new) > 1 and JOINT_RATIO * len(new) >= len(known):
             return self._cluster_jointly(known, owners, new)
-        table, weights = stored.table, stored.weights
+        table, weights, index = stored.table, stored.weights, stored.index
+        codes: IdentityCodes | None = stored.codes
         out: list[Resolution] = []
         # Mentions of one request are resolved in order: a later one may join an identity an
         # earlier one created.
         for mention in new:
-            row = weights.rows(parts_of([mention]))
-            resolution = self._resolve_one(mention, known, stack_tables(table, row), owners)
+            parts = parts_of([mention])
+            row = weights.rows(parts)
+            full = stack_row(table, row)
+            names, context = index.context(full, row) if known else (None, None)
+            resolution = self._resolve_one(mention, known, full, owners, names, context, codes)
             out.append(resolution)
+            following = index.extended(full)
+            computed.append(Computed(block_key, mention, parts[0], row, weights, table, full, following))
             known = [*known, mention]
             owners = [*owners, resolution.identity_id]
-            table = stack_tables(table, row)
+            codes = codes.extended([resolution.identity_id]) if codes is not None else None
+            table, index = full, following
         return out
 
     def _cluster_jointly(self, known: list[Mention], owners: list[str], new: Sequence[Mention]) -> list[Resolution]:
@@ -194,11 +343,19 @@ class Resolver:
         return out
 
     def _score_identities(
-        self, mention: Mention, known: Sequence[Mention], table: MentionTable, owners: Sequence[str]
+        self,
+        mention: Mention,
+        known: Sequence[Mention],
+        table: MentionTable,
+        owners: Sequence[str],
+        names: BlockNames | None = None,
+        context: PairContext | None = None,
+        codes: IdentityCodes | None = None,
     ) -> tuple[list[_Candidate], np.ndarray]:
         """Identities the mention (the last row of `table`, after `known`) may join, best first,
-        with the pair features behind them."""
-        block_names = BlockNames(table)
+        with the pair features behind them. `names`, `context` and `codes` are those of `table`,
+        its last row and `owners`, if the caller has them."""
+        block_names = names if names is not None else BlockNames(table)
         row = len(known)
         others = np.arange(row)
         pairs = (np.full(row, row), others)
@@ -207,8 +364,9 @@ class Resolver:
         orcid_conflict = (orcids[row] != "") & (orcids[others] != "") & (orcids[others] != orcids[row])
         same_orcid = (orcids[row] != "") & (orcids[others] == orcids[row])
         ruled_out = (~compatible | orcid_conflict) & ~same_orcid
-        identities, code = np.unique(np.asarray(owners, dtype=object), return_inverse=True)
-        code = code.ravel()
+        if codes is None or len(codes.code) != row:
+            codes = IdentityCodes.of_owners(owners)
+        identities, code = codes.identities, codes.code
         # An identity with one mention ruled out cannot take this one: only the others are scored.
         eligible = np.bincount(code, weights=ruled_out, minlength=len(identities)) == 0
         scored = np.flatnonzero(eligible[code])
@@ -217,16 +375,23 @@ class Resolver:
         evidence = same_orcid.copy()
         if len(scored):
             scored_pairs = (np.full(len(scored), row), scored)
-            features[scored] = featurize(PairContext(table, block_names, row, row + 1), scored_pairs)
-            probabilities[scored] = self.model.predict(features[scored])
+            if context is None:
+                context = PairContext(table, block_names, row, row + 1)
+            features[scored] = featurize(context, scored_pairs)
             evidence[scored] |= linking_evidence(features[scored], block_names, scored_pairs)
+        supported = np.bincount(code, weights=evidence, minlength=len(identities)) > 0
+        # Only an identity with linking evidence can take the mention, so only its mentions need a
+        # probability: the others' would never be read.
+        wanted = scored[supported[code[scored]]]
+        if len(wanted):
+            probabilities[wanted] = self._predict(features[wanted])
         probabilities[same_orcid] = 1.0
         sizes = np.bincount(code, minlength=len(identities))
         mean = np.bincount(code, weights=probabilities, minlength=len(identities)) / np.maximum(sizes, 1)
-        supported = np.bincount(code, weights=evidence, minlength=len(identities)) > 0
-        # The most probable mention of each identity: the last row of each code in probability order.
-        by_probability = np.lexsort((probabilities, code))
-        best_row = np.empty(len(identities), dtype=np.int64)
+        # The most probable mention of each candidate: the last of its rows in probability order
+        # (all its rows are scored; ties go to the later row).
+        by_probability = wanted[np.lexsort((probabilities[wanted], code[wanted]))]
+        best_row = np.zeros(len(identities), dtype=np.int64)
         best_row[code[by_probability]] = by_probability
         candidates = [
             _Candidate(str(identities[k]), float(mean[k]), int(best_row[k]))
@@ -236,11 +401,18 @@ class Resolver:
         return candidates, features
 
     def _resolve_one(
-        self, mention: Mention, known: Sequence[Mention], table: MentionTable, owners: Sequence[str]
+        self,
+        mention: Mention,
+        known: Sequence[Mention],
+        table: MentionTable,
+        owners: Sequence[str],
+        names: BlockNames | None = None,
+        context: PairContext | None = None,
+        codes: IdentityCodes | None = None,
     ) -> Resolution:
         if not known:
             return Resolution(mention.mention_id, identity_id_for([mention.mention_id]), 1.0, created=True)
-        candidates, features = self._score_identities(mention, known, table, owners)
+        candidates, features = self._score_identities(mention, known, table, owners, names, context, codes)
         alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates[: MAX_ALTERNATIVES + 1])
         if candidates and candidates[0].score >= self.model.threshold:
             top = candidates[0]

@@ -159,6 +159,12 @@ class Settings:
     max_message_bytes: int = field(
         default=16 * 1024 * 1024, metadata=_meta("Largest request or response.", _integer(1024, 2**31 - 1))
     )
+    warm_up_seconds: float = field(
+        default=30.0,
+        metadata=_meta(
+            "At start, time spent loading the largest name blocks before taking calls (0 = none).", _number(0, 3600)
+        ),
+    )
 
     @property
     def address(self) -> str:
@@ -347,6 +353,7 @@ def click_options(func: F) -> F:
         "metrics_port": click.INT,
         "max_message_bytes": click.INT,
         "grace_seconds": click.FLOAT,
+        "warm_up_seconds": click.FLOAT,
         "log_format": click.Choice(LOG_FORMATS),
         "log_level": click.Choice(LOG_LEVELS, case_sensitive=False),
     }

@@ -1,95 +1,256 @@
-"""Stored mentions of a name block, parsed, hashed and weighted once per process.
+"""Stored mentions of a name block, parsed, hashed, weighted and indexed once per process.
 
-A stored record never changes, so what parsing and hashing make of it can be kept: each
-resolution reads only the block's (mention id, identity id) rows, and the records of mentions
-this process has not seen yet. The owners are read every time, since curation and re-clustering
-move mentions between identities, also from other replicas.
+A stored record never changes, so what parsing and hashing make of it can be kept, and so can a
+block's table, with the weights (IDF) it was built with and its scoring index
+(`block_scoring.BlockIndex`). Each load brings a cached block up to date with the registry
+without reading the whole block again:
 
-A block's table is kept too, with the weights (IDF) it was built with; mentions stored since are
-appended with those weights, and the table is rebuilt once they are more than REWEIGHT_SHARE of
-it, so weights never drift far from the block's own counts.
+- the change feed since the previous load (of any block) tells whether mentions moved between
+  identities (a merge, a split, a re-clustering; also by another replica or process). Only those
+  move a stored mention: then every cached block reads its owners again when next loaded.
+- otherwise only the block's mentions linked since its previous load are read (a mention is
+  never deleted, and is linked once).
+
+Mentions new at a load are appended to the table with its weights, unless they are more than
+REWEIGHT_SHARE of it: then the table is rebuilt with weights refitted to the whole block.
+A mention this process has just resolved and stored is not read back: its parsed form and its
+table row (made with the block's weights while scoring it) are kept (`remember`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
+from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
 from disambig.corpus import MentionParts, MentionTable, TableWeights, mention_parts, stack_tables
 from disambig.mention import Mention, mention_from_record
 from disambig.names import parse_name
-from disambig.registry.store import BlockSession
+from disambig.registry.store import LINKING_CHANGES, BlockSession
 from disambig.text import DocumentFrequencies
 
 DEFAULT_CAPACITY = 200_000  # mentions; about 1-2 KB each, and as much again in block tables
 REWEIGHT_SHARE = 0.1
+KEPT_ROWS = 1_024  # just-resolved mentions kept for their block's next load (one block's newest, mostly)
 
 
 @dataclass(frozen=True)
 class StoredBlock:
-    """A block's stored mentions in table row order, with their owners and table."""
+    """A block's stored mentions in table row order, with their owners, table and index."""
 
     mentions: list[Mention]
     parts: list[MentionParts]
     owners: list[str]
     table: MentionTable
     weights: TableWeights
+    index: BlockIndex
+    codes: IdentityCodes
 
 
 @dataclass(frozen=True)
 class _BlockTable:
-    ids: tuple[str, ...]
+    ids: list[str]
+    row_of: dict[str, int]
+    mentions: list[Mention]
+    parts: list[MentionParts]
+    owners: list[str]
     table: MentionTable
     weights: TableWeights
+    index: BlockIndex
+    codes: IdentityCodes
+    seq: int  # every mention of the block linked up to this change is in the table
+    owners_seq: int  # the owners were read whole at this point of the feed
+
+
+@dataclass(frozen=True, eq=False)
+class Computed:
+    """A new mention as a resolution made it: parsed, its table row under a block's weights, and
+    the block's table with that row stacked on (with its index)."""
+
+    block_key: str
+    mention: Mention
+    parts: MentionParts
+    row: MentionTable
+    weights: TableWeights
+    before: MentionTable
+    after: MentionTable
+    index: BlockIndex  # of `after`
+
+    @cached_property
+    def faithful(self) -> bool:
+        """Whether reading the stored record back gives this very mention (then it need not be)."""
+        return mention_from_record(self.mention.to_dict(), "", default_id=self.mention.mention_id) == self.mention
 
 
 class StoredMentions:
-    """A bounded, thread-safe LRU of parsed stored mentions by id."""
+    """A bounded, thread-safe cache of parsed stored mentions by id, and of block tables."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
         self._items: OrderedDict[str, tuple[Mention, MentionParts]] = OrderedDict()
         self._tables: OrderedDict[str, _BlockTable] = OrderedDict()
+        self._rows: dict[str, Computed] = {}  # by mention id: rows of mentions stored since their block's last load
         self._lock = threading.Lock()
+        self._feed_seq: int | None = None  # the feed is read up to here
+        self._moved_seq = -1  # the last change that moved stored mentions between identities
 
     def load(
-        self, session: BlockSession, block_key: str, text_prior: Mapping[str, DocumentFrequencies] | None = None
+        self,
+        session: BlockSession,
+        block_key: str,
+        text_prior: Mapping[str, DocumentFrequencies] | None = None,
+        fresh: Mapping[str, Computed] | None = None,
     ) -> StoredBlock:
-        """The block as stored now; call under the block's lock (Registry.locked_blocks)."""
-        owner_of = dict(session.block_owners(block_key))
+        """The block as stored now; call under the block's lock (Registry.locked_blocks). `fresh`:
+        mentions stored earlier in this transaction, by id, as their resolutions made them."""
+        fresh = fresh or {}
+        seq, moved = self._follow_feed(session)
         with self._lock:
             cached = self._tables.pop(block_key, None)
-        cached_ids = set(cached.ids) if cached is not None else set()
-        extra = [i for i in owner_of if i not in cached_ids]
-        if (
-            cached is None
-            or len(extra) > REWEIGHT_SHARE * len(cached.ids)
-            or len(cached.ids) + len(extra) != len(owner_of)
-        ):
-            ids = list(owner_of)
-            found = self._mentions(session, ids)
-            parts = [found[i][1] for i in ids]
-            weights = TableWeights.fit(parts, text_prior)
-            entry = _BlockTable(tuple(ids), weights.rows(parts), weights)
+        if cached is not None and moved <= cached.owners_seq:
+            delta = session.block_delta(block_key, cached.seq)
+            owner_of = {i: owner for i, owner in delta if i not in cached.row_of}
+            if len(owner_of) <= REWEIGHT_SHARE * len(cached.ids):
+                entry = self._append(session, cached, owner_of, cached.owners, seq, computed=fresh)
+                return self._keep(block_key, entry)
+        owners = dict(session.block_owners(block_key))
+        if cached is not None:
+            extra = {i: owner for i, owner in owners.items() if i not in cached.row_of}
+            if len(extra) <= REWEIGHT_SHARE * len(cached.ids) and len(cached.ids) + len(extra) == len(owners):
+                refreshed = [owners[i] for i in cached.ids]
+                entry = self._append(session, cached, extra, refreshed, seq, owners_seq=seq, computed=fresh)
+                return self._keep(block_key, entry)
+        ids = list(owners)
+        found = self._mentions(session, ids)
+        parts = [found[i][1] for i in ids]
+        weights = TableWeights.fit(parts, text_prior)
+        table = weights.rows(parts)
+        with self._lock:
+            for i in ids:
+                self._rows.pop(i, None)
+        entry = _BlockTable(
+            ids=ids,
+            row_of={i: k for k, i in enumerate(ids)},
+            mentions=[found[i][0] for i in ids],
+            parts=parts,
+            owners=[owners[i] for i in ids],
+            table=table,
+            weights=weights,
+            index=BlockIndex(table),
+            codes=IdentityCodes.of_owners([owners[i] for i in ids]),
+            seq=seq,
+            owners_seq=seq,
+        )
+        return self._keep(block_key, entry)
+
+    def mark(self) -> int | None:
+        """Where the feed is read up to now: `reset` goes back there."""
+        with self._lock:
+            return self._feed_seq
+
+    def reset(self, mark: int | None, block_keys: Iterable[str]) -> None:
+        """After a transaction that loaded these blocks was rolled back: forget the blocks (they may
+        hold its mentions) and read the feed again from `mark` (its changes were never committed)."""
+        with self._lock:
+            for key in block_keys:
+                self._tables.pop(key, None)
+            self._feed_seq = None if mark is None or self._feed_seq is None else min(mark, self._feed_seq)
+
+    def remember(self, computed: Iterable[Computed]) -> None:
+        """Keep what resolutions made of mentions now stored (call once they are committed)."""
+        items: dict[str, tuple[Mention, MentionParts]] = {}
+        faithful = [c for c in computed if c.faithful]  # reading the record back gives this mention
+        with self._lock:
+            for c in faithful:
+                items[c.mention.mention_id] = (c.mention, c.parts)
+                self._rows[c.mention.mention_id] = c
+            while len(self._rows) > KEPT_ROWS:
+                self._rows.pop(next(iter(self._rows)))
+        self._put(items)
+
+    def _append(
+        self,
+        session: BlockSession,
+        cached: _BlockTable,
+        extra: Mapping[str, str],
+        owners: list[str],
+        seq: int,
+        owners_seq: int | None = None,
+        computed: Mapping[str, Computed] | None = None,
+    ) -> _BlockTable:
+        """The cached block with the mentions of `extra` (id -> owner) appended, in that order."""
+        kept = cached.owners_seq if owners_seq is None else owners_seq
+        codes = cached.codes if owners is cached.owners else IdentityCodes.of_owners(owners)
+        if not extra:
+            return _BlockTable(**{**vars(cached), "owners": owners, "codes": codes, "seq": seq, "owners_seq": kept})
+        new = list(extra)
+        computed = computed or {}
+        fresh = {i: c for i in new if (c := computed.get(i)) is not None and c.faithful}
+        found = {i: (c.mention, c.parts) for i, c in fresh.items()}
+        if len(found) < len(new):
+            found.update(self._mentions(session, [i for i in new if i not in found]))
+        with self._lock:
+            made = [self._rows.pop(i, None) or fresh.get(i) for i in new]
+        last = made[0] if len(new) == 1 else None
+        if last is not None and last.weights is cached.weights and last.before is cached.table:
+            # The table and index its resolution scored it against, with its row already on.
+            table, index = last.after, last.index
         else:
-            found = self._mentions(session, [*cached.ids, *extra])
-            table = cached.table
-            if extra:
-                table = stack_tables(table, cached.weights.rows([found[i][1] for i in extra]))
-            entry = _BlockTable((*cached.ids, *extra), table, cached.weights)
+            if last is not None and last.weights is cached.weights:
+                rows = last.row  # the very row its resolution scored it with
+            else:
+                rows = cached.weights.rows([found[i][1] for i in new])
+            table = stack_row(cached.table, rows) if len(new) == 1 else stack_tables(cached.table, rows)
+            index = cached.index.extended(table)
+        row_of = dict(cached.row_of)
+        row_of.update((i, len(cached.ids) + k) for k, i in enumerate(new))
+        added = list(extra.values())
+        return _BlockTable(
+            ids=[*cached.ids, *new],
+            row_of=row_of,
+            mentions=[*cached.mentions, *(found[i][0] for i in new)],
+            parts=[*cached.parts, *(found[i][1] for i in new)],
+            owners=[*owners, *added],
+            table=table,
+            weights=cached.weights,
+            index=index,
+            codes=codes.extended(added) or IdentityCodes.of_owners([*owners, *added]),
+            seq=seq,
+            owners_seq=kept,
+        )
+
+    def _keep(self, block_key: str, entry: _BlockTable) -> StoredBlock:
         with self._lock:
             self._tables[block_key] = entry
+            evicted = set()
             while sum(len(t.ids) for t in self._tables.values()) > self.capacity:
-                self._tables.popitem(last=False)
+                evicted.add(self._tables.popitem(last=False)[0])
+            if evicted:  # what was kept for them would only hold their old tables in memory
+                self._rows = {i: c for i, c in self._rows.items() if c.block_key not in evicted}
         return StoredBlock(
-            mentions=[found[i][0] for i in entry.ids],
-            parts=[found[i][1] for i in entry.ids],
-            owners=[owner_of[i] for i in entry.ids],
-            table=entry.table,
-            weights=entry.weights,
+            entry.mentions, entry.parts, entry.owners, entry.table, entry.weights, entry.index, entry.codes
         )
+
+    def _follow_feed(self, session: BlockSession) -> tuple[int, int]:
+        """(how far the feed is known, the last change in it that moved mentions)."""
+        with self._lock:
+            after = self._feed_seq
+        if after is None:
+            last = session.last_change()
+            with self._lock:
+                if self._feed_seq is None:
+                    self._feed_seq = last
+                return max(self._feed_seq, last), self._moved_seq
+        changes = session.changes_after(after)
+        moved = max((seq for seq, kind in changes if kind not in LINKING_CHANGES), default=-1)
+        seen = changes[-1][0] if changes else after
+        with self._lock:
+            self._moved_seq = max(self._moved_seq, moved)
+            self._feed_seq = max(self._feed_seq or 0, seen)
+            return seen, self._moved_seq
 
     def _mentions(self, session: BlockSession, ids: Sequence[str]) -> dict[str, tuple[Mention, MentionParts]]:
         found = self._get(ids)

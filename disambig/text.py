@@ -124,17 +124,29 @@ def weighted_unit_rows(matrix: sp.csr_matrix, idf: IdfTable) -> sp.csr_matrix:
     bit, because identical titles must keep exactly the same cosine. Done here in numpy on the
     stored entries alone, it costs microseconds for the one row of an online resolution."""
     canonical = matrix.tocsr().sorted_indices()
-    counts = np.diff(canonical.indptr)
-    data = (canonical.data.astype(np.float32) * np.asarray(idf[canonical.indices], dtype=np.float32)).astype(np.float32)
+    indptr, indices = canonical.indptr, canonical.indices
+    counts = np.diff(indptr)
+    data = (canonical.data.astype(np.float32) * np.asarray(idf[indices], dtype=np.float32)).astype(np.float32)
     row_of = np.repeat(np.arange(canonical.shape[0]), counts)
-    weighted = sp.csr_matrix((data, canonical.indices, canonical.indptr), shape=canonical.shape)
-    norms = np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel()  # scipy's own float32 sums
-    norms = np.sqrt(norms)
+    norms = np.sqrt(_squared_norms(canonical, data, counts))
     norms[norms == 0] = 1.0
     data = data * (1.0 / norms)[row_of]
     # Descending columns within each row: the order scipy's sparse product leaves them in.
-    order = np.lexsort((-canonical.indices, row_of))
-    return sp.csr_matrix((data[order], canonical.indices[order], canonical.indptr), shape=canonical.shape)
+    order = np.lexsort((-indices, row_of))
+    return sp.csr_matrix((data[order], indices[order], indptr), shape=canonical.shape)
+
+
+def _squared_norms(canonical: sp.csr_matrix, data: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Row sums of squares exactly as scipy computes them (`weighted.multiply(weighted).sum(axis=1)`:
+    the squares, then np.add.reduceat over each non-empty row), without building those matrices."""
+    if not canonical.has_canonical_format:  # duplicate entries: scipy's own operations decide
+        weighted = sp.csr_matrix((data, canonical.indices, canonical.indptr), shape=canonical.shape)
+        return np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel()
+    norms = np.zeros(canonical.shape[0], dtype=np.float32)
+    filled = np.flatnonzero(counts)
+    if len(filled):
+        norms[filled] = np.add.reduceat(data * data, canonical.indptr[filled])
+    return norms
 
 
 def join_fields(*fields: str | Sequence[str]) -> str:

@@ -30,6 +30,8 @@ mentions = Table(
     Column("record", JSON, nullable=False),
     Column("confidence", Float, nullable=False),
     Column("linked_seq", BigInteger, nullable=False),
+    # A block's mentions linked since a given change: what a server reads on each resolution.
+    Index("ix_mentions_block_key_linked_seq", "block_key", "linked_seq"),
 )
 
 # Curation: must-link and cannot-link pairs of mentions that every later decision honours.

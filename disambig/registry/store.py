@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -23,6 +23,9 @@ from disambig.registry.schema import changes, constraints, counters, identities,
 
 DEFAULT_URL = "sqlite:///./disambig.db"
 ACTIVE, MERGED = "active", "merged"
+# Changes that store mentions without moving stored ones between identities: a mention is linked
+# once and never deleted, so only the other kinds (merged, split, reclustered) move one.
+LINKING_CHANGES = frozenset({"created", "linked"})
 # Column widths PostgreSQL enforces (SQLite does not): checked before a write on both, alike.
 MAX_MENTION_ID_CHARS = 512  # mentions.mention_id
 MAX_BLOCK_KEY_CHARS = 256  # mentions.block_key, identities.block_key
@@ -81,6 +84,33 @@ class Change:
     other_identity_id: str | None
     mention_id: str | None
     detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+# The statements of every resolution, built once: building a SQLAlchemy statement and its cache
+# key costs as much as running it on SQLite.
+_STORED = select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.confidence).where(
+    mentions.c.mention_id.in_(bindparam("ids", expanding=True))
+)
+_BLOCK_DELTA = (
+    select(mentions.c.mention_id, mentions.c.identity_id)
+    .where((mentions.c.block_key == bindparam("key")) & (mentions.c.linked_seq > bindparam("after")))
+    .order_by(mentions.c.mention_id)
+)
+_CHANGES_AFTER = select(changes.c.seq, changes.c.kind).where(changes.c.seq > bindparam("after")).order_by(changes.c.seq)
+_TAKE_SEQS = (
+    update(counters)
+    .where(counters.c.name == "changes")
+    .values(value=counters.c.value + bindparam("count"))
+    .returning(counters.c.value)
+)
+_TOUCH_COUNTER = update(counters).where(counters.c.name == "changes").values(value=counters.c.value)
+_LINKED_TO_ACTIVE = (
+    update(identities)
+    .where((identities.c.identity_id == bindparam("identity")) & (identities.c.status == ACTIVE))
+    .values(updated_seq=bindparam("seq"))
+)
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+_INSERT_IDENTITIES, _INSERT_CHANGES, _INSERT_MENTIONS = insert(identities), insert(changes), insert(mentions)
 
 
 def new_identity_id() -> str:
@@ -163,6 +193,11 @@ class Registry:
                 raise DisambigError(f"merge cycle through {row.identity_id!r}")
             path.append(row.identity_id)
         return first, row, path
+
+    @staticmethod
+    def _take_seqs(conn: Connection, count: int) -> int:
+        """Take the feed lock and the next `count` sequence numbers; returns the last of them."""
+        return int(conn.execute(_TAKE_SEQS, {"count": count}).scalar_one())
 
     @staticmethod
     def _next_seq(conn: Connection) -> int:
@@ -259,6 +294,20 @@ class Registry:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(mentions.c.block_key).distinct().order_by(mentions.c.block_key))]
 
+    def block_sizes(self) -> list[tuple[str, int]]:
+        """(block key, mentions) of every name block, the largest first."""
+        count = func.count().label("n")
+        query = select(mentions.c.block_key, count).group_by(mentions.c.block_key).order_by(count.desc())
+        with self.engine.connect() as conn:
+            return [(r.block_key, int(r.n)) for r in conn.execute(query)]
+
+    @contextmanager
+    def reading(self) -> Iterator[BlockSession]:
+        """A read-only transaction (no lock): what it reads is consistent on SQLite; on PostgreSQL
+        each statement sees what was committed when it started."""
+        with self.engine.begin() as conn:
+            yield BlockSession(self, conn)
+
     def surname(self, surname_key: str, first_initial: str | None = None) -> list[tuple[str, str, Mapping[str, Any]]]:
         """Stored mentions under a surname (all initials, or one): candidates for a name search."""
         with self.engine.connect() as conn:
@@ -285,10 +334,10 @@ class Registry:
         with self._write_transaction() as conn:
             if conn.dialect.name == "postgresql":
                 for key in sorted(set(block_keys)):
-                    conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+                    conn.execute(_ADVISORY_LOCK, {"key": key})
             else:
                 # A no-op write takes SQLite's write lock now rather than at the first insert.
-                conn.execute(update(counters).where(counters.c.name == "changes").values(value=counters.c.value))
+                conn.execute(_TOUCH_COUNTER)
             yield BlockSession(self, conn)
 
     def get_identity(self, identity_id: str) -> IdentityRecord:
@@ -467,10 +516,7 @@ class BlockSession:
         ids = list(dict.fromkeys(mention_ids))
         found: dict[str, tuple[str, float]] = {}
         for start in range(0, len(ids), 500):
-            query = select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.confidence).where(
-                mentions.c.mention_id.in_(ids[start : start + 500])
-            )
-            for row in self.conn.execute(query):
+            for row in self.conn.execute(_STORED, {"ids": ids[start : start + 500]}):
                 found[row.mention_id] = (row.identity_id, row.confidence)
         return found
 
@@ -490,6 +536,19 @@ class BlockSession:
             .order_by(mentions.c.mention_id)
         )
         return [(r.mention_id, r.identity_id) for r in self.conn.execute(query)]
+
+    def block_delta(self, block_key: str, after_seq: int) -> list[tuple[str, str]]:
+        """(mention id, identity id) of the block's mentions linked after change `after_seq`."""
+        rows = self.conn.execute(_BLOCK_DELTA, {"key": block_key, "after": after_seq})
+        return [(r.mention_id, r.identity_id) for r in rows]
+
+    def changes_after(self, seq: int) -> list[tuple[int, str]]:
+        """(seq, kind) of every change after `seq`, in order."""
+        return [(int(r.seq), str(r.kind)) for r in self.conn.execute(_CHANGES_AFTER, {"after": seq})]
+
+    def last_change(self) -> int:
+        """The sequence number of the last change (0 for none)."""
+        return int(self.conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one())
 
     def constraints_of_block(self, block_key: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """Must-links and cannot-links touching a mention of the block, in one query."""
@@ -521,44 +580,95 @@ class BlockSession:
                 (must if row.kind == "must_link" else cannot).append((row.mention_a, row.mention_b))
         return must, cannot
 
-    def record_links(self, links: Sequence[NewLink]) -> list[Stored]:
+    def record_links(self, links: Sequence[NewLink], *, unstored: bool = False) -> list[Stored]:
+        """Store the links; a mention stored before keeps its identity. `unstored`: the caller
+        read in this transaction that none of these mentions is stored (the Resolver does), so
+        it is not read again; should a concurrent writer store one meanwhile, the insert fails
+        (IntegrityError) and the caller retries.
+
+        A few statements whatever the number of links: one UPDATE takes the feed lock and every
+        sequence number the links need, one UPDATE per identity linked to, one INSERT per table.
+        The rows written are those of one `_create_identity` and `_record` per link."""
         conn = self.conn
         registry = self.registry
         _check_widths(links)
-        if links:
-            # Under the feed lock, an identity chosen while reading the block cannot be merged
-            # away before the link is written; one merged just before is followed to its survivor.
-            registry._lock_feed(conn)
-        ids = [link.mention_id for link in links]
-        existing = self.stored(ids)
-        survivors: dict[str, str] = {}
+        if not links:
+            return []
+        existing = {} if unstored else self.stored(link.mention_id for link in links)
+        new: dict[str, NewLink] = {}  # the first link of each mention not stored
+        for link in links:
+            if link.mention_id not in existing:
+                new.setdefault(link.mention_id, link)
+        stored: dict[str, Stored] = {}
+        if new:
+            creates = {i: link.create or link.identity_id is None for i, link in new.items()}
+            count = len(new) + sum(creates.values())
+            last = registry._take_seqs(conn, count)
+            seqs = iter(range(last - count + 1, last + 1))
+            # Sequence numbers in link order, as one _create_identity and _record per link take them.
+            numbered = []
+            for i, link in new.items():
+                created_seq = next(seqs) if creates[i] else None
+                numbered.append((link, link.identity_id or new_identity_id(), created_seq, next(seqs)))
+            identity_rows = [
+                {
+                    "identity_id": identity,
+                    "block_key": link.block_key,
+                    "status": ACTIVE,
+                    "merged_into": None,
+                    "split_from": None,
+                    "created_seq": created_seq,
+                    "updated_seq": seq,
+                }
+                for link, identity, created_seq, seq in numbered
+                if created_seq is not None
+            ]
+            if identity_rows:
+                conn.execute(_INSERT_IDENTITIES, identity_rows)
+            # Under the feed lock, an identity chosen while reading the block cannot be merged away
+            # before the link is written; one merged just before is followed to its survivor. Each
+            # identity linked to ends with the sequence number of its last link, as after _record.
+            last_link = {identity: seq for link, identity, created_seq, seq in numbered if created_seq is None}
+            survivor = {identity: identity for identity in last_link}
+            redirected: dict[str, int] = {}
+            for identity, seq in last_link.items():
+                if not conn.execute(_LINKED_TO_ACTIVE, {"identity": identity, "seq": seq}).rowcount:
+                    survivor[identity] = str(registry._follow(conn, identity)[1].identity_id)
+                    redirected[survivor[identity]] = max(seq, redirected.get(survivor[identity], 0))
+            for identity, seq in redirected.items():
+                seq = max(seq, last_link.get(identity, 0))
+                conn.execute(update(identities).where(identities.c.identity_id == identity).values(updated_seq=seq))
+            change_rows, mention_rows = [], []
+            for link, identity, created_seq, seq in numbered:
+                if created_seq is not None:
+                    change_rows.append(_change_row(created_seq, "created", identity, link.mention_id))
+                else:
+                    identity = survivor[identity]
+                change_rows.append(_change_row(seq, "linked", identity, link.mention_id))
+                mention_rows.append(
+                    {
+                        "mention_id": link.mention_id,
+                        "identity_id": identity,
+                        "block_key": link.block_key,
+                        "record": dict(link.record),
+                        "confidence": link.confidence,
+                        "linked_seq": seq,
+                    }
+                )
+                created = created_seq is not None
+                stored[link.mention_id] = Stored(link.mention_id, identity, link.confidence, created, False)
+            conn.execute(_INSERT_CHANGES, change_rows)
+            conn.execute(_INSERT_MENTIONS, mention_rows)
         out: list[Stored] = []
         for link in links:
             if link.mention_id in existing:
                 identity, confidence = existing[link.mention_id]
                 out.append(Stored(link.mention_id, identity, confidence, created=False, already_stored=True))
-                continue
-            created = link.create or link.identity_id is None
-            identity = link.identity_id or new_identity_id()
-            if not created:
-                if identity not in survivors:
-                    survivors[identity] = registry._follow(conn, identity)[1].identity_id
-                identity = survivors[identity]
-            if created:
-                registry._create_identity(conn, identity, link.block_key, "created", mention_id=link.mention_id)
-            seq = registry._record(conn, "linked", identity, mention_id=link.mention_id)
-            conn.execute(
-                insert(mentions).values(
-                    mention_id=link.mention_id,
-                    identity_id=identity,
-                    block_key=link.block_key,
-                    record=dict(link.record),
-                    confidence=link.confidence,
-                    linked_seq=seq,
-                )
-            )
-            existing[link.mention_id] = (identity, link.confidence)
-            out.append(Stored(link.mention_id, identity, link.confidence, created=created, already_stored=False))
+            elif new[link.mention_id] is link:
+                out.append(stored[link.mention_id])
+            else:  # the same mention again in one call: stored once, as its first link said
+                first = stored[link.mention_id]
+                out.append(Stored(link.mention_id, first.identity_id, first.confidence, False, True))
         return out
 
     def reassign(
@@ -609,6 +719,17 @@ class BlockSession:
                 registry._record(conn, "reclustered", old, detail={"moved_out": len(destinations)})
         for identity in sorted(moved_in):
             registry._record(conn, "reclustered", identity, detail={"mention_ids": sorted(moved_in[identity])})
+
+
+def _change_row(seq: int, kind: str, identity_id: str, mention_id: str) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "kind": kind,
+        "identity_id": identity_id,
+        "other_identity_id": None,
+        "mention_id": mention_id,
+        "detail": {},
+    }
 
 
 def _check_widths(links: Sequence[NewLink]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent import futures
 
@@ -51,6 +52,12 @@ def _watch_registry(registry: Registry, health_servicer: health.HealthServicer, 
         set_health(health_servicer, serving=registry.reachable())
 
 
+def _warm_up(resolver: Resolver, seconds: float) -> None:
+    started = time.monotonic()
+    blocks, mentions = resolver.warm_up(seconds)
+    log.info("warmed %d name blocks (%d mentions) in %.1f s", blocks, mentions, time.monotonic() - started)
+
+
 def create_server(
     address: str,
     model: PairwiseModel,
@@ -61,13 +68,15 @@ def create_server(
     credentials: grpc.ServerCredentials | None = None,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
     stopping: threading.Event | None = None,
+    warm_up_seconds: float = 0.0,
 ) -> tuple[grpc.Server, int]:
     """A started-ready server bound to address ('host:0' picks a free port); returns it and its port.
 
     interceptors run in order, the first outermost; with credentials the port speaks TLS only.
     Setting `stopping` ends the open WatchChanges streams: set it before a graceful stop, or they
     hold the shutdown for the whole grace period. Each open watch holds a worker thread, so at
-    most half the workers may watch.
+    most half the workers may watch. With `warm_up_seconds`, the largest name blocks are loaded
+    for up to that long before the server is returned (see Resolver.warm_up).
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, initializer=_one_native_thread),
@@ -77,8 +86,11 @@ def create_server(
             ("grpc.max_send_message_length", max_message_bytes),
         ],
     )
+    resolver = Resolver(model, registry)
+    if warm_up_seconds > 0:
+        _warm_up(resolver, warm_up_seconds)
     servicer = DisambiguatorServicer(
-        Resolver(model, registry),
+        resolver,
         Engine(model, jobs=1),
         registry,
         max_watchers=max(1, min(MAX_WATCHERS, workers // 2)),

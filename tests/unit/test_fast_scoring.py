@@ -1,0 +1,137 @@
+"""The online scoring shortcuts give the plain computations' values to the last bit: per-block
+indexes against PairContext, extended BlockNames against BlockNames, stack_row against
+stack_tables, and the array evaluation of the classifier against predict_proba."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from disambig.block_scoring import NAME_ATTRIBUTES, BlockIndex, OneRowContext, stack_row
+from disambig.corpus import MentionTable, TableWeights, stack_tables
+from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize
+from disambig.model import PairwiseModel, load_model
+from disambig.names import parse_name
+from disambig.stored_mentions import parts_of
+from disambig.training import LabelledCorpus
+from disambig.tree_scoring import TreeEnsemble, check_rows, fast_predictor
+
+# Every array BlockNames holds; its coauthor matrix is compared through the tables.
+COMPARED_NAME_ATTRIBUTES = sorted(NAME_ATTRIBUTES - {"_coauthors"})
+
+
+@pytest.fixture(scope="module")
+def model() -> PairwiseModel:
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def blocks(shared_data: Path) -> list[list[Any]]:
+    """A few name blocks of qian_dblp_dev, small to large (the first row of each, a stranger)."""
+    corpus = LabelledCorpus.read(shared_data / "qian_dblp_dev.jsonl.gz")
+    by_key: dict[str, list[Any]] = {}
+    for mention in corpus.mentions:
+        by_key.setdefault(parse_name(mention.name).block_key, []).append(mention)
+    ordered = sorted(by_key.values(), key=len)
+    return [ordered[0], ordered[len(ordered) // 2], ordered[-2], ordered[-1]]
+
+
+def assert_same_names(fast: BlockNames, slow: BlockNames) -> None:
+    for name in COMPARED_NAME_ATTRIBUTES:
+        a, b = getattr(fast, name), getattr(slow, name)
+        if isinstance(a, list):
+            assert a == b, name
+        else:
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
+
+
+def assert_same_tables(a: MentionTable, b: MentionTable) -> None:
+    for column in dataclasses.fields(MentionTable):
+        x, y = getattr(a, column.name), getattr(b, column.name)
+        pairs = [(x[k], y[k]) for k in x] if isinstance(x, dict) else [(x, y)]
+        if isinstance(x, dict):
+            assert list(x) == list(y)
+        for u, v in pairs:
+            if sp.issparse(u):
+                assert u.shape == v.shape and u.dtype == v.dtype, column.name
+                for part in ("indptr", "indices", "data"):
+                    assert np.array_equal(getattr(u, part), getattr(v, part)), (column.name, part)
+            elif isinstance(u, np.ndarray):
+                assert u.dtype == v.dtype and u.shape == v.shape, column.name
+                assert np.array_equal(u, v, equal_nan=u.dtype.kind == "f"), column.name
+            else:
+                assert u == v, column.name
+
+
+def test_one_new_row_gets_the_pair_context_features_bit_for_bit(blocks: list[list[Any]], model: PairwiseModel) -> None:
+    checked = 0
+    for mentions in blocks:
+        stored, arriving = mentions[: max(1, len(mentions) * 3 // 4)], mentions[max(1, len(mentions) * 3 // 4) :]
+        weights = TableWeights.fit(parts_of(stored), model.text_prior)
+        table = weights.rows(parts_of(stored))
+        index = BlockIndex(table)
+        # Each arriving mention is scored against the block, then appended to it (as stored):
+        # the index is carried over (base segment, tail segment, names extended).
+        for mention in arriving[:40]:
+            row = weights.rows(parts_of([mention]))
+            full = stack_row(table, row)
+            names, context = index.context(full, row)
+            assert isinstance(context, OneRowContext)
+            n = len(table)
+            pairs = (np.full(n, n), np.arange(n))
+            reference_names = BlockNames(full)
+            assert_same_names(names, reference_names)
+            fast = featurize(context, pairs)
+            slow = featurize(PairContext(full, reference_names, n, n + 1), pairs)
+            assert fast.shape == (n, len(FEATURE_NAMES)) and fast.dtype == slow.dtype
+            assert np.array_equal(fast, slow, equal_nan=True)
+            index, table = index.extended(full), full
+            checked += 1
+    assert checked > 40
+
+
+def test_stack_row_is_stack_tables(blocks: list[list[Any]], model: PairwiseModel) -> None:
+    mentions = blocks[-1]
+    weights = TableWeights.fit(parts_of(mentions[:-3]), model.text_prior)
+    table = weights.rows(parts_of(mentions[:-3]))
+    for mention in mentions[-3:]:
+        # A coauthor the block never saw widens the coauthor columns.
+        row = weights.rows(parts_of([dataclasses.replace(mention, coauthors=(*mention.coauthors, "Q. Nobody"))]))
+        assert_same_tables(stack_row(table, row), stack_tables(table, row))
+
+
+def test_the_array_classifier_is_predict_proba_bit_for_bit(blocks: list[list[Any]], model: PairwiseModel) -> None:
+    ensemble = TreeEnsemble(model.classifier)
+    mentions = blocks[-1]
+    table = TableWeights.fit(parts_of(mentions), model.text_prior).rows(parts_of(mentions))
+    n = len(table)
+    pairs = (np.repeat(np.arange(n), n), np.tile(np.arange(n), n))
+    keep = pairs[0] < pairs[1]
+    pairs = (pairs[0][keep], pairs[1][keep])
+    real = featurize(PairContext(table, BlockNames(table), 0, n), pairs)
+    for rows in (real, check_rows(len(FEATURE_NAMES), seed=3), real[:1], real[:0]):
+        assert np.array_equal(ensemble.predict(rows), model.predict(rows))
+    assert np.array_equal(fast_predictor(model)(real), model.predict(real))
+
+
+def test_other_classifiers_are_reproduced_or_left_to_predict_proba() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 5)).astype(np.float32)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    y = (np.nan_to_num(x[:, 0]) + np.nan_to_num(x[:, 1]) > 0).astype(int)
+    for method, leaves in (("sigmoid", 31), ("sigmoid", 63), ("isotonic", 31)):
+        booster = HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=leaves, min_samples_leaf=2)
+        classifier = CalibratedClassifierCV(booster, method=method, cv=2, ensemble=False).fit(x, y)
+        model = PairwiseModel(classifier, 0.5)
+        predict = fast_predictor(model)
+        probe = check_rows(5, seed=1)
+        assert np.array_equal(predict(probe), model.predict(probe))
+        if method == "isotonic":
+            assert predict == model.predict  # not reproduced: the classifier's own predict
