@@ -13,6 +13,7 @@ id is never issued twice, and resolving the same listing into two registries giv
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -35,6 +36,8 @@ from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
 from disambig.stored_mentions import Computed, StoredMentions, parts_of
 from disambig.tree_scoring import fast_predictor
+
+log = logging.getLogger(__name__)
 
 MAX_ALTERNATIVES = 3
 MAX_EXPLAINED_MEMBERS = 200
@@ -157,8 +160,7 @@ class Resolver:
                 computed: list[Computed] = []
                 with self.registry.locked_blocks(keys.values()) as session:
                     results = self._resolve_in(session, mentions, keys, still_wanted, computed)
-                # Committed: the block's next load need not read these mentions back, nor weight them again.
-                self.stored_mentions.remember(computed)
+                self._remember(computed)
                 return results
             except IntegrityError:
                 # The same mention id arrived at once under another name block: the retry finds
@@ -190,12 +192,21 @@ class Resolver:
             for job in group:
                 self._settle(job)
             return
-        self.stored_mentions.remember(computed)
         for job, result in zip(group, results, strict=True):
             if isinstance(result, DeadlineExceeded):
                 job.error = result
             else:
                 job.result = result
+        self._remember(computed)
+
+    def _remember(self, computed: list[Computed]) -> None:
+        """Committed: the blocks' next loads need not read these mentions back, nor weight them
+        again. A failure here costs the cache only, never a committed result."""
+        try:
+            self.stored_mentions.remember(computed)
+        except Exception:
+            log.exception("resolved mentions not kept in the cache; their blocks will be read again")
+            self.stored_mentions.reset(None, {c.block_key for c in computed})
 
     def _settle(self, job: _Job) -> None:
         try:

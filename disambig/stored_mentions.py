@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
@@ -68,16 +68,18 @@ class _BlockTable:
 @dataclass(frozen=True, eq=False)
 class Computed:
     """A new mention as a resolution made it: parsed, its table row under a block's weights, and
-    the block's table with that row stacked on (with its index)."""
+    the block's table with that row stacked on (with its index). Once remembered, only the newest
+    mention of a block keeps the block's tables: they are whole copies of the block, and only the
+    newest can be the one the next load takes as is."""
 
     block_key: str
     mention: Mention
     parts: MentionParts
     row: MentionTable
     weights: TableWeights
-    before: MentionTable
-    after: MentionTable
-    index: BlockIndex  # of `after`
+    before: MentionTable | None
+    after: MentionTable | None
+    index: BlockIndex | None  # of `after`
 
     @cached_property
     def faithful(self) -> bool:
@@ -93,6 +95,7 @@ class StoredMentions:
         self._items: OrderedDict[str, tuple[Mention, MentionParts]] = OrderedDict()
         self._tables: OrderedDict[str, _BlockTable] = OrderedDict()
         self._rows: dict[str, Computed] = {}  # by mention id: rows of mentions stored since their block's last load
+        self._newest: dict[str, str] = {}  # block key -> id of its newest mention in _rows (the one with tables)
         self._lock = threading.Lock()
         self._feed_seq: int | None = None  # the feed is read up to here
         self._moved_seq = -1  # the last change that moved stored mentions between identities
@@ -166,9 +169,15 @@ class StoredMentions:
         with self._lock:
             for c in faithful:
                 items[c.mention.mention_id] = (c.mention, c.parts)
+                older = self._rows.get(self._newest.get(c.block_key, ""))
+                if older is not None and older.block_key == c.block_key:
+                    self._rows[older.mention.mention_id] = replace(older, before=None, after=None, index=None)
                 self._rows[c.mention.mention_id] = c
+                self._newest[c.block_key] = c.mention.mention_id
             while len(self._rows) > KEPT_ROWS:
                 self._rows.pop(next(iter(self._rows)))
+            if len(self._newest) > 2 * KEPT_ROWS:
+                self._newest = {key: i for key, i in self._newest.items() if i in self._rows}
         self._put(items)
 
     def _append(
@@ -195,7 +204,13 @@ class StoredMentions:
         with self._lock:
             made = [self._rows.pop(i, None) or fresh.get(i) for i in new]
         last = made[0] if len(new) == 1 else None
-        if last is not None and last.weights is cached.weights and last.before is cached.table:
+        if (
+            last is not None
+            and last.weights is cached.weights
+            and last.before is cached.table
+            and last.after is not None
+            and last.index is not None
+        ):
             # The table and index its resolution scored it against, with its row already on.
             table, index = last.after, last.index
         else:

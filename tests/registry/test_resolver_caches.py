@@ -223,3 +223,22 @@ def test_warm_up_loads_the_largest_blocks_as_first_calls_would(
         )
     assert Resolver(model, Registry(registry.url)).warm_up(0.0) == (0, 0)
     warm.registry.close()
+
+
+def test_only_the_newest_mention_of_a_block_keeps_its_tables(
+    registry: Registry, model: PairwiseModel, mentions: list[Mention]
+) -> None:
+    """Each remembered mention could hold two whole copies of its block; only the newest of a
+    block may, so the memory kept between loads stays one block's worth per block."""
+    resolver = Resolver(model, registry)
+    key = parse_name(mentions[0].name).block_key
+    ours = [m for m in mentions if parse_name(m.name).block_key == key]
+    resolver.resolve(ours[:20])  # the block is stored and cached
+    resolver.resolve(ours[20:26])  # few for the block: resolved one at a time, in one call
+    kept = [c for c in resolver.stored_mentions._rows.values() if c.block_key == key]
+    with_tables = [c for c in kept if c.before is not None or c.after is not None or c.index is not None]
+    assert len(with_tables) <= 1
+    # Resolving on from there gives what a fresh resolver over the same registry gives.
+    assert block_state(registry, resolver.stored_mentions, key, model) == block_state(
+        registry, StoredMentions(), key, model
+    )
