@@ -47,6 +47,7 @@ from disambig.shards import (
     ShardStatistics,
     StatisticsMerger,
     cluster_blocks,
+    load_shard,
     parse_shard,
     record_mention,
     shard_statistics,
@@ -89,7 +90,7 @@ def _ready() -> None:
 def _statistics(path: Path) -> ShardStatistics:
     """Parse a shard and report its statistics."""
     assert _WORKER is not None
-    return shard_statistics(parse_shard(sorted_records("jsonl", path.read_bytes()), _WORKER.max_block_size))
+    return shard_statistics(load_shard("jsonl", path.read_bytes(), _WORKER.max_block_size))
 
 
 def save_corpus(corpus: CorpusStatistics, path: Path) -> None:
