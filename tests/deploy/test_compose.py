@@ -175,7 +175,13 @@ def build_context_files() -> list[str]:
 
 def test_dockerignore_rules() -> None:
     patterns = ignore_patterns()
-    for kept in ("pyproject.toml", "disambig/cli.py", "models/default/model.json", "protos/disambig/v1/disambig.proto"):
+    kept_files = (
+        "pyproject.toml",
+        "disambig/cli/app.py",
+        "models/default/model.json",
+        "protos/disambig/v1/disambig.proto",
+    )
+    for kept in kept_files:
         assert not dockerignored(kept, patterns), kept
     for dropped in (".venv/bin/python", ".git/HEAD", "disambig/v1/disambig_pb2.py", "disambig/__pycache__/x.pyc",
                     "tests/conftest.py", "disambig.db", "models/other/model.json"):  # fmt: skip

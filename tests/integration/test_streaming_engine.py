@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from disambig import cli
 from disambig.batch.summary import Summary, summarise
+from disambig.cli import batch as batch_commands
+from disambig.cli import main
 from disambig.engine import Assignment, Engine
 from disambig.mention import Mention
 from disambig.model import PairwiseModel, load_model
@@ -74,7 +75,7 @@ def test_summaries_of_shards_combine_into_the_summary_of_the_whole(model: Pairwi
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli.main, list(args), input=input, catch_exceptions=False)
+    result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -85,7 +86,7 @@ def test_cli_streams_a_large_listing_and_writes_what_one_table_writes(
     listing = str(shared_data / "citeseerx_kim.jsonl.gz")
     code, expected, expected_summary = run("cluster", listing, "--output-format", output_format, "--jobs", "2")
     assert code == 0
-    monkeypatch.setattr(cli, "ONE_TABLE_MENTIONS", 100)  # 5,018 mentions: streamed
+    monkeypatch.setattr(batch_commands, "ONE_TABLE_MENTIONS", 100)  # 5,018 mentions: streamed
     code, got, summary = run("cluster", listing, "--output-format", output_format, "--jobs", "2")
     assert code == 0, summary
     assert got == expected
@@ -95,7 +96,7 @@ def test_cli_streams_a_large_listing_and_writes_what_one_table_writes(
 
 def test_cli_streams_stdin_and_stops_before_clustering_on_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
     code, expected, _ = run("cluster", "-", "-q", "--jobs", "1", input=EXAMPLE.read_text())
-    monkeypatch.setattr(cli, "ONE_TABLE_MENTIONS", 2)
+    monkeypatch.setattr(batch_commands, "ONE_TABLE_MENTIONS", 2)
     code, got, err = run("cluster", "-", "-q", "--jobs", "1", input=EXAMPLE.read_text())
     assert code == 0, err
     assert got == expected

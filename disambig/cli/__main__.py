@@ -1,0 +1,3 @@
+from disambig.cli import main
+
+main()

@@ -1,0 +1,170 @@
+"""Commands that call a running server: `disambig client resolve`, `changes` and `health`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import orjson
+
+from disambig.cli.app import EXIT_BAD_INPUT, EXIT_FAILURE, F, atomic_output, fail_cleanly, main
+
+if TYPE_CHECKING:
+    from disambig.client import Client
+
+
+def _connection_options(func: F) -> F:
+    """Options of commands that call a server: bearer token and TLS."""
+    pem = click.Path(exists=True, dir_okay=False, path_type=Path)
+    options = [
+        click.option(
+            "--token",
+            envvar="DISAMBIG_TOKEN",
+            show_envvar=True,
+            help="Bearer token (prefer the variable: flags show in ps).",
+        ),
+        click.option("--tls", is_flag=True, help="Use TLS, trusting the system's root certificates."),
+        click.option(
+            "--tls-ca",
+            type=pem,
+            envvar="DISAMBIG_CLIENT_TLS_CA",
+            show_envvar=True,
+            help="Use TLS, trusting this CA (PEM).",
+        ),
+        click.option(
+            "--tls-cert",
+            type=pem,
+            envvar="DISAMBIG_CLIENT_TLS_CERT",
+            show_envvar=True,
+            help="Client certificate (mutual TLS).",
+        ),
+        click.option(
+            "--tls-key", type=pem, envvar="DISAMBIG_CLIENT_TLS_KEY", show_envvar=True, help="Client certificate's key."
+        ),
+        click.option(
+            "--tls-server-name",
+            envvar="DISAMBIG_CLIENT_TLS_SERVER_NAME",
+            show_envvar=True,
+            help="Name the server certificate must carry, if not the target's host.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _connect(target: str, connection: dict[str, Any], timeout: float = 60.0) -> Client:
+    """A disambig.client.Client for target with the options of _connection_options."""
+    from disambig.client import Client
+
+    if (connection.get("tls_cert") is None) != (connection.get("tls_key") is None):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    return Client(target, timeout, **connection)
+
+
+@main.group()
+def client() -> None:
+    """Talk to a running disambig server."""
+
+
+@client.command("resolve")
+@click.argument("mentions", type=str)
+@click.option("--target", required=True, help="Server address, HOST:PORT.")
+@click.option("-o", "--output", default="-", show_default=True, help="Output JSONL ('-' = stdout).")
+@_connection_options
+@fail_cleanly
+def client_resolve(mentions: str, target: str, output: str, **connection: Any) -> None:
+    """Stream the mentions of MENTIONS (JSONL) through the server's ResolveStream."""
+    import grpc
+
+    from disambig.readers import read_mentions
+
+    records = read_mentions(mentions)
+    try:
+        with _connect(target, connection) as remote, atomic_output(output) as handle:
+            for r in remote.resolve_stream(records):
+                line = {
+                    "mention_id": r.mention_id,
+                    "identity_id": r.identity_id,
+                    "confidence": r.confidence,
+                    "created": r.created,
+                }
+                handle.write(orjson.dumps(line) + b"\n")
+    except grpc.RpcError as exc:
+        click.echo(f"disambig: error: {target}: {exc.code().name}: {exc.details()}", err=True)
+        sys.exit(EXIT_BAD_INPUT if exc.code() == grpc.StatusCode.INVALID_ARGUMENT else 1)
+
+
+@main.command()
+@click.option("--target", required=True, help="Server address, HOST:PORT.")
+@click.option("--since", type=click.IntRange(min=0), default=0, show_default=True, help="Print changes after this seq.")
+@click.option("--follow", is_flag=True, help="Then follow new changes live (WatchChanges) until Ctrl-C.")
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="Stop after this many changes (0 = no limit).")
+@fail_cleanly
+def changes(target: str, since: int, follow: bool, limit: int) -> None:
+    """Print the change feed as JSONL, one change a line, in seq order.
+
+    Restart with --since set to the last seq printed: nothing is missed and nothing repeated.
+    """
+    import grpc
+
+    from disambig.client import Client
+
+    out = sys.stdout.buffer
+    printed = 0
+    with Client(target) as remote:
+        watch = remote.watch_changes(since) if follow else None
+        feed = iter(watch) if watch is not None else remote.changes(since)
+        try:
+            for change in feed:
+                line = {
+                    "seq": change.seq,
+                    "kind": change.kind,
+                    "identity_id": change.identity_id,
+                    "other_identity_id": change.other_identity_id,
+                    "mention_id": change.mention_id,
+                    "detail": dict(change.detail),
+                }
+                out.write(orjson.dumps(line) + b"\n")
+                out.flush()
+                printed += 1
+                if limit and printed >= limit:
+                    break
+        except KeyboardInterrupt:
+            pass
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except grpc.RpcError as exc:
+            click.echo(f"disambig: error: {target}: {exc.code().name}: {exc.details()}", err=True)
+            sys.exit(EXIT_BAD_INPUT if exc.code() == grpc.StatusCode.INVALID_ARGUMENT else EXIT_FAILURE)
+        finally:
+            if watch is not None:
+                watch.cancel()
+
+
+@main.command()
+@click.option("--target", help="Server address [default: 127.0.0.1:$DISAMBIG_PORT, else 127.0.0.1:50051].")
+@click.option("--service", default="", help="Service to ask about ('' = the whole server).")
+@click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds to wait for the answer.")
+@_connection_options
+@fail_cleanly
+def health(target: str | None, service: str, timeout: float, **connection: Any) -> None:
+    """Ask a server's gRPC health service; exit 0 if SERVING, else 1 (a container health probe)."""
+    import grpc
+
+    from disambig.settings import resolve_settings
+
+    if target is None:
+        target = f"127.0.0.1:{resolve_settings()[0].port}"
+    try:
+        with _connect(target, connection, timeout) as remote:
+            status = remote.health(service)
+    except grpc.RpcError as exc:
+        click.echo(f"{target}: {exc.code().name}: {exc.details()}", err=True)
+        sys.exit(EXIT_FAILURE)
+    click.echo(f"{target}: {status}")
+    if status != "SERVING":
+        sys.exit(EXIT_FAILURE)
