@@ -27,7 +27,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from disambig.corpus import MentionTable, stack_tables
+from disambig.corpus import MentionTable, stack_tables, take_rows, widen
 from disambig.features import BlockNames, PairContext
 
 # Rows appended to a block since its main segment was built are kept in a second, small segment;
@@ -281,7 +281,7 @@ class BlockIndex:
         through = np.flatnonzero(dots[coauthor_matrix])
         neighbours = np.zeros((1, self.rows + 1), dtype=np.float32)
         if len(through):
-            coauthor_rows = _rows_of(full.coauthors, through)
+            coauthor_rows = take_rows(full.coauthors, through, compact=False)
             linked = np.concatenate([s.linked(coauthor_rows, coauthor_matrix) for s in self._segments()])
             linked[through] -= 1  # a mention is not its own neighbour
             neighbours[0, : self.rows] = linked
@@ -333,27 +333,12 @@ def _append_rows(first: sp.csr_matrix, second: sp.csr_matrix) -> sp.csr_matrix:
     """The rows of `first` then `second`, as wide as the wider (the coauthor columns of rows made
     later may be more)."""
     if first.dtype != second.dtype or first.indices.dtype != second.indices.dtype:
-        return sp.vstack([_widened(first, second.shape[1]), _widened(second, first.shape[1])], format="csr")
+        return sp.vstack([widen(first, second.shape[1]), widen(second, first.shape[1])], format="csr")
     indptr = np.concatenate([first.indptr, second.indptr[1:] + first.indptr[-1]])
     return sp.csr_matrix(
         (np.concatenate([first.data, second.data]), np.concatenate([first.indices, second.indices]), indptr),
         shape=(first.shape[0] + second.shape[0], max(first.shape[1], second.shape[1])),
     )
-
-
-def _widened(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
-    return sp.csr_matrix(
-        (matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], max(width, matrix.shape[1]))
-    )
-
-
-def _rows_of(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
-    """matrix[rows] (rows sorted, distinct), sliced from the arrays without scipy's indexing."""
-    starts, stops = matrix.indptr[rows], matrix.indptr[rows + 1]
-    lengths = stops - starts
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    at = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
-    return sp.csr_matrix((matrix.data[at], matrix.indices[at], indptr), shape=(len(rows), matrix.shape[1]))
 
 
 def _matrices_match(table: MentionTable, full: MentionTable) -> bool:

@@ -73,10 +73,10 @@ class MentionTable:
         rows = np.asarray(rows, dtype=np.int64)
         return MentionTable(
             names=[self.names[r] for r in rows.tolist()],
-            text={k: _take_rows(v, rows, compact) for k, v in self.text.items()},
-            coauthors=_take_rows(self.coauthors, rows, compact),
-            coauthors_full=_take_rows(self.coauthors_full, rows, compact),
-            coauthor_weighted=_take_rows(self.coauthor_weighted, rows, compact),
+            text={k: take_rows(v, rows, compact) for k, v in self.text.items()},
+            coauthors=take_rows(self.coauthors, rows, compact),
+            coauthors_full=take_rows(self.coauthors_full, rows, compact),
+            coauthor_weighted=take_rows(self.coauthor_weighted, rows, compact),
             coauthor_labels=[self.coauthor_labels[r] for r in rows.tolist()],
             years=self.years[rows],
             emails=self.emails[rows],
@@ -209,9 +209,9 @@ def stack_tables(first: MentionTable, second: MentionTable) -> MentionTable:
     return MentionTable(
         names=[*first.names, *second.names],
         text={k: sp.vstack([v, second.text[k]], format="csr") for k, v in first.text.items()},
-        coauthors=sp.vstack([_widen(first.coauthors, width), second.coauthors], format="csr"),
-        coauthors_full=sp.vstack([_widen(first.coauthors_full, full_width), second.coauthors_full], format="csr"),
-        coauthor_weighted=sp.vstack([_widen(first.coauthor_weighted, width), second.coauthor_weighted], format="csr"),
+        coauthors=sp.vstack([widen(first.coauthors, width), second.coauthors], format="csr"),
+        coauthors_full=sp.vstack([widen(first.coauthors_full, full_width), second.coauthors_full], format="csr"),
+        coauthor_weighted=sp.vstack([widen(first.coauthor_weighted, width), second.coauthor_weighted], format="csr"),
         coauthor_labels=[*first.coauthor_labels, *second.coauthor_labels],
         years=np.concatenate([first.years, second.years]),
         emails=np.concatenate([first.emails, second.emails]),
@@ -219,7 +219,7 @@ def stack_tables(first: MentionTable, second: MentionTable) -> MentionTable:
     )
 
 
-def _widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
+def widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
     return sp.csr_matrix(
         (matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], max(width, matrix.shape[1]))
     )
@@ -277,7 +277,7 @@ def compact_columns(table: MentionTable) -> MentionTable:
     )
 
 
-def _take_rows(matrix: sp.csr_matrix, rows: np.ndarray, compact: bool) -> sp.csr_matrix:
+def take_rows(matrix: sp.csr_matrix, rows: np.ndarray, compact: bool) -> sp.csr_matrix:
     """matrix[rows] (same entries in the same order), without scipy's per-call checks, which
     cost more than the copy for the few rows of a block; compact: see compact_columns."""
     starts = matrix.indptr[rows]
@@ -294,4 +294,4 @@ def _take_rows(matrix: sp.csr_matrix, rows: np.ndarray, compact: bool) -> sp.csr
 
 
 def _used_columns(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    return _take_rows(matrix, np.arange(matrix.shape[0]), compact=True)
+    return take_rows(matrix, np.arange(matrix.shape[0]), compact=True)
