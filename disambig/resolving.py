@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,17 +74,56 @@ class _Job:
     result: list[Resolution] | None = None
     error: BaseException | None = None
     finished: bool = False
+    keys: dict[str, str] = field(init=False)  # mention id -> name block key
+
+    def __post_init__(self) -> None:
+        self.keys = {m.mention_id: parse_name(m.name).block_key for m in self.mentions}
+
+    @property
+    def blocks(self) -> set[str]:
+        return set(self.keys.values())
+
+
+@dataclass
+class _Decision:
+    """What one call resolves to, decided before anything is written."""
+
+    results: list[Resolution]
+    links: list[NewLink]
+    computed: list[Computed]
+
+
+def _waves(group: Sequence[_Job]) -> Iterator[list[_Job]]:
+    """The calls in waves whose calls share no name block: within a wave each call is decided
+    alone, yet the result is that of resolving the calls one by one in order, as a call waits for
+    every earlier call touching one of its blocks."""
+    remaining = list(group)
+    while remaining:
+        wave: list[_Job] = []
+        later: list[_Job] = []
+        seen: set[str] = set()
+        for job in remaining:
+            (later if job.blocks & seen else wave).append(job)
+            seen |= job.blocks
+        yield wave
+        remaining = later
 
 
 class Resolver:
     """Resolves mentions against a registry with one pairwise model.
 
     Calls made at once from several threads (a server's workers) are resolved in groups: one
-    thread resolves the calls waiting, one after another in their order of arrival, in one
-    transaction, and every call returns once that transaction is committed (group commit: one
-    commit, one lock of the registry, for many small calls). A call's result is what resolving the
-    calls one by one in that order would give. If the group's transaction fails, each of its calls
-    is resolved again alone."""
+    thread resolves the calls waiting, in their order of arrival, in one transaction per wave of
+    calls that share no name block, and every call returns once its transaction is committed
+    (group commit: one commit, one lock of the registry, for many small calls). A call's result
+    is what resolving the calls one by one in that order would give. If a transaction fails, each
+    of its calls is resolved again alone.
+
+    Deciding is optimistic: it reads the registry without locking the name blocks, so several
+    processes or replicas decide at once and only the writes queue on the lock. Under the lock,
+    a decision is written only if none of its blocks changed since the decision began (no mention
+    linked into them, no mention moved anywhere, none of its mentions stored meanwhile); else it
+    is decided again, under the lock."""
 
     def __init__(
         self,
@@ -109,9 +148,17 @@ class Resolver:
         `still_wanted` is asked just before storing (e.g. a gRPC call's is_active): when the
         caller has given up, nothing is stored and DeadlineExceeded is raised, so a caller never
         misses a resolution that was stored on its behalf."""
-        if not self.group_commit:
-            return self._resolve_alone(mentions, still_wanted)
         job = _Job(mentions, still_wanted)
+        if not self.group_commit:
+            self._resolve_group([job])
+        else:
+            self._wait_for_group(job)
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def _wait_for_group(self, job: _Job) -> None:
         with self._turn:
             self._waiting.append(job)
         while True:
@@ -119,7 +166,7 @@ class Resolver:
                 while self._leading and not job.finished:
                     self._turn.wait()
                 if job.finished:
-                    break
+                    return
                 self._leading = True  # this thread resolves the calls waiting, its own among them
                 group = self._waiting[:GROUP_MAX_CALLS]
                 del self._waiting[:GROUP_MAX_CALLS]
@@ -133,10 +180,6 @@ class Resolver:
                         waiting.finished = True
                     self._leading = False
                     self._turn.notify_all()
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
 
     def warm_up(self, seconds: float) -> tuple[int, int]:
         """Load the largest name blocks into the caches, as a first call to each would, for at
@@ -153,51 +196,81 @@ class Resolver:
             blocks, loaded = blocks + 1, loaded + size
         return blocks, loaded
 
-    def _resolve_alone(self, mentions: Sequence[Mention], still_wanted: Callable[[], bool] | None) -> list[Resolution]:
-        for attempt in range(2):
+    def _resolve_group(self, group: Sequence[_Job]) -> None:
+        """Each call gets its result or its error (set, not raised)."""
+        for wave in _waves(group):
             try:
-                keys = {m.mention_id: parse_name(m.name).block_key for m in mentions}
-                computed: list[Computed] = []
-                with self.registry.locked_blocks(keys.values()) as session:
-                    results = self._resolve_in(session, mentions, keys, still_wanted, computed)
-                self._remember(computed)
-                return results
-            except IntegrityError:
-                # The same mention id arrived at once under another name block: the retry finds
-                # it stored and answers with its identity.
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+                self._resolve_wave(wave)
+            except Exception as exc:
+                if len(wave) == 1:
+                    self._retry_alone(wave[0], exc)
+                else:
+                    # Nothing of the wave is stored: each call is resolved again alone (and fails
+                    # alone, if it must).
+                    for job in wave:
+                        self._resolve_group([job])
 
-    def _resolve_group(self, group: list[_Job]) -> None:
-        """Resolve the calls in one transaction; each gets its result or error (set, not raised)."""
-        if len(group) == 1:
-            self._settle(group[0])
-            return
-        keys = [{m.mention_id: parse_name(m.name).block_key for m in job.mentions} for job in group]
-        computed: list[Computed] = []
+    def _retry_alone(self, job: _Job, exc: Exception) -> None:
+        if isinstance(exc, IntegrityError):
+            # The same mention id arrived at once under another name block (or from another
+            # process): the retry finds it stored and answers with its identity.
+            try:
+                self._resolve_wave([job])
+                return
+            except Exception as again:
+                exc = again
+        job.error = exc
+
+    def _resolve_wave(self, wave: Sequence[_Job]) -> None:
+        """Decide the calls (no two share a block), then write them in one transaction."""
+        blocks = {key for job in wave for key in job.blocks}
         mark = self.stored_mentions.mark()
+        before = self.stored_mentions.tables(blocks)
         try:
-            with self.registry.locked_blocks([k for job_keys in keys for k in job_keys.values()]) as session:
-                results: list[list[Resolution] | DeadlineExceeded] = []
-                for job, job_keys in zip(group, keys, strict=True):
-                    try:
-                        results.append(self._resolve_in(session, job.mentions, job_keys, job.still_wanted, computed))
-                    except DeadlineExceeded as exc:  # nothing of this call written; the others go on
-                        results.append(exc)
+            with self.registry.reading() as session:
+                since = session.last_change()
+                decisions = self._decide(session, wave)
+            with self.registry.locked_blocks(blocks) as session:
+                if not self._still_valid(session, since, blocks, decisions):
+                    # Decided again from the caches as they were: the same loads, so the same
+                    # decision, as if the first had never been made.
+                    self.stored_mentions.put_back(before)
+                    decisions = self._decide(session, wave)
+                for k, job in enumerate(wave):
+                    # A caller gone since its decision: its call shares no block with the others,
+                    # so leaving it out changes nothing of theirs.
+                    if decisions[k] is not None and job.still_wanted is not None and not job.still_wanted():
+                        job.error, decisions[k] = _gone(), None
+                session.record_links([link for d in decisions if d is not None for link in d.links], unstored=True)
         except Exception:
-            # Nothing of the group is stored: the cached blocks may hold its mentions, and each call
-            # is resolved again alone (and fails alone, if it must).
-            self.stored_mentions.reset(mark, [k for job_keys in keys for k in job_keys.values()])
-            for job in group:
-                self._settle(job)
-            return
-        for job, result in zip(group, results, strict=True):
-            if isinstance(result, DeadlineExceeded):
-                job.error = result
+            self.stored_mentions.reset(mark, blocks)
+            for job in wave:
+                job.error = None
+            raise
+        for job, decision in zip(wave, decisions, strict=True):
+            if decision is not None:
+                job.result = decision.results
+        self._remember([c for d in decisions if d is not None for c in d.computed])
+
+    def _decide(self, session: BlockSession, wave: Sequence[_Job]) -> list[_Decision | None]:
+        """Each call's decision, or None (its error set) for a call whose caller has gone."""
+        out: list[_Decision | None] = []
+        for job in wave:
+            if job.still_wanted is not None and not job.still_wanted():
+                job.error = _gone()
+                out.append(None)
             else:
-                job.result = result
-        self._remember(computed)
+                job.error = None
+                out.append(self._decide_call(session, job))
+        return out
+
+    @staticmethod
+    def _still_valid(
+        session: BlockSession, since: int, blocks: set[str], decisions: Sequence[_Decision | None]
+    ) -> bool:
+        """Whether decisions made on the registry as of change `since` still hold."""
+        new = [link.mention_id for d in decisions if d is not None for link in d.links]
+        return not session.changed_since(since, blocks) and not session.stored(new)
 
     def _remember(self, computed: list[Computed]) -> None:
         """Committed: the blocks' next loads need not read these mentions back, nor weight them
@@ -208,26 +281,14 @@ class Resolver:
             log.exception("resolved mentions not kept in the cache; their blocks will be read again")
             self.stored_mentions.reset(None, {c.block_key for c in computed})
 
-    def _settle(self, job: _Job) -> None:
-        try:
-            job.result = self._resolve_alone(job.mentions, job.still_wanted)
-        except Exception as exc:  # handed to the calling thread, which raises it
-            job.error = exc
-
-    def _resolve_in(
-        self,
-        session: BlockSession,
-        mentions: Sequence[Mention],
-        keys: dict[str, str],
-        still_wanted: Callable[[], bool] | None,
-        computed: list[Computed],
-    ) -> list[Resolution]:
-        """Resolve and store the mentions in the session's transaction (its blocks locked)."""
+    def _decide_call(self, session: BlockSession, job: _Job) -> _Decision:
+        """Resolve a call's mentions on the registry as the session reads it; nothing is written."""
+        keys = job.keys
         stored = session.stored(keys)
         results: dict[str, Resolution] = {}
         by_block: dict[str, list[Mention]] = defaultdict(list)
         pending: set[str] = set()
-        for mention in mentions:
+        for mention in job.mentions:
             if mention.mention_id in stored:
                 identity, confidence = stored[mention.mention_id]
                 results[mention.mention_id] = Resolution(mention.mention_id, identity, confidence, created=False)
@@ -237,7 +298,7 @@ class Resolver:
         links: list[NewLink] = []
         made: list[Computed] = []
         for block_key, new in by_block.items():
-            resolved = self._resolve_block(session, block_key, new, [*computed, *made], made)
+            resolved = self._resolve_block(session, block_key, new, made)
             for mention, resolution in zip(new, resolved, strict=True):
                 results[mention.mention_id] = resolution
                 links.append(
@@ -250,24 +311,13 @@ class Resolver:
                         create=resolution.created,
                     )
                 )
-        if still_wanted is not None and not still_wanted():
-            raise DeadlineExceeded("the call ended before its resolutions were stored; nothing was stored")
-        session.record_links(links, unstored=True)  # read above, under the blocks' lock
-        computed.extend(made)  # stored (once the transaction commits)
-        return [results[m.mention_id] for m in mentions]
+        return _Decision([results[m.mention_id] for m in job.mentions], links, made)
 
     def _resolve_block(
-        self,
-        session: BlockSession,
-        block_key: str,
-        new: Sequence[Mention],
-        earlier: Sequence[Computed],
-        computed: list[Computed],
+        self, session: BlockSession, block_key: str, new: Sequence[Mention], computed: list[Computed]
     ) -> list[Resolution]:
-        """Resolve the block's new mentions in order; what each was made into goes to `computed`.
-        `earlier`: mentions resolved before in this transaction (stored, or about to be)."""
-        fresh = {c.mention.mention_id: c for c in earlier}
-        stored = self.stored_mentions.load(session, block_key, self.model.text_prior, fresh)
+        """Resolve the block's new mentions in order; what each was made into goes to `computed`."""
+        stored = self.stored_mentions.load(session, block_key, self.model.text_prior)
         known, owners = stored.mentions, stored.owners
         if len(new) > 1 and JOINT_RATIO * len(new) >= len(known):
             return self._cluster_jointly(known, owners, new)
@@ -468,6 +518,10 @@ class Resolver:
             scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return [(identity, round(score, 4)) for identity, score in ranked[:limit]]
+
+
+def _gone() -> DeadlineExceeded:
+    return DeadlineExceeded("the call ended before its resolutions were stored; nothing was stored")
 
 
 def explain(features: np.ndarray, table: MentionTable, row: int, other: int) -> tuple[str, ...]:

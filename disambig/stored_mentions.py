@@ -105,11 +105,9 @@ class StoredMentions:
         session: BlockSession,
         block_key: str,
         text_prior: Mapping[str, DocumentFrequencies] | None = None,
-        fresh: Mapping[str, Computed] | None = None,
     ) -> StoredBlock:
-        """The block as stored now; call under the block's lock (Registry.locked_blocks). `fresh`:
-        mentions stored earlier in this transaction, by id, as their resolutions made them."""
-        fresh = fresh or {}
+        """The block as the session reads it (a resolver decides on it, then checks under the
+        block's lock that it has not changed before writing)."""
         seq, moved = self._follow_feed(session)
         with self._lock:
             cached = self._tables.pop(block_key, None)
@@ -117,14 +115,14 @@ class StoredMentions:
             delta = session.block_delta(block_key, cached.seq)
             owner_of = {i: owner for i, owner in delta if i not in cached.row_of}
             if len(owner_of) <= REWEIGHT_SHARE * len(cached.ids):
-                entry = self._append(session, cached, owner_of, cached.owners, seq, computed=fresh)
+                entry = self._append(session, cached, owner_of, cached.owners, seq)
                 return self._keep(block_key, entry)
         owners = dict(session.block_owners(block_key))
         if cached is not None:
             extra = {i: owner for i, owner in owners.items() if i not in cached.row_of}
             if len(extra) <= REWEIGHT_SHARE * len(cached.ids) and len(cached.ids) + len(extra) == len(owners):
                 refreshed = [owners[i] for i in cached.ids]
-                entry = self._append(session, cached, extra, refreshed, seq, owners_seq=seq, computed=fresh)
+                entry = self._append(session, cached, extra, refreshed, seq, owners_seq=seq)
                 return self._keep(block_key, entry)
         ids = list(owners)
         found = self._mentions(session, ids)
@@ -148,6 +146,22 @@ class StoredMentions:
             owners_seq=seq,
         )
         return self._keep(block_key, entry)
+
+    def tables(self, block_keys: Iterable[str]) -> dict[str, _BlockTable | None]:
+        """The cached state of these blocks' tables, for `put_back`."""
+        with self._lock:
+            return {key: self._tables.get(key) for key in block_keys}
+
+    def put_back(self, tables: Mapping[str, _BlockTable | None]) -> None:
+        """These blocks' tables as `tables` took them: loads made since are undone. A block's
+        weights are fitted when it is read whole and kept as it grows, so what a decision sees
+        depends on the loads before it; a decision dropped unwritten must not leave its loads."""
+        with self._lock:
+            for key, entry in tables.items():
+                if entry is None:
+                    self._tables.pop(key, None)
+                else:
+                    self._tables[key] = entry
 
     def mark(self) -> int | None:
         """Where the feed is read up to now: `reset` goes back there."""
@@ -188,7 +202,6 @@ class StoredMentions:
         owners: list[str],
         seq: int,
         owners_seq: int | None = None,
-        computed: Mapping[str, Computed] | None = None,
     ) -> _BlockTable:
         """The cached block with the mentions of `extra` (id -> owner) appended, in that order."""
         kept = cached.owners_seq if owners_seq is None else owners_seq
@@ -196,13 +209,9 @@ class StoredMentions:
         if not extra:
             return _BlockTable(**{**vars(cached), "owners": owners, "codes": codes, "seq": seq, "owners_seq": kept})
         new = list(extra)
-        computed = computed or {}
-        fresh = {i: c for i in new if (c := computed.get(i)) is not None and c.faithful}
-        found = {i: (c.mention, c.parts) for i, c in fresh.items()}
-        if len(found) < len(new):
-            found.update(self._mentions(session, [i for i in new if i not in found]))
+        found = self._mentions(session, new)
         with self._lock:
-            made = [self._rows.pop(i, None) or fresh.get(i) for i in new]
+            made = [self._rows.pop(i, None) for i in new]
         last = made[0] if len(new) == 1 else None
         if (
             last is not None

@@ -96,6 +96,16 @@ _BLOCK_DELTA = (
     .where((mentions.c.block_key == bindparam("key")) & (mentions.c.linked_seq > bindparam("after")))
     .order_by(mentions.c.mention_id)
 )
+_LINKED_INTO = (
+    select(mentions.c.mention_id)
+    .where(mentions.c.block_key.in_(bindparam("keys", expanding=True)) & (mentions.c.linked_seq > bindparam("after")))
+    .limit(1)
+)
+_MOVED_AFTER = (
+    select(changes.c.seq)
+    .where((changes.c.seq > bindparam("after")) & changes.c.kind.not_in(sorted(LINKING_CHANGES)))
+    .limit(1)
+)
 _CHANGES_AFTER = select(changes.c.seq, changes.c.kind).where(changes.c.seq > bindparam("after")).order_by(changes.c.seq)
 _TAKE_SEQS = (
     update(counters)
@@ -545,6 +555,13 @@ class BlockSession:
     def changes_after(self, seq: int) -> list[tuple[int, str]]:
         """(seq, kind) of every change after `seq`, in order."""
         return [(int(r.seq), str(r.kind)) for r in self.conn.execute(_CHANGES_AFTER, {"after": seq})]
+
+    def changed_since(self, seq: int, block_keys: Iterable[str]) -> bool:
+        """Whether, after change `seq`, a mention was linked into one of these blocks or any
+        mention moved between identities (a merge, a split, a re-clustering)."""
+        keys = list(block_keys)
+        linked = self.conn.execute(_LINKED_INTO, {"keys": keys, "after": seq}).first() if keys else None
+        return linked is not None or self.conn.execute(_MOVED_AFTER, {"after": seq}).first() is not None
 
     def last_change(self) -> int:
         """The sequence number of the last change (0 for none)."""

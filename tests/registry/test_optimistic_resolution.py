@@ -1,0 +1,109 @@
+"""Optimistic resolution: a decision is made without locking its name blocks and written only if
+none of them changed meanwhile; otherwise it is made again under the lock, as if the first had
+never been made."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pytest
+
+from disambig.mention import Mention
+from disambig.model import PairwiseModel, load_model
+from disambig.names import parse_name
+from disambig.registry import Registry
+from disambig.registry.store import BlockSession
+from disambig.resolving import Resolver, _Decision, _Job
+from disambig.stored_mentions import StoredMentions
+
+COAUTHORS = ("Charles Babbage", "Mary Somerville", "Augustus De Morgan")
+
+
+def ada(mention_id: str) -> Mention:
+    return Mention(
+        mention_id=mention_id,
+        name="Ada Lovelace",
+        coauthors=COAUTHORS,
+        title="Notes on the analytical engine and its operation",
+        venue="Scientific Memoirs",
+        year=1843,
+        email="ada@example.org",
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> PairwiseModel:
+    return load_model()
+
+
+@pytest.fixture
+def registry(backend_url: str) -> Iterator[Registry]:
+    registry = Registry(backend_url)
+    registry.migrate()
+    yield registry
+    registry.close()
+
+
+def overtaken(resolver: Resolver, replica: Resolver, first: Mention) -> list[list[_Decision | None]]:
+    """Make `replica` resolve `first` right after `resolver`'s next optimistic decision; returns
+    every decision the resolver makes, in order."""
+    decide = resolver._decide
+    made: list[list[_Decision | None]] = []
+
+    def then_overtaken(session: BlockSession, wave: Sequence[_Job]) -> list[_Decision | None]:
+        decisions = decide(session, wave)
+        made.append(decisions)
+        if len(made) == 1:
+            replica.resolve([first])
+        return decisions
+
+    resolver._decide = then_overtaken  # type: ignore[method-assign]
+    return made
+
+
+def test_a_decision_overtaken_by_another_writer_is_made_again(registry: Registry, model: PairwiseModel) -> None:
+    """Two replicas resolving one new person at once end with one identity: the decision made
+    before the other's write (a new identity) is not written, the one made after it links."""
+    replica_registry = Registry(registry.url)
+    replica = Resolver(model, replica_registry)
+    resolver = Resolver(model, registry)
+    made = overtaken(resolver, replica, ada("first"))
+    (resolution,) = resolver.resolve([ada("second")])
+    assert len(made) == 2, "decided again under the lock"
+    first_try = made[0][0]
+    assert first_try is not None and first_try.results[0].created  # alone, it would have made a new identity
+    (stored_first,) = replica.resolve([ada("first")])  # idempotent: what the replica stored
+    assert not resolution.created and resolution.identity_id == stored_first.identity_id
+    assert {identity for identity, _ in registry.stored(["first", "second"]).values()} == {stored_first.identity_id}
+    # The caches hold the block as a fresh load reads it: the dropped decision left nothing.
+    key = parse_name("Ada Lovelace").block_key
+    with registry.locked_blocks([key]) as session:
+        cached = resolver.stored_mentions.load(session, key, model.text_prior)
+        fresh = StoredMentions().load(session, key, model.text_prior)
+    assert [m.mention_id for m in cached.mentions] == [m.mention_id for m in fresh.mentions]
+    assert cached.owners == fresh.owners
+    replica_registry.close()
+
+
+def test_an_unchanged_block_is_written_as_decided(registry: Registry, model: PairwiseModel) -> None:
+    resolver = Resolver(model, registry)
+    resolver.resolve([ada("first")])
+    other = Resolver(model, Registry(registry.url))
+    # The other writer resolves into another block: this decision still holds.
+    made = overtaken(resolver, other, Mention(mention_id="elsewhere", name="Grace Hopper"))
+    (resolution,) = resolver.resolve([ada("second")])
+    assert len(made) == 1, "written without deciding again"
+    assert not resolution.created
+    other.registry.close()
+
+
+def test_a_caller_gone_before_the_write_stores_nothing(registry: Registry, model: PairwiseModel) -> None:
+    """Wanted when decided, gone by the time of the write: that call alone is left out."""
+    resolver = Resolver(model, registry)
+    answers = iter([True, False])
+    leaving = _Job([ada("leaving")], lambda: next(answers))
+    staying = _Job([Mention(mention_id="staying", name="Grace Hopper")], None)
+    resolver._resolve_group([leaving, staying])
+    assert leaving.result is None and leaving.error is not None
+    assert staying.error is None and staying.result is not None
+    assert set(registry.stored(["leaving", "staying"])) == {"staying"}
