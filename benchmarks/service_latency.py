@@ -1,11 +1,12 @@
 """Service latency and throughput (issue 3 targets), client and server on one machine.
 
-    python benchmarks/service_latency.py [--db URL] [--requests 500] [--clients 8] [--seconds 20]
+    python benchmarks/service_latency.py [--db URL] [--processes N] [--requests 500] [--clients 8] [--seconds 20]
 
 1. Preloads a registry with every mention file of ../shared/data (~33k mentions), through the
    resolver in large requests (skipped when --db already holds them, e.g. a second run on the same
    PostgreSQL database; --fresh empties nothing, use a new database instead).
-2. Starts `disambig serve --db URL` as a separate process on a free loopback port.
+2. Starts `disambig serve --db URL --processes N` (default: one server process per core) on a
+   free loopback port.
 3. Latency: --requests single-mention Resolve calls, one after another. Each probe is a copy of a
    stored mention (same name and context, a new mention_id): a new record of a known author,
    sampled over all files, so big name blocks are hit as often as the data holds them.
@@ -75,8 +76,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db_url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(db_url: str, port: int, processes: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "disambig.cli", "serve", "--port", str(port), "--db", db_url]
+    command += ["--processes", str(processes)]
     server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         grpc.channel_ready_future(channel).result(timeout=60)
@@ -103,7 +105,9 @@ def throughput(target: str, messages: list[pb.Mention], clients: int, seconds: f
     deadline = time.perf_counter() + seconds
 
     def run(k: int) -> None:
-        with grpc.insecure_channel(target) as channel:
+        # Each client its own connection, as separate clients have (channels to one target share
+        # one connection by default, which one server process would then serve alone).
+        with grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) as channel:
             stub = pb_grpc.DisambiguatorStub(channel)
             for message in messages[k::clients]:
                 if time.perf_counter() >= deadline:
@@ -124,6 +128,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default=None, help="registry URL (default: a new SQLite file)")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="server processes (default: cores)")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -139,9 +144,12 @@ def main() -> int:
         files = corpus(args.data)
         mentions = [m for f in files for m in f]
         seconds = preload(db_url, files)
-        print(f"registry: {db_url.split('@')[-1]}  mentions: {len(mentions)}  preload: {seconds:.1f} s")
+        print(
+            f"registry: {db_url.split('@')[-1]}  mentions: {len(mentions)}  preload: {seconds:.1f} s  "
+            f"server processes: {args.processes}"
+        )
         port = free_port()
-        server = start_server(db_url, port)
+        server = start_server(db_url, port, args.processes)
         try:
             target = f"127.0.0.1:{port}"
             tag = f"{time.time_ns()}"

@@ -136,7 +136,15 @@ class Settings:
         metadata=_meta("Registry URL: sqlite:///FILE or postgresql+psycopg://...", _db_url, mask_url),
     )
     model: Path | None = field(default=None, metadata=_meta("Model directory (default: the shipped model).", _path))
-    workers: int = field(default=8, metadata=_meta("Threads serving calls.", _integer(1, 1024)))
+    workers: int = field(default=8, metadata=_meta("Threads serving calls (per process).", _integer(1, 1024)))
+    processes: int = field(
+        default=1,
+        metadata=_meta(
+            "Server processes sharing the port (SO_REUSEPORT), each with its own workers and caches: "
+            "one per core serves that many times the calls.",
+            _integer(1, 64),
+        ),
+    )
     log_format: str = field(
         default="text", metadata=_meta("Log format: text or json (one line per call).", _choice(LOG_FORMATS))
     )
@@ -248,6 +256,10 @@ def resolve_settings(
     return Settings(**values), sources
 
 
+def _span(ports: range) -> str:
+    return str(ports[0]) if len(ports) == 1 else f"{ports[0]}-{ports[-1]}"
+
+
 def check(settings: Settings, sources: Mapping[str, str] | None = None) -> Settings:
     """Cross-field rules and the files named: raises SettingsError on the first problem."""
     where = dict.fromkeys(SETTINGS, "default") | dict(sources or {})
@@ -284,8 +296,12 @@ def check(settings: Settings, sources: Mapping[str, str] | None = None) -> Setti
     if settings.auth_tokens is not None:
         read_tokens(settings.auth_tokens, where["auth_tokens"])
     metrics_host = settings.metrics_host or settings.host
-    if settings.metrics_port and settings.metrics_port == settings.port and metrics_host == settings.host:
-        raise fail("metrics_port", f"same as the gRPC port {settings.port}")
+    # Each server process has its own metrics endpoint: metrics_port, metrics_port + 1, ...
+    metrics_ports = range(settings.metrics_port, settings.metrics_port + settings.processes)
+    if settings.metrics_port and settings.port in metrics_ports and metrics_host == settings.host:
+        raise fail("metrics_port", f"the metrics ports {_span(metrics_ports)} include the gRPC port {settings.port}")
+    if settings.metrics_port and metrics_ports[-1] > 65535:
+        raise fail("metrics_port", f"{settings.processes} processes need metrics ports up to {metrics_ports[-1]}")
     return settings
 
 
@@ -350,6 +366,7 @@ def click_options(func: F) -> F:
     kinds: dict[str, Any] = {
         "port": click.INT,
         "workers": click.INT,
+        "processes": click.INT,
         "metrics_port": click.INT,
         "max_message_bytes": click.INT,
         "grace_seconds": click.FLOAT,

@@ -30,14 +30,21 @@ def serve(config: Path | None, **flags: Any) -> None:
 
     settings = load_settings(flags, config=config)
     configure_logging(settings.log_format, settings.log_level)
-    model = load_model(settings.model)
     registry = Registry(settings.db)
     try:
         registry.migrate()
     except SQLAlchemyError as exc:
         raise registry_error(settings.db, exc) from exc
+    if settings.processes > 1:
+        registry.close()  # each server process opens its own
+        from disambig.service.processes import serve_processes
+
+        code = serve_processes(settings)
+        if code:
+            raise SystemExit(code)
+        return
     try:
-        run_server(settings, model, registry)
+        run_server(settings, load_model(settings.model), registry)
     finally:
         registry.close()
 

@@ -10,6 +10,7 @@ import gc
 import logging
 import signal
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
 
@@ -98,30 +99,50 @@ def start_service(settings: Settings, model: PairwiseModel, registry: Registry) 
     return running
 
 
-def serve(settings: Settings, model: PairwiseModel, registry: Registry) -> None:
-    """Run until SIGTERM or SIGINT; in-flight calls get settings.grace_seconds to finish."""
+def describe(settings: Settings, port: int, metrics_ports: Sequence[int], model_version: str) -> str:
+    """The line that says a server is up, and how."""
+    metrics = ""
+    if metrics_ports:
+        shown = ", ".join(str(p) for p in metrics_ports)
+        metrics = f", metrics on port{'s' if len(metrics_ports) > 1 else ''} {shown}"
+    processes = f", {settings.processes} processes" if settings.processes > 1 else ""
+    return (
+        f"disambig serving on {settings.host}:{port} ({'TLS' if settings.tls else 'plaintext'}"
+        f"{', client certificates required' if settings.tls_client_ca else ''}{processes}){metrics}, "
+        f"model {model_version}"
+    )
+
+
+def serve(
+    settings: Settings,
+    model: PairwiseModel,
+    registry: Registry,
+    on_ready: Callable[[RunningService], None] | None = None,
+) -> None:
+    """Run until SIGTERM or SIGINT; in-flight calls get settings.grace_seconds to finish.
+    `on_ready` is told once calls are taken; by default the server says so in its log."""
     running = start_service(settings, model, registry)
     # What is in memory now (the model, the warmed caches) stays for the life of the process: out
     # of the garbage collector's full passes, which walked all of it and paused calls for up to
     # hundreds of milliseconds.
     gc.collect()
     gc.freeze()
-    log.warning(
-        "disambig serving on %s:%d (%s%s)%s, model %s",
-        settings.host,
-        running.port,
-        "TLS" if settings.tls else "plaintext",
-        ", client certificates required" if settings.tls_client_ca else "",
-        f", metrics on port {running.metrics_port}" if running.metrics_port else "",
-        model.version,
-    )
     stopped = threading.Event()
+    stopping = threading.Event()
 
     def stop(signum: int, _frame: object) -> None:
+        if stopping.is_set():  # a second signal while stopping: the first one's grace still holds
+            return
+        stopping.set()
         log.warning("signal %d: finishing in-flight calls (up to %gs)", signum, settings.grace_seconds)
         running.stop(settings.grace_seconds)
         stopped.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if on_ready is None:
+        metrics_ports = [running.metrics_port] if running.metrics_port else []
+        log.warning("%s", describe(settings, running.port, metrics_ports, model.version))
+    else:
+        on_ready(running)
     stopped.wait()

@@ -74,7 +74,17 @@ def test_relative_paths_in_a_file_are_relative_to_it(tmp_path: Path) -> None:
         ),
         (["--auth-tokens", "nope.toml"], {}, "setting 'auth_tokens' (flag --auth-tokens): nope.toml: no such file"),
         (["--model", "."], {}, "setting 'model' (flag --model): . is not a model directory"),
-        (["--metrics-port", "50051"], {}, "setting 'metrics_port' (flag --metrics-port): same as the gRPC port"),
+        (
+            ["--metrics-port", "50051"],
+            {},
+            "setting 'metrics_port' (flag --metrics-port): the metrics ports 50051 include the gRPC port",
+        ),
+        (
+            ["--metrics-port", "50049", "--processes", "3"],
+            {},
+            "setting 'metrics_port' (flag --metrics-port): the metrics ports 50049-50051 include the gRPC port",
+        ),
+        (["--processes", "0"], {}, "setting 'processes' (flag --processes): must be between 1 and 64"),
         (["--config", "absent.toml"], {}, "setting 'config' (file absent.toml): no such file"),
     ],
 )
