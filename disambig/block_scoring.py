@@ -126,8 +126,9 @@ class Segment:
         )
         # Coauthor columns lead to coauthor rows only: the other matrices' part of the product is empty.
         product = (matrix @ self.transposed).tocsr()
-        product.data[:] = 1.0
-        counts = np.asarray(product.sum(axis=0)).ravel()
+        # Stored entries of a product of positive values are the nonzero ones, once each: a
+        # column's count of them is its count of linked rows (scipy's sum(axis=0) would transpose).
+        counts = np.bincount(product.indices, minlength=product.shape[1])
         return counts[coauthor_matrix * rows : (coauthor_matrix + 1) * rows].astype(np.int64)
 
 

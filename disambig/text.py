@@ -123,7 +123,9 @@ def weighted_unit_rows(matrix: sp.csr_matrix, idf: IdfTable) -> sp.csr_matrix:
     float32, squares summed in column order, entries in descending column order), tested bit for
     bit, because identical titles must keep exactly the same cosine. Done here in numpy on the
     stored entries alone, it costs microseconds for the one row of an online resolution."""
-    canonical = matrix.tocsr().sorted_indices()
+    canonical = matrix.tocsr()
+    if not canonical.has_sorted_indices:  # hashed and binary rows come sorted: no copy then
+        canonical = canonical.sorted_indices()
     indptr, indices = canonical.indptr, canonical.indices
     counts = np.diff(indptr)
     data = (canonical.data.astype(np.float32) * np.asarray(idf[indices], dtype=np.float32)).astype(np.float32)
