@@ -231,7 +231,7 @@ class Resolver:
                 since = session.last_change()
                 decisions = self._decide(session, wave)
             with self.registry.locked_blocks(blocks) as session:
-                if not self._still_valid(session, since, blocks, decisions):
+                if not self._still_valid(session, since, blocks):
                     # Decided again from the caches as they were: the same loads, so the same
                     # decision, as if the first had never been made.
                     self.stored_mentions.put_back(before)
@@ -265,12 +265,11 @@ class Resolver:
         return out
 
     @staticmethod
-    def _still_valid(
-        session: BlockSession, since: int, blocks: set[str], decisions: Sequence[_Decision | None]
-    ) -> bool:
-        """Whether decisions made on the registry as of change `since` still hold."""
-        new = [link.mention_id for d in decisions if d is not None for link in d.links]
-        return not session.changed_since(since, blocks) and not session.stored(new)
+    def _still_valid(session: BlockSession, since: int, blocks: set[str]) -> bool:
+        """Whether decisions made on the registry as of change `since` still hold. A mention of
+        theirs stored meanwhile under their block shows as a change of it; under another block
+        (another name), its insert fails and the call is resolved again."""
+        return not session.changed_since(since, blocks)
 
     def _remember(self, computed: list[Computed]) -> None:
         """Committed: the blocks' next loads need not read these mentions back, nor weight them

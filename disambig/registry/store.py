@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, create_engine, delete, event, func, insert, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
@@ -96,14 +96,20 @@ _BLOCK_DELTA = (
     .where((mentions.c.block_key == bindparam("key")) & (mentions.c.linked_seq > bindparam("after")))
     .order_by(mentions.c.mention_id)
 )
-_LINKED_INTO = (
-    select(mentions.c.mention_id)
-    .where(mentions.c.block_key.in_(bindparam("keys", expanding=True)) & (mentions.c.linked_seq > bindparam("after")))
-    .limit(1)
-)
-_MOVED_AFTER = (
+_CHANGED_SINCE = (
     select(changes.c.seq)
-    .where((changes.c.seq > bindparam("after")) & changes.c.kind.not_in(sorted(LINKING_CHANGES)))
+    .where(
+        (changes.c.seq > bindparam("after"))
+        & (
+            changes.c.kind.not_in(sorted(LINKING_CHANGES))
+            | changes.c.mention_id.in_(
+                select(mentions.c.mention_id).where(
+                    mentions.c.block_key.in_(bindparam("keys", expanding=True))
+                    & (mentions.c.linked_seq > bindparam("after"))
+                )
+            )
+        )
+    )
     .limit(1)
 )
 _CHANGES_AFTER = select(changes.c.seq, changes.c.kind).where(changes.c.seq > bindparam("after")).order_by(changes.c.seq)
@@ -142,8 +148,10 @@ class Registry:
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = url
         # pool_pre_ping: a connection the database dropped (a restart of PostgreSQL) is replaced
-        # at checkout, so the first call after the database returns succeeds.
-        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        # at checkout, so the first call after the database returns succeeds. A SQLite file is
+        # never dropped: no ping, which would cost a statement per transaction.
+        server = make_url(url).get_backend_name() != "sqlite"
+        self.engine: Engine = create_engine(url, pool_pre_ping=server)
         # SQLite has one writer at a time. This process's writers queue on a lock instead of on
         # SQLite's busy timeout, which runs out under load ("database is locked"); the busy
         # timeout is left to arbitrate with other processes (a recluster beside a server).
@@ -559,9 +567,7 @@ class BlockSession:
     def changed_since(self, seq: int, block_keys: Iterable[str]) -> bool:
         """Whether, after change `seq`, a mention was linked into one of these blocks or any
         mention moved between identities (a merge, a split, a re-clustering)."""
-        keys = list(block_keys)
-        linked = self.conn.execute(_LINKED_INTO, {"keys": keys, "after": seq}).first() if keys else None
-        return linked is not None or self.conn.execute(_MOVED_AFTER, {"after": seq}).first() is not None
+        return self.conn.execute(_CHANGED_SINCE, {"keys": list(block_keys), "after": seq}).first() is not None
 
     def last_change(self) -> int:
         """The sequence number of the last change (0 for none)."""
