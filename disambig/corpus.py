@@ -156,8 +156,8 @@ class TableWeights:
     ) -> TableWeights:
         text_idf: dict[str, SparseIdf] = {}
         for k, field in enumerate(TEXT_FIELDS):
-            frequencies = DocumentFrequencies.of(binary_rows([p.terms[k] for p in parts], N_FEATURES))
-            text_idf[field] = SparseIdf.of(frequencies, text_prior.get(field) if text_prior else None)
+            prior = text_prior.get(field) if text_prior else None
+            text_idf[field] = SparseIdf.of([p.terms[k] for p in parts], prior)
         columns: dict[str, int] = {}
         full: dict[str, int] = {}
         for p in parts:

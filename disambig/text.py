@@ -96,9 +96,13 @@ class SparseIdf:
     prior: DocumentFrequencies | None = None
 
     @classmethod
-    def of(cls, frequencies: DocumentFrequencies, prior: DocumentFrequencies | None = None) -> SparseIdf:
-        columns = np.flatnonzero(frequencies.counts)
-        return cls(frequencies.n_docs, columns, frequencies.counts[columns], prior)
+    def of(cls, terms: Sequence[np.ndarray], prior: DocumentFrequencies | None = None) -> SparseIdf:
+        """The IDF of documents given as their term columns (each column once per document),
+        counted without the dense arrays of 2**18 counts: a small block's weights are refitted
+        as it grows, often."""
+        present = np.concatenate([np.asarray(t, dtype=np.int64) for t in terms]) if terms else np.empty(0, np.int64)
+        columns, counts = np.unique(present, return_counts=True)
+        return cls(len(terms), columns, counts.astype(np.float32), prior)
 
     def __getitem__(self, columns: np.ndarray) -> np.ndarray:
         """The same float32 values as (frequencies + prior).idf() at these columns."""

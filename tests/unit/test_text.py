@@ -34,9 +34,11 @@ def test_weighting_is_bit_identical_to_the_broadcast_reference_even_with_unsorte
 def test_sparse_idf_gives_the_dense_values_at_every_column() -> None:
     from disambig.text import N_FEATURES, DocumentFrequencies, SparseIdf, hash_documents
 
-    corpus = DocumentFrequencies.of(hash_documents(["vision transformers at scale", "survey sampling weights"]))
+    documents = hash_documents(["vision transformers at scale", "survey sampling weights", "vision at scale", ""])
+    terms = [documents.indices[documents.indptr[k] : documents.indptr[k + 1]] for k in range(documents.shape[0])]
+    corpus = DocumentFrequencies.of(documents)
     prior = DocumentFrequencies.of(hash_documents(["vision models", "sampling theory", "graph theory"] * 3))
     dense = (corpus + prior).idf()
     columns = np.concatenate([np.flatnonzero(corpus.counts), np.flatnonzero(prior.counts), [0, N_FEATURES - 1]])
-    assert np.array_equal(SparseIdf.of(corpus, prior)[columns], dense[columns])
-    assert np.array_equal(SparseIdf.of(corpus)[columns], corpus.idf()[columns])
+    assert np.array_equal(SparseIdf.of(terms, prior)[columns], dense[columns])
+    assert np.array_equal(SparseIdf.of(terms)[columns], corpus.idf()[columns])
