@@ -2,8 +2,10 @@
 
 Every form below parses to the same surname and given-name parts:
 "Daniel Haziza", "Haziza, Daniel", "D. Haziza", "HAZIZA D", "Haziza D.".
-Diacritics are folded by anyascii (a maintained transliteration table), so "José García-Márquez"
-and "Jose Garcia-Marquez" share a block.
+So do "Ajay K. Gupta", "GUPTA, Ajay K.", "GUPTA Ajay K.", "Ajay K. GUPTA" and "Ajay K. Gupta1,2",
+and "Gupta AK", "GUPTA AK", "Gupta, AK", "A.K.Gupta" (benchmarks/name_styles.py checks whole
+files in each catalogue style). Diacritics are folded by anyascii (a maintained transliteration
+table), so "José García-Márquez" and "Jose Garcia-Marquez" share a block.
 """
 
 from __future__ import annotations
@@ -117,22 +119,54 @@ def fold(text: str) -> str:
     return anyascii(unicodedata.normalize("NFKC", text)).lower()
 
 
+_VOWELS = frozenset("aeiou")
+_APOSTROPHES = frozenset("'`\u00b4\u02b9\u02bc\u2018\u2019\u2032")
+_MOJIBAKE = frozenset("?\ufffd")  # a letter lost in a bad transcoding: dropped, never a word break
+_PLAIN_ASCII = re.compile(r"[A-Za-z .,'\-]*")
+_WORD_BREAKS = re.compile(r"[\s,]+")
+_PARENTHESISED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+
+
+def _reads_as_word(letters: str) -> bool:
+    """Whether 2 or 3 capitals without dots can be a word ('LI', 'MA', 'KIM', 'ALI') and not
+    initials ('JC', 'AK', 'SY', 'JRR'): three letters with a vowel; two that read as a syllable,
+    a consonant and a vowel ('LI', 'KE'), two vowels ('OU'), a vowel and n ('AN'), or 'NG'."""
+    low = letters.lower()
+    if len(low) == 3:
+        return any(ch in _VOWELS for ch in low)
+    if len(low) != 2:
+        return False
+    first, second = low[0], low[1]
+    if first in _VOWELS:
+        return second in _VOWELS or second == "n"
+    return second in _VOWELS or low == "ng"
+
+
 def _is_initials_token(token: str, all_upper: bool) -> bool:
-    """'D', 'D.', 'J.C.', 'JC' (when the rest of the name is not all capitals)."""
+    """'D', 'D.', 'J.C.', 'JC'; in a name written all in capitals, 'JC' or 'DL' but not 'LI' or 'ALI'."""
     letters = token.replace(".", "").replace("-", "")
     if not letters or not letters.isalpha():
         return False
     if "." in token:
-        return all(len(seg) <= 1 for seg in re.split(r"[.\-]", token) if seg) or len(letters) == 1
+        if all(len(seg) <= 1 for seg in re.split(r"[.\-]", token) if seg) or len(letters) == 1:
+            return True
+        if all_upper or token.index(".") < len(token) - 1:
+            return False  # "Ph.D.", "WM." (William), "MCG."; but "Michael HLS." has initials
     if len(letters) == 1:
         return True
-    return not all_upper and letters.isupper() and len(letters) <= 3
+    if not letters.isupper():
+        return False  # "Jr.", "Md."
+    if len(letters) > 3:
+        # "BVKV", "JBTM": a long run of capitals is initials only if it has no vowel.
+        return not any(ch in "AEIOUY" for ch in letters)
+    return not all_upper or not _reads_as_word(letters)  # "JC", "HLS."; in capitals not "LI", "ALI"
 
 
 def _split_given(tokens: list[str], all_upper: bool) -> tuple[str, ...]:
     parts: list[str] = []
-    for token in tokens:
-        if _is_initials_token(token, all_upper):
+    for i, token in enumerate(tokens):
+        inner_particle = all_upper and i < len(tokens) - 1 and token.lower() in PARTICLES
+        if _is_initials_token(token, all_upper) and not inner_particle:
             parts.extend(ch for ch in fold(token) if ch.isalpha())
             continue
         for piece in token.split("-"):
@@ -142,47 +176,217 @@ def _split_given(tokens: list[str], all_upper: bool) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def _plain_char(ch: str) -> str:
+    """Letters and combining marks kept, any dash as '-', any apostrophe as "'", other symbols,
+    digits and punctuation as a space (before anyascii, which would spell '§' or '✉' as letters)."""
+    if ch.isalpha() or ch in " .,-'":
+        return ch
+    if ch.isascii():
+        return " "
+    category = unicodedata.category(ch)
+    if category[0] == "M":
+        return ch
+    if category == "Pd":
+        return "-"
+    return "'" if ch in _APOSTROPHES else " "
+
+
 def _clean_tokens(text: str) -> list[str]:
-    text = _ALLOWED.sub(" ", anyascii(unicodedata.normalize("NFKC", text)))
-    # "J.C.Smith" -> "J.C. Smith"; keep "J.-P." together.
-    text = re.sub(r"\.(?=[A-Za-z]{2})", ". ", text)
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii() or not _PLAIN_ASCII.fullmatch(text):
+        text = "".join(_plain_char(ch) for ch in text)
+    text = _ALLOWED.sub(" ", anyascii(text))
+    # "J.C.Smith" -> "J.C. Smith", "B.O'Sullivan" -> "B. O'Sullivan"; keep "J.-P." together.
+    text = re.sub(r"\.(?=[A-Za-z][A-Za-z'])", ". ", text)
     return [tok.strip("'-") for tok in _SPACES.split(text.strip()) if tok.strip(".'-")]
+
+
+def _is_marker(ch: str) -> bool:
+    """Byline residue after a name: affiliation numbers, '*', '†', a stray comma or semicolon."""
+    if ch in ".'-" or ch in _APOSTROPHES:
+        return False
+    return ch.isdigit() or ch.isspace() or unicodedata.category(ch)[0] in "PS"
+
+
+def _normalise(raw: str) -> str:
+    """NFKC, without mojibake '?', parenthesised asides ("Hong (Iris) Xie": a nickname, maiden
+    name or transliteration, not a middle name) or trailing byline markers ("Gupta1,2", "Gupta*")."""
+    if raw.isascii() and (raw[-1:].isalpha() or raw[-1:] == ".") and not any(ch in raw for ch in "([?"):
+        return raw  # the usual case, and already normal
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if ch not in _MOJIBAKE)
+    without = _PARENTHESISED.sub(" ", text)
+    if any(ch.isalpha() for ch in without):
+        text = without
+    end = len(text)
+    while end and _is_marker(text[end - 1]):
+        end -= 1
+    return text[:end]
 
 
 def _is_suffix(token: str) -> bool:
     return token.replace(".", "").lower() in SUFFIXES
 
 
+def _strip_suffixes(tokens: list[str], keep: int, all_upper: bool, *, after_comma: bool = False) -> list[str]:
+    """Trailing suffixes ("Jr.", "III", "PhD") dropped while `keep` tokens remain. One that can be
+    initials stays when dropping it would leave too few tokens ("Srinivasan V", "Kender JR"), when
+    it follows another initial ("Smith J V"), or as a single letter after a comma ("Smith, John V")
+    or with a dot ("MARATHE Madhav V."). Elsewhere a suffix is dropped unless it can be initials
+    ("Md. Saiful Islam" drops 'Md.', "V. Srinivasan" keeps 'V.')."""
+    out = [
+        t for i, t in enumerate(tokens) if i == len(tokens) - 1 or not _is_suffix(t) or _is_initials_token(t, all_upper)
+    ]
+    while out and _is_suffix(out[-1]):
+        token, rest = out[-1], out[:-1]
+        if token.endswith(".") and len(token) == 2:
+            break  # "V.": a roman numeral is not written with a dot
+        if _is_initials_token(token, all_upper) and (
+            len(rest) < keep
+            or (rest and _is_initials_token(rest[-1], all_upper))
+            or (after_comma and len(token.replace(".", "")) == 1)
+        ):
+            break
+        out.pop()
+    return out
+
+
+def _is_upper_word(token: str) -> bool:
+    letters = token.replace("-", "").replace("'", "")
+    return len(letters) > 1 and letters.isalpha() and letters.isupper()
+
+
+def _upper_surname(tokens: list[str], initial_flags: list[bool]) -> tuple[list[str], list[str]] | None:
+    """(given, surname) of a mixed-case name whose surname is the run of all-capitals words at its
+    start or end: "HAZIZA Daniel", "GUPTA Ajay K.", "José GARCIA MARQUEZ", "LIU Yan", "Yan LIU".
+    Two or three capitals without dots are initials ("Gupta AK") unless they read as a word
+    (`_reads_as_word`) and come first ("LI Wei", "MA Qian", "OOI Beng Chin"; "AK Gupta" stays
+    initials), or last, three letters long and starting with a consonant ("Minsoo KIM"; "Wang ATM"
+    and "Wei LI", which cannot be told from MEDLINE "Wang LI", stay initials), or the name writes
+    its initials with dots ("Philip S. YU").
+    Particles in capitals join the run ("Jean-Claude VAN DAMME")."""
+    n = len(tokens)
+    dotted = any("." in t and flag for t, flag in zip(tokens, initial_flags))
+
+    def word(i: int) -> bool:
+        if not initial_flags[i]:
+            return True
+        letters = tokens[i].replace("-", "")
+        if len(letters) < 2 or "." in tokens[i]:
+            return False
+        if dotted:
+            return _reads_as_word(letters) or any(ch in _VOWELS for ch in letters.lower())
+        if not _reads_as_word(letters):
+            return False
+        # "VAN DE POL Jaco", "Luigi DEL RE": a short word after a particle in capitals.
+        after_particle = i > 0 and tokens[i - 1].lower() in PARTICLES and _is_upper_word(tokens[i - 1])
+        # Last, three letters that start with a consonant ("Minsoo KIM"): "Wang ATM" is MEDLINE.
+        last = i == n - 1 and len(letters) == 3 and letters[0].lower() not in _VOWELS
+        return i == 0 or after_particle or last
+
+    def upper_at(i: int) -> bool:
+        token = tokens[i]
+        if not _is_upper_word(token) or "." in token:
+            return False
+        return word(i) or token.lower() in PARTICLES
+
+    for run in (range(n), range(n - 1, -1, -1)):
+        taken = []
+        for i in run:
+            if not upper_at(i):
+                break
+            taken.append(i)
+        if not taken or len(taken) == n or not word(max(taken)):
+            continue  # the surname's last word is a word, not a particle or initials
+        rest = [i for i in range(n) if i not in taken]
+        if any(_is_upper_word(tokens[i]) and not initial_flags[i] for i in rest):
+            continue  # capitals on both sides: no reading
+        if not any(not initial_flags[i] for i in rest):
+            continue  # "JC LIU" / "LIU JC": initials and a capitals word, left to the other rules
+        surname = [tokens[i] for i in sorted(taken)]
+        return [tokens[i] for i in rest], surname
+    return None
+
+
 def _pretty(token: str, all_upper: bool) -> str:
     if _is_initials_token(token, all_upper):
         return " ".join(f"{ch.upper()}." for ch in token if ch.isalpha())
+    return _pretty_word(token)
+
+
+def _pretty_word(token: str) -> str:
     if token.isupper() or token.islower():
         return "-".join(piece.capitalize() for piece in token.split("-"))
     return token
 
 
+def _surname_words(tokens: list[str]) -> int:
+    """Words of a name that are not lower-case particles: 'van der Berg' 1, 'John Smith' 2."""
+    return sum(1 for t in tokens if not (t.islower() and t in PARTICLES))
+
+
+def _initial_flags(tokens: list[str], all_upper: bool) -> list[bool]:
+    """Which tokens are initials. In capitals, a particle before the last word is not ("DE LA
+    CRUZ M"), and a name of short tokens only keeps one as a word, the first with a vowel
+    ("MA Y", "JC MA")."""
+    flags = [_is_initials_token(t, all_upper) for t in tokens]
+    if all_upper:
+        for i, token in enumerate(tokens[:-1]):
+            if token.lower() in PARTICLES:
+                flags[i] = False
+        if all(flags):
+            words = [i for i, t in enumerate(tokens) if "." not in t and len(t) > 1]
+            voiced = [i for i in words if any(ch in _VOWELS for ch in tokens[i].lower())]
+            if voiced or words:
+                flags[(voiced or words)[0]] = False
+    return flags
+
+
 @lru_cache(maxsize=200_000)
 def parse_name(raw: str) -> ParsedName:
     """Parse one author name string; never raises, an unparseable name gives an empty surname."""
+    raw = _normalise(raw)
+    # Written all in capitals? A suffix does not count: "JOHN SMITH Jr." is.
+    words = [t for t in _WORD_BREAKS.split(raw) if not _is_suffix(t) or t.isupper()]
+    all_upper = "".join(ch for t in words for ch in t if ch.isalpha()).isupper()
     if "," in raw:
         pieces = [p for p in (s.strip() for s in raw.split(",")) if p]
-        pieces = [p for p in pieces if not all(_is_suffix(t) for t in p.split())] or pieces
         if len(pieces) >= 2:
-            surname_tokens = [t for t in _clean_tokens(pieces[0]) if not _is_suffix(t)]
-            given_tokens = [t for t in _clean_tokens(" ".join(pieces[1:])) if not _is_suffix(t)]
-            # "Berg, Anna van der": trailing particles belong to the surname.
-            while given_tokens and given_tokens[-1].lower() in PARTICLES and len(given_tokens) > 1:
+            # "Smith, John, Jr.", "John Smith, Jr.": a piece of suffixes is dropped, but not one that
+            # gives a lone surname its initials ("Srinivasan, V", "Kender, JR").
+            kept = pieces[:1]
+            for i, piece in enumerate(pieces[1:], start=1):
+                tokens = _clean_tokens(piece)
+                if tokens and all(_is_suffix(t) for t in tokens):
+                    initials = all(_is_initials_token(t, all_upper) for t in tokens)
+                    if not (i == 1 and initials and _surname_words(_clean_tokens(pieces[0])) <= 1):
+                        continue
+                kept.append(piece)
+            pieces = kept
+        if len(pieces) >= 2:
+            surname_tokens = _strip_suffixes(_clean_tokens(pieces[0]), 1, all_upper)
+            given_tokens = _strip_suffixes(_clean_tokens(" ".join(pieces[1:])), 1, all_upper, after_comma=True)
+            # "Berg, Anna van der": trailing particles belong to the surname; a capitalised one
+            # in a mixed-case given name does not ("Yang, Yu Bin").
+            caseless = all(t.isupper() or t.islower() for t in given_tokens)
+            while (
+                len(given_tokens) > 1
+                and given_tokens[-1].lower() in PARTICLES
+                and (caseless or given_tokens[-1].islower())
+            ):
                 surname_tokens.insert(0, given_tokens.pop())
             return _build(given_tokens, surname_tokens, ambiguous=False)
         raw = pieces[0] if pieces else ""
-    tokens = [t for t in _clean_tokens(raw) if not _is_suffix(t)]
+    tokens = _strip_suffixes(_clean_tokens(raw), 2, all_upper)
     if not tokens:
         return ParsedName("", ())
     if len(tokens) == 1:
         return _build([], tokens, ambiguous=False)
-    letters = "".join(tokens).replace(".", "").replace("-", "").replace("'", "")
-    all_upper = letters.isupper()
-    initial_flags = [_is_initials_token(t, all_upper) for t in tokens]
+    initial_flags = _initial_flags(tokens, all_upper)
+    # "HAZIZA Daniel" / "Daniel HAZIZA" / "GUPTA Ajay K.": the capitals of a mixed-case name are the surname.
+    if not all_upper:
+        upper = _upper_surname(tokens, initial_flags)
+        if upper is not None:
+            return _build(*upper, ambiguous=False)
     # "HAZIZA D", "Haziza D.", "Stenkamp DL", "Garcia Marquez J": full words, then only initials.
     if not initial_flags[0] and initial_flags[-1]:
         split = len(tokens)
@@ -190,18 +394,14 @@ def parse_name(raw: str) -> ParsedName:
             split -= 1
         if not any(initial_flags[:split]):
             return _build(tokens[split:], tokens[:split], ambiguous=False)
-    # "HAZIZA Daniel" / "Daniel HAZIZA": the one all-capitals word of a mixed-case name is the surname.
-    if not all_upper:
-        upper = [i for i, t in enumerate(tokens) if len(t) > 1 and t.isupper() and not initial_flags[i]]
-        if len(upper) == 1 and upper[0] in (0, len(tokens) - 1):
-            i = upper[0]
-            return _build(tokens[:i] + tokens[i + 1 :], [tokens[i]], ambiguous=False)
     # Western order; particles before the last word join the surname.
     start = len(tokens) - 1
     while start > 1 and tokens[start - 1].lower() in PARTICLES:
         start -= 1
     given_tokens, surname_tokens = tokens[:start], tokens[start:]
-    ambiguous = len(tokens) == 2 and not any(initial_flags)
+    # "Wang Wei" may be read either way (the corpus votes); "Wang-Chang Su" may not: a hyphenated
+    # first word is a given name, and the other reading would keep only its first part.
+    ambiguous = len(tokens) == 2 and not any(initial_flags) and "-" not in tokens[0]
     return _build(given_tokens, surname_tokens, ambiguous=ambiguous)
 
 
@@ -211,10 +411,9 @@ def _build(given_tokens: list[str], surname_tokens: list[str], *, ambiguous: boo
     surname = re.sub(r"[^a-z\- ']", "", surname).strip()
     given = _split_given(given_tokens, all_upper)
     particles = len(surname_tokens) > 1
+    # A surname is a word even when short and in capitals ("LI", "MA"): never shown as initials.
     surname_display = " ".join(
-        t.lower()
-        if particles and t.lower() in PARTICLES and i < len(surname_tokens) - 1
-        else _pretty(t, all_upper=False)
+        t.lower() if particles and t.lower() in PARTICLES and i < len(surname_tokens) - 1 else _pretty_word(t)
         for i, t in enumerate(surname_tokens)
     )
     given_display = " ".join(_pretty(t, all_upper) for t in given_tokens)
@@ -222,10 +421,12 @@ def _build(given_tokens: list[str], surname_tokens: list[str], *, ambiguous: boo
 
 
 def swapped(name: ParsedName) -> ParsedName:
-    """The other reading of a two-word name with no comma ('Wang Wei' as surname Wang)."""
+    """The other reading of a two-word name with no comma ('Wang Wei' as surname Wang; 'Wang
+    Shu-Hong' as surname Wang and given names Shu Hong, as 'Wang, Shu-Hong' is parsed)."""
+    parts = (re.sub(r"[^a-z]", "", part) for part in re.split(r"[\s\-]", name.surname))
     return ParsedName(
         surname=name.first,
-        given=(re.sub(r"[^a-z]", "", name.surname),),
+        given=tuple(part for part in parts if part),
         given_display=name.surname_display,
         surname_display=name.given_display,
         order_ambiguous=True,

@@ -14,7 +14,8 @@ PARSE_TABLE = [
     ("D. Haziza", "haziza", ("d",), "haziza_d", "D. Haziza", False),
     ("HAZIZA D", "haziza", ("d",), "haziza_d", "D. Haziza", False),
     ("Haziza D.", "haziza", ("d",), "haziza_d", "D. Haziza", False),
-    ("Jean-Pierre Dupont", "dupont", ("jean", "pierre"), "dupont_j", "J. P. Dupont", True),
+    # A hyphenated first word is a given name: not open to the word-order vote.
+    ("Jean-Pierre Dupont", "dupont", ("jean", "pierre"), "dupont_j", "J. P. Dupont", False),
     ("J.-P. Dupont", "dupont", ("j", "p"), "dupont_j", "J. P. Dupont", False),
     ("van der Berg, Anna", "van der berg", ("anna",), "vanderberg_a", "A. van der Berg", False),
     ("Anna van der Berg", "van der berg", ("anna",), "vanderberg_a", "A. van der Berg", False),
@@ -77,6 +78,155 @@ def test_multi_word_surname_followed_by_initials(raw: str) -> None:
     assert parsed.block_key == "garciamarquez_j"
 
 
+# Catalogue styles of one person (benchmarks/name_styles.py writes whole files this way).
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Ajay K. Gupta",
+        "Gupta, Ajay K.",
+        "GUPTA, Ajay K.",
+        "GUPTA, AJAY K.",
+        "Ajay K. GUPTA",
+        "GUPTA Ajay K.",  # capitals first, then a middle initial: not the surname "Gupta Ajay"
+        "AJAY K. GUPTA",
+        "ajay k. gupta",
+        "Ajay K. Gupta1,2",  # byline markers: not "Gupta1" before a comma and a given name "2"
+        "Ajay K. Gupta*",
+        "Ajay K. Gupta\u2709",  # anyascii would spell the envelope ':envelope:'
+        "Ajay K. Gupta\u00a7",  # ... and the section sign 'S'
+        "Ajay K. Gupta\u00b9,\u00b2",
+        "Gupta, Ajay K.,",
+        "Ajay K. (AK) Gupta",  # a parenthesised aside is not a middle name
+    ],
+)
+def test_full_name_styles_agree(raw: str) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == ("gupta", ("ajay", "k"))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Gupta AK",
+        "GUPTA AK",  # all capitals: 'AK' cannot be read as a word, so it is initials
+        "Gupta, AK",
+        "GUPTA, AK",
+        "Gupta, A. K.",
+        "A. K. Gupta",
+        "A.K. Gupta",
+        "A.K.Gupta",
+        "AK Gupta",
+    ],
+)
+def test_initials_styles_agree(raw: str) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == ("gupta", ("a", "k"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("Srinivasan V", "srinivasan", ("v",)),  # 'V' is a roman-numeral suffix only after a full name
+        ("Srinivasan, V", "srinivasan", ("v",)),
+        ("V. Srinivasan", "srinivasan", ("v",)),
+        ("Gillet, V. J.", "gillet", ("v", "j")),
+        ("Kender JR", "kender", ("j", "r")),  # 'JR' and 'MD' are initials after a lone surname
+        ("Kender, JR", "kender", ("j", "r")),
+        ("Theys MD", "theys", ("m", "d")),
+        ("Smith, J.R.", "smith", ("j", "r")),
+        ("Smith J V", "smith", ("j", "v")),
+        ("Smith, John V", "smith", ("john", "v")),
+        ("MARATHE Madhav V.", "marathe", ("madhav", "v")),
+        ("John Smith V", "smith", ("john",)),
+        ("John Smith MD", "smith", ("john",)),
+        ("John Smith, Jr.", "smith", ("john",)),
+        ("Smith, John III", "smith", ("john",)),
+        ("Md. Saiful Islam", "islam", ("saiful",)),
+    ],
+)
+def test_suffixes_and_initials_that_look_like_them(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("Yan LIU", "liu", ("yan",)),  # a short surname in capitals, last: three letters
+        ("LIU Yan", "liu", ("yan",)),  # ... or first
+        ("LI Wei", "li", ("wei",)),
+        ("MA Qian", "ma", ("qian",)),
+        ("Minsoo KIM", "kim", ("minsoo",)),
+        ("OOI Beng Chin", "ooi", ("beng", "chin")),
+        ("Philip S. YU", "yu", ("philip", "s")),  # dotted initials: an undotted 'YU' is a word
+        ("NG Raymond T.", "ng", ("raymond", "t")),
+        ("José GARCIA MARQUEZ", "garcia marquez", ("jose",)),
+        ("Jean-Claude VAN DAMME", "van damme", ("jean", "claude")),
+        ("VAN DE POL Jaco", "van de pol", ("jaco",)),
+        ("Dipankar DAS", "das", ("dipankar",)),
+        # MEDLINE initials stay initials: two capitals last, or three without a vowel.
+        ("Wang SY", "wang", ("s", "y")),
+        ("Wang ATM", "wang", ("a", "t", "m")),  # three letters last starting with a vowel
+        ("Smith JRR", "smith", ("j", "r", "r")),
+        ("Kumar, BVKV", "kumar", ("b", "v", "k", "v")),
+    ],
+)
+def test_surname_in_capitals(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+    assert not parsed.order_ambiguous
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "ambiguous"),
+    [
+        ("STENKAMP DL", "stenkamp", ("d", "l"), False),
+        ("WANG XJ", "wang", ("x", "j"), False),
+        ("NGUYEN QH", "nguyen", ("q", "h"), False),
+        ("WANG MHLS", "wang", ("m", "h", "l", "s"), False),  # no vowel: initials, however long
+        ("MA Y", "ma", ("y",), False),
+        ("DE LA CRUZ M", "de la cruz", ("m",), False),
+        ("WANG, LI", "wang", ("li",), False),  # 'LI', 'IAN', 'UWE', 'KE' read as words
+        ("FOSTER, IAN T.", "foster", ("ian", "t"), False),
+        ("ROTH, UWE", "roth", ("uwe",), False),
+        ("CHEN, KE", "chen", ("ke",), False),
+        ("PEREIRA, ALTAMIRO DA COSTA", "pereira", ("altamiro", "da", "costa"), False),
+        ("WANG LI", "li", ("wang",), True),  # still two words, for the corpus vote
+    ],
+)
+def test_names_in_capitals(raw: str, surname: str, given: tuple[str, ...], ambiguous: bool) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given, parsed.order_ambiguous) == (surname, given, ambiguous)
+
+
+def test_capitalised_trailing_given_name_is_no_particle() -> None:
+    assert parse_name("Li, Xiao Bin").surname == "li"
+    assert parse_name("Li, Xiao Bin").given == ("xiao", "bin")
+    assert parse_name("Berg, Anna van der").surname == "van der berg"
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("A A Mo?benko", "mobenko", ("a", "a")),  # a lost letter does not split the surname
+        ("T H\ufffdfker", "hfker", ("t",)),
+        ("Hong (Iris) Xie", "xie", ("hong",)),
+        ("Xie, Hong (Iris)", "xie", ("hong",)),
+        ("B.O'Sullivan", "o'sullivan", ("b",)),
+        ("Wang , Michael HLS.", "wang", ("michael", "h", "l", "s")),  # a stray period after initials
+        ("Mary O\u2019Brien", "o'brien", ("mary",)),
+    ],
+)
+def test_noise_in_names(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize(("raw", "display"), [("BIN LI", "Bin Li"), ("LI, Bin", "Bin Li"), ("MA Y", "Y. Ma")])
+def test_short_surname_in_capitals_is_displayed_as_a_word(raw: str, display: str) -> None:
+    assert parse_name(raw).display == display
+
+
 def test_to_initials() -> None:
     assert to_initials("Ajay K. Gupta") == "A. K. Gupta"
 
@@ -126,6 +276,16 @@ def test_resolve_name_order_uses_corpus_surnames() -> None:
     assert resolved[2].surname == "wang"
     assert resolved[2].given == ("wei",)
     assert resolved[2].block_key == "wang_w"
+
+
+def test_resolve_name_order_never_splits_a_hyphenated_given_name() -> None:
+    # Read the other way, "Wang-Chang Su" would be surname Wang, given name Su.
+    corpus = [parse_name(raw) for raw in ["Wang, Wei", "Wang, Li", "Wang-Chang Su", "Wang Shu-Hong"]]
+    resolved = resolve_name_order(corpus)
+    assert (resolved[2].surname, resolved[2].given) == ("su", ("wang", "chang"))
+    # Still voted on, and read as "Wang, Shu-Hong" is.
+    assert (resolved[3].surname, resolved[3].given) == ("wang", ("shu", "hong"))
+    assert resolved[3].given == parse_name("Wang, Shu-Hong").given
 
 
 def test_resolve_name_order_keeps_western_order_without_evidence() -> None:
