@@ -44,7 +44,8 @@ MAX_EXPLAINED_MEMBERS = 200
 # A request bringing at least 1/JOINT_RATIO as many new mentions as a block holds is clustered
 # jointly with the block; fewer are resolved one at a time, which costs less.
 JOINT_RATIO = 2
-# At most this many calls are resolved in one group transaction (the others wait for the next).
+# At most this many waiting calls are taken by one group (the others wait for the next); a group
+# is written in one transaction per wave of calls that share no block.
 GROUP_MAX_CALLS = 32
 
 
@@ -83,6 +84,13 @@ class _Job:
     def blocks(self) -> set[str]:
         return set(self.keys.values())
 
+    @property
+    def footprint(self) -> set[tuple[str, str]]:
+        """What another call must not share to be decided beside this one: its name blocks,
+        and its mention ids (one id sent at once under two names: the later call answers with
+        what the earlier stored)."""
+        return {("block", key) for key in self.keys.values()} | {("mention", mid) for mid in self.keys}
+
 
 @dataclass
 class _Decision:
@@ -94,17 +102,18 @@ class _Decision:
 
 
 def _waves(group: Sequence[_Job]) -> Iterator[list[_Job]]:
-    """The calls in waves whose calls share no name block: within a wave each call is decided
-    alone, yet the result is that of resolving the calls one by one in order, as a call waits for
-    every earlier call touching one of its blocks."""
+    """The calls in waves whose calls share no name block and no mention id: within a wave each
+    call is decided alone, yet the result is that of resolving the calls one by one in order, as
+    a call waits for every earlier call it shares one with."""
     remaining = list(group)
     while remaining:
         wave: list[_Job] = []
         later: list[_Job] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         for job in remaining:
-            (later if job.blocks & seen else wave).append(job)
-            seen |= job.blocks
+            footprint = job.footprint
+            (later if footprint & seen else wave).append(job)
+            seen |= footprint
         yield wave
         remaining = later
 
@@ -122,8 +131,7 @@ class Resolver:
     Deciding is optimistic: it reads the registry without locking the name blocks, so several
     processes or replicas decide at once and only the writes queue on the lock. Under the lock,
     a decision is written only if none of its blocks changed since the decision began (no mention
-    linked into them, no mention moved anywhere, none of its mentions stored meanwhile); else it
-    is decided again, under the lock."""
+    linked into them, no mention moved anywhere); else it is decided again, under the lock."""
 
     def __init__(
         self,

@@ -107,3 +107,18 @@ def test_a_caller_gone_before_the_write_stores_nothing(registry: Registry, model
     assert leaving.result is None and leaving.error is not None
     assert staying.error is None and staying.result is not None
     assert set(registry.stored(["leaving", "staying"])) == {"staying"}
+
+
+def test_one_mention_id_under_two_names_in_one_group(registry: Registry, model: PairwiseModel) -> None:
+    """The same id sent at once under two names (two blocks): stored once, and both calls answer
+    with the identity it was stored under."""
+    resolver = Resolver(model, registry)
+    (earlier,) = resolver.resolve([ada("earlier")])
+    first = _Job([ada("twice")], None)  # joins the identity of "earlier"
+    second = _Job([Mention(mention_id="twice", name="Grace Hopper")], None)
+    resolver._resolve_group([first, second])
+    assert first.result is not None and second.result is not None
+    (stored,) = registry.stored(["twice"]).values()
+    assert first.result[0].identity_id == second.result[0].identity_id == stored[0] == earlier.identity_id
+    linked = [c.mention_id for c in registry.changes(limit=100) if c.kind == "linked"]
+    assert linked == ["earlier", "twice"]
