@@ -235,21 +235,22 @@ class Resolver:
         mark = self.stored_mentions.mark()
         before = self.stored_mentions.tables(blocks)
         try:
-            with self.registry.reading() as session:
-                since = session.last_change()
-                decisions = self._decide(session, wave)
-            with self.registry.locked_blocks(blocks) as session:
-                if not self._still_valid(session, since, blocks):
-                    # Decided again from the caches as they were: the same loads, so the same
-                    # decision, as if the first had never been made.
-                    self.stored_mentions.put_back(before)
+            with self.registry.connection() as conn:
+                with self.registry.reading(conn) as session:
+                    since = session.last_change()
                     decisions = self._decide(session, wave)
-                for k, job in enumerate(wave):
-                    # A caller gone since its decision: its call shares no block with the others,
-                    # so leaving it out changes nothing of theirs.
-                    if decisions[k] is not None and job.still_wanted is not None and not job.still_wanted():
-                        job.error, decisions[k] = _gone(), None
-                session.record_links([link for d in decisions if d is not None for link in d.links], unstored=True)
+                with self.registry.locked_blocks(blocks, conn) as session:
+                    if not self._still_valid(session, since, blocks):
+                        # Decided again from the caches as they were: the same loads, so the same
+                        # decision, as if the first had never been made.
+                        self.stored_mentions.put_back(before)
+                        decisions = self._decide(session, wave)
+                    for k, job in enumerate(wave):
+                        # A caller gone since its decision: its call shares no block with the others,
+                        # so leaving it out changes nothing of theirs.
+                        if decisions[k] is not None and job.still_wanted is not None and not job.still_wanted():
+                            job.error, decisions[k] = _gone(), None
+                    session.record_links([link for d in decisions if d is not None for link in d.links], unstored=True)
         except Exception:
             self.stored_mentions.reset(mark, blocks)
             for job in wave:

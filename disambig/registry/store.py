@@ -161,9 +161,26 @@ class Registry:
             self._writer = threading.Lock()
 
     @contextmanager
-    def _write_transaction(self) -> Iterator[Connection]:
-        """A transaction that will write (on SQLite, once this process's other writers are done)."""
-        with self._writer, self.engine.begin() as conn:
+    def _write_transaction(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """A transaction that will write (on SQLite, once this process's other writers are done),
+        on `conn` if given, else on a connection of the pool."""
+        with self._writer, self._transaction(conn) as active:
+            yield active
+
+    @contextmanager
+    def _transaction(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is None:
+            with self.engine.begin() as fresh:
+                yield fresh
+        else:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One pooled connection for transactions in a row (`reading`, then `locked_blocks`):
+        one checkout, and on PostgreSQL one liveness ping, instead of one per transaction."""
+        with self.engine.connect() as conn:
             yield conn
 
     def migrate(self) -> None:
@@ -320,11 +337,11 @@ class Registry:
             return [(r.block_key, int(r.n)) for r in conn.execute(query)]
 
     @contextmanager
-    def reading(self) -> Iterator[BlockSession]:
-        """A read-only transaction (no lock): what it reads is consistent on SQLite; on PostgreSQL
-        each statement sees what was committed when it started."""
-        with self.engine.begin() as conn:
-            yield BlockSession(self, conn)
+    def reading(self, conn: Connection | None = None) -> Iterator[BlockSession]:
+        """A read-only transaction (no lock), on `conn` if given: each statement sees what was
+        committed when it started."""
+        with self._transaction(conn) as active:
+            yield BlockSession(self, active)
 
     def surname(self, surname_key: str, first_initial: str | None = None) -> list[tuple[str, str, Mapping[str, Any]]]:
         """Stored mentions under a surname (all initials, or one): candidates for a name search."""
@@ -341,7 +358,7 @@ class Registry:
             return [(r.mention_id, r.identity_id, r.record) for r in conn.execute(query)]
 
     @contextmanager
-    def locked_blocks(self, block_keys: Iterable[str]) -> Iterator[BlockSession]:
+    def locked_blocks(self, block_keys: Iterable[str], conn: Connection | None = None) -> Iterator[BlockSession]:
         """A transaction in which no other writer resolves into the given name blocks.
 
         Reading a block, deciding and writing happen under the lock, so two concurrent
@@ -349,14 +366,14 @@ class Registry:
         takes a transaction-scoped advisory lock per block (in sorted order: no deadlock);
         SQLite has one writer at a time, taken at the start of the transaction.
         """
-        with self._write_transaction() as conn:
-            if conn.dialect.name == "postgresql":
+        with self._write_transaction(conn) as active:
+            if active.dialect.name == "postgresql":
                 for key in sorted(set(block_keys)):
-                    conn.execute(_ADVISORY_LOCK, {"key": key})
+                    active.execute(_ADVISORY_LOCK, {"key": key})
             else:
                 # A no-op write takes SQLite's write lock now rather than at the first insert.
-                conn.execute(_TOUCH_COUNTER)
-            yield BlockSession(self, conn)
+                active.execute(_TOUCH_COUNTER)
+            yield BlockSession(self, active)
 
     def get_identity(self, identity_id: str) -> IdentityRecord:
         """An identity by any id it ever had: merged ids redirect to the survivor, through whole
