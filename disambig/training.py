@@ -51,8 +51,20 @@ class LabelledCorpus:
         mentions, labels = read_labelled(path)
         return cls(Path(path).name.split(".")[0], mentions, np.asarray(labels, dtype=object))
 
-    def in_initials(self) -> LabelledCorpus:
-        """The same corpus with every name rewritten to initials + surname."""
+    def in_initials(self, *, coauthors: bool = False) -> LabelledCorpus:
+        """The same corpus with every name rewritten to initials + surname; with `coauthors`, every
+        coauthor too, as MEDLINE-style catalogues write them ("Gupta AK"). A coauthor entry with
+        no name left in initials (a stray "Jr.") is dropped."""
+        if coauthors:
+            mentions = [
+                replace(
+                    m,
+                    name=to_initials(m.name),
+                    coauthors=tuple(c for c in map(to_initials, m.coauthors) if c),
+                )
+                for m in self.mentions
+            ]
+            return LabelledCorpus(f"{self.name}[initials+coauthors]", mentions, self.labels)
         mentions = [replace(m, name=to_initials(m.name)) for m in self.mentions]
         return LabelledCorpus(f"{self.name}[initials]", mentions, self.labels)
 
@@ -359,7 +371,11 @@ def train(
 ) -> PairwiseModel:
     """Fit the pairwise model on labelled mention files (+ labelled pair files), tune its threshold."""
     base_corpora = [LabelledCorpus.read(p) for p in paths]
-    corpora = base_corpora + ([c.in_initials() for c in base_corpora] if with_initials else [])
+    # Two initials copies: names only (the "D. Haziza" case), and names and coauthors, as
+    # MEDLINE-style catalogues write them; a model that only ever saw coauthors spelled out leans
+    # on their full first names, which such catalogues never give.
+    initials = [c.in_initials(coauthors=both) for both in (False, True) for c in base_corpora]
+    corpora = base_corpora + (initials if with_initials else [])
     prior = text_frequencies(base_corpora)
     labelled_pairs = []
     for path in pair_files:
@@ -412,7 +428,11 @@ def train(
         "created": now.isoformat(timespec="seconds"),
         "classifier": "HistGradientBoostingClassifier, sigmoid calibration (3 folds grouped by name block)",
         "training_files": [Path(p).name for p in [*paths, *pair_files]]
-        + (["(+ every mention file again with names rewritten to initials)"] if with_initials else []),
+        + (
+            ["(+ every mention file again with names, and again with names and coauthors, rewritten to initials)"]
+            if with_initials
+            else []
+        ),
         "training_pairs": len(rows.same),
         "merge_training_pairs": merge_pairs,
         "threshold_selection": (
