@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
-import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from serve_support import served
 
 from disambig.client import Client
 from disambig.v1 import disambig_pb2 as pb
@@ -34,21 +31,8 @@ def test_serve_process_end_to_end(tmp_path: Path, pki: Any, free_port: int) -> N
         "DISAMBIG_METRICS_PORT": str(free_port),
         "DISAMBIG_GRACE_SECONDS": "5",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "disambig.cli", "serve"], env=env, stderr=subprocess.PIPE, text=True, cwd=tmp_path
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + 60
-        port = None
-        while port is None and time.monotonic() < deadline and process.poll() is None:
-            found = [re.search(r"serving on 127\.0\.0\.1:(\d+)", line) for line in list(lines)]
-            port = next((int(m.group(1)) for m in found if m), None)
-            time.sleep(0.1)
-        assert port is not None, lines
-        with Client(f"localhost:{port}", timeout=10, tls_ca=pki.ca, token=TOKEN) as remote:
+    with served([], env, tmp_path) as server:
+        with Client(f"localhost:{server.port}", timeout=10, tls_ca=pki.ca, token=TOKEN) as remote:
             assert remote.health() == "SERVING"
             remote.stub.Resolve(
                 pb.ResolveRequest(mentions=[pb.Mention(mention_id="m1", name="D. Haziza")]),
@@ -57,13 +41,9 @@ def test_serve_process_end_to_end(tmp_path: Path, pki: Any, free_port: int) -> N
         with urllib.request.urlopen(f"http://127.0.0.1:{free_port}/metrics", timeout=5) as response:
             page = response.read().decode()
         assert 'disambig_resolutions_total{outcome="created"} 1.0' in page
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    reader.join(timeout=5)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=30) == 0
+    lines = server.lines
     entries = [json.loads(line) for line in lines]  # every line is JSON
     rpc = [e for e in entries if e["logger"] == "disambig.rpc" and e["method"].endswith("/Resolve")]
     assert rpc and rpc[0]["request_id"] == "op-1" and rpc[0]["code"] == "OK"

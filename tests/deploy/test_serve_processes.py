@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from serve_support import Served, served
 
 from disambig.v1 import disambig_pb2 as pb
 from disambig.v1 import disambig_pb2_grpc as pb_grpc
@@ -23,10 +21,7 @@ from disambig.v1 import disambig_pb2_grpc as pb_grpc
 CHANNELS = 24  # connections: the kernel spreads them over the processes (all on one: 2**-23)
 
 
-class Served:
-    def __init__(self, process: subprocess.Popen[str], lines: list[str], port: int) -> None:
-        self.process, self.lines, self.port = process, lines, port
-
+class Processes(Served):
     def servers(self) -> list[int]:
         """The server processes (multiprocessing also starts a resource tracker: not a server)."""
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -35,27 +30,11 @@ class Served:
 
 
 @contextmanager
-def serve_processes(tmp_path: Path, *flags: str) -> Iterator[Served]:
-    command = [sys.executable, "-m", "disambig.cli", "serve", "--port", "0", "--db", f"sqlite:///{tmp_path / 'r.db'}"]
+def serve_processes(tmp_path: Path, *flags: str) -> Iterator[Processes]:
+    args = ["--port", "0", "--db", f"sqlite:///{tmp_path / 'r.db'}", *flags]
     env = os.environ | {"DISAMBIG_GRACE_SECONDS": "5", "DISAMBIG_WARM_UP_SECONDS": "0"}
-    process = subprocess.Popen([*command, *flags], env=env, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + 120
-        port = None
-        while port is None and time.monotonic() < deadline and process.poll() is None:
-            found = [re.search(r"serving on 127\.0\.0\.1:(\d+)", line) for line in list(lines)]
-            port = next((int(m.group(1)) for m in found if m), None)
-            time.sleep(0.1)
-        assert port is not None, lines
-        yield Served(process, lines, port)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(timeout=5)
+    with served(args, env, tmp_path, seconds=120) as server:
+        yield Processes(server.process, server.lines, server.port)
 
 
 def gone(pid: int) -> bool:
