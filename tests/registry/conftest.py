@@ -80,3 +80,12 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'registry.db'}"
     return _emptied_postgres()
+
+
+@pytest.fixture
+def registry(backend_url: str) -> Iterator[Registry]:
+    """A migrated, empty registry on each backend, closed after the test."""
+    store = Registry(backend_url)
+    store.migrate()
+    yield store
+    store.close()

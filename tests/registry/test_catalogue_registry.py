@@ -10,7 +10,6 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,6 @@ from disambig.registry.schema import metadata
 from disambig.training import LabelledCorpus
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "haziza.jsonl"
-
-
-@pytest.fixture
-def registry(backend_url: str) -> Iterator[Registry]:
-    store = Registry(backend_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def link(mention_id: str, identity_id: str | None = None, orcid: str = "", name: str = "D. Haziza") -> NewLink:

@@ -4,7 +4,7 @@ never been made."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 
@@ -34,14 +34,6 @@ def ada(mention_id: str) -> Mention:
 @pytest.fixture(scope="module")
 def model() -> PairwiseModel:
     return load_model()
-
-
-@pytest.fixture
-def registry(backend_url: str) -> Iterator[Registry]:
-    registry = Registry(backend_url)
-    registry.migrate()
-    yield registry
-    registry.close()
 
 
 def overtaken(resolver: Resolver, replica: Resolver, first: Mention) -> list[list[_Decision | None]]:

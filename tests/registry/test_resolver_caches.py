@@ -5,7 +5,6 @@ nothing stored twice, and no reply before its commit."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,14 +35,6 @@ def mentions(shared_data: Path) -> list[Mention]:
         by_key.setdefault(parse_name(mention.name).block_key, []).append(mention)
     keys = sorted(by_key, key=lambda k: len(by_key[k]))[-12:-9]
     return [m for m in corpus.mentions if parse_name(m.name).block_key in keys][:150]
-
-
-@pytest.fixture
-def registry(backend_url: str) -> Iterator[Registry]:
-    registry = Registry(backend_url)
-    registry.migrate()
-    yield registry
-    registry.close()
 
 
 def snapshot(registry: Registry) -> dict[str, tuple[str, float]]:
