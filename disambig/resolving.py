@@ -35,7 +35,6 @@ from disambig.names import GivenMatch, fold, given_match, parse_name
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
 from disambig.stored_mentions import Computed, StoredMentions, parts_of
-from disambig.tree_scoring import fast_predictor
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +144,6 @@ class Resolver:
         self.registry = registry
         self.stored_mentions = stored_mentions or StoredMentions()
         self.group_commit = group_commit
-        self._predict = fast_predictor(model)  # model.predict's values, faster on a few hundred rows
         self._waiting: list[_Job] = []
         self._leading = False
         self._turn = threading.Condition()
@@ -453,7 +451,7 @@ class Resolver:
         # probability: the others' would never be read.
         wanted = scored[supported[code[scored]]]
         if len(wanted):
-            probabilities[wanted] = self._predict(features[wanted])
+            probabilities[wanted] = self.model.predict(features[wanted])
         probabilities[same_orcid] = 1.0
         sizes = np.bincount(code, minlength=len(identities))
         mean = np.bincount(code, weights=probabilities, minlength=len(identities)) / np.maximum(sizes, 1)
