@@ -65,6 +65,35 @@ class _BlockTable:
     owners_seq: int  # the owners were read whole at this point of the feed
 
 
+class _TableCache:
+    """Block tables, least recently kept first, counting the mentions they hold: the capacity
+    check runs on every load, and summing hundreds of blocks each time was a visible cost."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, _BlockTable] = OrderedDict()
+        self.mentions = 0
+
+    def get(self, key: str) -> _BlockTable | None:
+        return self._entries.get(key)
+
+    def put(self, key: str, entry: _BlockTable) -> None:
+        """Keep the entry as the most recent."""
+        self.pop(key)
+        self._entries[key] = entry
+        self.mentions += len(entry.ids)
+
+    def pop(self, key: str) -> _BlockTable | None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.mentions -= len(entry.ids)
+        return entry
+
+    def pop_oldest(self) -> str:
+        key, entry = self._entries.popitem(last=False)
+        self.mentions -= len(entry.ids)
+        return key
+
+
 @dataclass(frozen=True, eq=False)
 class Computed:
     """A new mention as a resolution made it: parsed, its table row under a block's weights, and
@@ -93,7 +122,7 @@ class StoredMentions:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
         self._items: OrderedDict[str, tuple[Mention, MentionParts]] = OrderedDict()
-        self._tables: OrderedDict[str, _BlockTable] = OrderedDict()
+        self._tables = _TableCache()
         self._rows: dict[str, Computed] = {}  # by mention id: rows of mentions stored since their block's last load
         self._newest: dict[str, str] = {}  # block key -> id of its newest mention in _rows (the one with tables)
         self._lock = threading.Lock()
@@ -110,7 +139,7 @@ class StoredMentions:
         block's lock that it has not changed before writing)."""
         seq, moved = self._follow_feed(session)
         with self._lock:
-            cached = self._tables.pop(block_key, None)
+            cached = self._tables.pop(block_key)
         if cached is not None and moved <= cached.owners_seq:
             delta = session.block_delta(block_key, cached.seq)
             owner_of = {i: owner for i, owner in delta if i not in cached.row_of}
@@ -159,9 +188,9 @@ class StoredMentions:
         with self._lock:
             for key, entry in tables.items():
                 if entry is None:
-                    self._tables.pop(key, None)
+                    self._tables.pop(key)
                 else:
-                    self._tables[key] = entry
+                    self._tables.put(key, entry)
 
     def mark(self) -> int | None:
         """Where the feed is read up to now: `reset` goes back there."""
@@ -173,7 +202,7 @@ class StoredMentions:
         hold its mentions) and read the feed again from `mark` (its changes were never committed)."""
         with self._lock:
             for key in block_keys:
-                self._tables.pop(key, None)
+                self._tables.pop(key)
             self._feed_seq = None if mark is None or self._feed_seq is None else min(mark, self._feed_seq)
 
     def remember(self, computed: Iterable[Computed]) -> None:
@@ -248,10 +277,10 @@ class StoredMentions:
 
     def _keep(self, block_key: str, entry: _BlockTable) -> StoredBlock:
         with self._lock:
-            self._tables[block_key] = entry
+            self._tables.put(block_key, entry)
             evicted = set()
-            while sum(len(t.ids) for t in self._tables.values()) > self.capacity:
-                evicted.add(self._tables.popitem(last=False)[0])
+            while self._tables.mentions > self.capacity:
+                evicted.add(self._tables.pop_oldest())
             if evicted:  # what was kept for them would only hold their old tables in memory
                 self._rows = {i: c for i, c in self._rows.items() if c.block_key not in evicted}
         return StoredBlock(

@@ -119,6 +119,7 @@ _TAKE_SEQS = (
     .values(value=counters.c.value + bindparam("count"))
     .returning(counters.c.value)
 )
+_LAST_CHANGE = select(func.coalesce(func.max(changes.c.seq), 0))
 _TOUCH_COUNTER = update(counters).where(counters.c.name == "changes").values(value=counters.c.value)
 _LINKED_TO_ACTIVE = (
     update(identities)
@@ -588,7 +589,7 @@ class BlockSession:
 
     def last_change(self) -> int:
         """The sequence number of the last change (0 for none)."""
-        return int(self.conn.execute(select(func.coalesce(func.max(changes.c.seq), 0))).scalar_one())
+        return int(self.conn.execute(_LAST_CHANGE).scalar_one())
 
     def constraints_of_block(self, block_key: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """Must-links and cannot-links touching a mention of the block, in one query."""
