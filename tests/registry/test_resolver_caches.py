@@ -236,3 +236,27 @@ def test_only_the_newest_mention_of_a_block_keeps_its_tables(
     assert block_state(registry, resolver.stored_mentions, key, model) == block_state(
         registry, StoredMentions(), key, model
     )
+
+
+def test_block_tables_beyond_capacity_evict_the_least_recently_loaded(
+    registry: Registry, model: PairwiseModel, mentions: list[Mention]
+) -> None:
+    names = ("Ada Kowalczyk", "Ada Nowak", "Ada Zielinska")
+    Resolver(model, registry).resolve(
+        [replace(m, name=names[k % 3], mention_id=f"c{k}") for k, m in enumerate(mentions[:30])]
+    )
+    sizes = dict(registry.block_sizes())
+    first, second, third = (parse_name(name).block_key for name in names)
+    # Room for the first two blocks, not for the third beside both of them.
+    cache = StoredMentions(capacity=sizes[first] + sizes[second] + sizes[third] - 1)
+    for key in (first, second):
+        block_state(registry, cache, key, model)
+    assert all(cache.tables([first, second]).values())
+    block_state(registry, cache, first, model)  # used again: now the most recent
+    block_state(registry, cache, third, model)
+    kept = cache.tables([first, second, third])
+    assert kept[second] is None and kept[first] is not None and kept[third] is not None
+    # Loaded again, an evicted block is what a cache starting empty reads.
+    assert block_state(registry, cache, second, model) == block_state(registry, StoredMentions(), second, model)
+    kept = cache.tables([first, second, third])
+    assert sum(len(entry.ids) for entry in kept.values() if entry is not None) <= cache.capacity
