@@ -418,10 +418,11 @@ class Resolver:
         names: BlockNames | None = None,
         context: PairContext | None = None,
         codes: IdentityCodes | None = None,
+        limit: int | None = None,
     ) -> tuple[list[_Candidate], np.ndarray]:
-        """Identities the mention (the last row of `table`, after `known`) may join, best first,
-        with the pair features behind them. `names`, `context` and `codes` are those of `table`,
-        its last row and `owners`, if the caller has them."""
+        """Identities the mention (the last row of `table`, after `known`) may join, best first
+        (the first `limit` of them), with the pair features behind them. `names`, `context` and
+        `codes` are those of `table`, its last row and `owners`, if the caller has them."""
         block_names = names if names is not None else BlockNames(table)
         row = len(known)
         others = np.arange(row)
@@ -460,11 +461,11 @@ class Resolver:
         by_probability = wanted[np.lexsort((probabilities[wanted], code[wanted]))]
         best_row = np.zeros(len(identities), dtype=np.int64)
         best_row[code[by_probability]] = by_probability
-        candidates = [
-            _Candidate(str(identities[k]), float(mean[k]), int(best_row[k]))
-            for k in np.flatnonzero(eligible & supported)
-        ]
-        candidates.sort(key=lambda c: -c.score)
+        possible = np.flatnonzero(eligible & supported)
+        # Best first, ties in identity order; a big block has hundreds of candidates and a
+        # resolution reads only the first few.
+        ranked = possible[np.argsort(-mean[possible], kind="stable")][:limit]
+        candidates = [_Candidate(str(identities[k]), float(mean[k]), int(best_row[k])) for k in ranked]
         return candidates, features
 
     def _resolve_one(
@@ -479,7 +480,9 @@ class Resolver:
     ) -> Resolution:
         if not known:
             return Resolution(mention.mention_id, identity_id_for([mention.mention_id]), 1.0, created=True)
-        candidates, features = self._score_identities(mention, known, table, owners, names, context, codes)
+        candidates, features = self._score_identities(
+            mention, known, table, owners, names, context, codes, limit=MAX_ALTERNATIVES + 1
+        )
         alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates[: MAX_ALTERNATIVES + 1])
         if candidates and candidates[0].score >= self.model.threshold:
             top = candidates[0]
