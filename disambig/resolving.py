@@ -58,6 +58,19 @@ class Resolution:
     explanation: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class _Arrival:
+    """A block's table with an arriving mention as its last row, against the identities of the
+    rows before it. `names`, `context` and `codes` are those of the table, its last row and
+    `owners`, when the caller keeps them between calls; otherwise they are computed."""
+
+    table: MentionTable
+    owners: Sequence[str]  # the identity of each row but the last
+    names: BlockNames | None = None
+    context: PairContext | None = None
+    codes: IdentityCodes | None = None
+
+
 @dataclass
 class _Candidate:
     identity_id: str
@@ -337,7 +350,7 @@ class Resolver:
             row = weights.rows(parts)
             full = stack_row(table, row)
             names, context = index.context(full, row) if known else (None, None)
-            resolution = self._resolve_one(mention, known, full, owners, names, context, codes)
+            resolution = self._resolve_one(mention, _Arrival(full, owners, names, context, codes))
             out.append(resolution)
             following = index.extended(full)
             computed.append(Computed(block_key, mention, parts[0], row, weights, table, full, following))
@@ -409,22 +422,12 @@ class Resolver:
                 out[row] = explain(features[pair_of[local, other]], sub, local, other)
         return out
 
-    def _score_identities(
-        self,
-        mention: Mention,
-        known: Sequence[Mention],
-        table: MentionTable,
-        owners: Sequence[str],
-        names: BlockNames | None = None,
-        context: PairContext | None = None,
-        codes: IdentityCodes | None = None,
-        limit: int | None = None,
-    ) -> tuple[list[_Candidate], np.ndarray]:
-        """Identities the mention (the last row of `table`, after `known`) may join, best first
-        (the first `limit` of them), with the pair features behind them. `names`, `context` and
-        `codes` are those of `table`, its last row and `owners`, if the caller has them."""
-        block_names = names if names is not None else BlockNames(table)
-        row = len(known)
+    def _score_identities(self, arrival: _Arrival, limit: int | None = None) -> tuple[list[_Candidate], np.ndarray]:
+        """Identities the arriving mention may join, best first (the first `limit` of them), with
+        the pair features behind them."""
+        table, owners, context, codes = arrival.table, arrival.owners, arrival.context, arrival.codes
+        block_names = arrival.names if arrival.names is not None else BlockNames(table)
+        row = len(owners)
         others = np.arange(row)
         pairs = (np.full(row, row), others)
         compatible = block_names.compatible(*pairs)
@@ -468,25 +471,14 @@ class Resolver:
         candidates = [_Candidate(str(identities[k]), float(mean[k]), int(best_row[k])) for k in ranked]
         return candidates, features
 
-    def _resolve_one(
-        self,
-        mention: Mention,
-        known: Sequence[Mention],
-        table: MentionTable,
-        owners: Sequence[str],
-        names: BlockNames | None = None,
-        context: PairContext | None = None,
-        codes: IdentityCodes | None = None,
-    ) -> Resolution:
-        if not known:
+    def _resolve_one(self, mention: Mention, arrival: _Arrival) -> Resolution:
+        if not arrival.owners:
             return Resolution(mention.mention_id, identity_id_for([mention.mention_id]), 1.0, created=True)
-        candidates, features = self._score_identities(
-            mention, known, table, owners, names, context, codes, limit=MAX_ALTERNATIVES + 1
-        )
+        candidates, features = self._score_identities(arrival, limit=MAX_ALTERNATIVES + 1)
         alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates[: MAX_ALTERNATIVES + 1])
         if candidates and candidates[0].score >= self.model.threshold:
             top = candidates[0]
-            explanation = explain(features[top.best_row], table, len(known), top.best_row)
+            explanation = explain(features[top.best_row], arrival.table, len(arrival.owners), top.best_row)
             return Resolution(
                 mention.mention_id, top.identity_id, round(top.score, 4), False, alternatives[1:], explanation
             )
@@ -522,7 +514,7 @@ class Resolver:
             known = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
             owners = [i for _, i, _ in stored]
             table = assemble_table(parts_of([*known, context]), self.model.text_prior)
-            candidates, _ = self._score_identities(context, known, table, owners)
+            candidates, _ = self._score_identities(_Arrival(table, owners))
             linked = {c.identity_id: c.score for c in candidates}
             scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
