@@ -51,16 +51,11 @@ class StoredBlock:
 
 
 @dataclass(frozen=True)
-class _BlockTable:
+class _BlockTable(StoredBlock):
+    """A cached block: its rows' mention ids, and how far the feed was followed for it."""
+
     ids: list[str]
     row_of: dict[str, int]
-    mentions: list[Mention]
-    parts: list[MentionParts]
-    owners: list[str]
-    table: MentionTable
-    weights: TableWeights
-    index: BlockIndex
-    codes: IdentityCodes
     seq: int  # every mention of the block linked up to this change is in the table
     owners_seq: int  # the owners were read whole at this point of the feed
 
@@ -283,9 +278,7 @@ class StoredMentions:
                 evicted.add(self._tables.pop_oldest())
             if evicted:  # what was kept for them would only hold their old tables in memory
                 self._rows = {i: c for i, c in self._rows.items() if c.block_key not in evicted}
-        return StoredBlock(
-            entry.mentions, entry.parts, entry.owners, entry.table, entry.weights, entry.index, entry.codes
-        )
+        return entry
 
     def _follow_feed(self, session: BlockSession) -> tuple[int, int]:
         """(how far the feed is known, the last change in it that moved mentions)."""
