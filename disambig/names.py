@@ -5,7 +5,10 @@ Every form below parses to the same surname and given-name parts:
 So do "Ajay K. Gupta", "GUPTA, Ajay K.", "GUPTA Ajay K.", "Ajay K. GUPTA" and "Ajay K. Gupta1,2",
 and "Gupta AK", "GUPTA AK", "Gupta, AK", "A.K.Gupta" (benchmarks/name_styles.py checks whole
 files in each catalogue style). Diacritics are folded by anyascii (a maintained transliteration
-table), so "José García-Márquez" and "Jose Garcia-Marquez" share a block.
+table), so "José García-Márquez" and "Jose Garcia-Marquez" share a block. Leading titles
+("Dr. John Smith", "Müller, Prof. Dr. Hans") and trailing degrees ("John Smith, MSc") are dropped,
+and a name written in Chinese characters or Korean Hangul ("王小明", "김민준") is read family
+name first, as its pinyin or conventional romanisation ("Xiaoming Wang", "Minjun Kim").
 """
 
 from __future__ import annotations
@@ -20,7 +23,19 @@ from anyascii import anyascii
 from nicknames import NickNamer
 from rapidfuzz.distance import Levenshtein
 
-SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd", "phd", "md", "esq"})
+# Generation marks and degrees written after a name; only degrees that cannot be a name ("MA",
+# "BA", "MS" are not here: "Ma" is a surname, "MS" MEDLINE initials).
+SUFFIXES = frozenset(
+    {
+        *("jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd", "esq"),
+        *("phd", "md", "msc", "bsc", "mba", "mph", "dphil", "pharmd"),
+        *("frcs", "facs", "frcp", "mrcp"),
+    }
+)
+# Honorifics written before the given names ("Dr. John Smith", "Smith, Prof. Dr. John").
+TITLES = frozenset({"dr", "prof", "professor", "mr", "mrs", "ms", "mx", "miss", "sir", "dame"})
+# Titles that are also family names ("Ousmane Dame", in either order "Dame Ousmane").
+_NAME_LIKE_TITLES = frozenset({"sir", "dame", "miss"})
 # Lower-case surname particles: kept with the surname ("van der Berg"), never taken as given names.
 PARTICLES = frozenset(
     {
@@ -227,6 +242,38 @@ def _is_suffix(token: str) -> bool:
     return token.replace(".", "").lower() in SUFFIXES
 
 
+def _is_title(token: str, all_upper: bool) -> bool:
+    """'Dr', 'Dr.', 'DR.', 'Prof', 'Ms.', 'PROF'. In capitals without a dot only a long one:
+    "DR Smith" and "MS Smith" are MEDLINE initials. One that is also a name only in a name written
+    all in capitals, as elsewhere a word in capitals is the surname ("DAME Ousmane")."""
+    word = token[:-1] if token.endswith(".") else token
+    if word.lower() not in TITLES:
+        return False
+    if token.endswith(".") or not word.isupper():
+        return True
+    return len(word) > 3 and (all_upper or word.lower() not in _NAME_LIKE_TITLES)
+
+
+# A word at the start of a text with its dot and any hyphenated qualifier ("Dr.-Ing."), then
+# spaces or, after a dot, nothing ("Prof.Dr.Hans").
+_LEADING_WORD = re.compile(r"\s*(?P<word>[^\W\d_]+\.?)(?:-[^\W\d_]+\.?)*(?:\s+|(?<=\.))")
+
+
+def _drop_titles(text: str, *, surname_follows: bool) -> str:
+    """The text without the titles it starts with ("Prof. Dr. Hans Müller" -> "Hans Müller"); a
+    title stays when no word follows ("Dr"). At the start of a whole name (`surname_follows`) a
+    title that is also a name needs two words after it: "Dame Judi Dench", but "Dame Ousmane"."""
+    all_upper = "".join(ch for ch in text if ch.isalpha()).isupper()
+    while (match := _LEADING_WORD.match(text)) and _is_title(title := match.group("word"), all_upper):
+        rest = text[match.end() :]
+        name_like = not title.endswith(".") and title.lower() in _NAME_LIKE_TITLES
+        needed = 2 if surname_follows and name_like else 1
+        if sum(1 for word in _WORD_BREAKS.split(rest) if any(ch.isalpha() for ch in word)) < needed:
+            break
+        text = rest
+    return text
+
+
 def _strip_suffixes(tokens: list[str], keep: int, all_upper: bool, *, after_comma: bool = False) -> list[str]:
     """Trailing suffixes ("Jr.", "III", "PhD") dropped while `keep` tokens remain. One that can be
     initials stays when dropping it would leave too few tokens ("Srinivasan V", "Kender JR"), when
@@ -345,18 +392,27 @@ def _initial_flags(tokens: list[str], all_upper: bool) -> list[bool]:
 def parse_name(raw: str) -> ParsedName:
     """Parse one author name string; never raises, an unparseable name gives an empty surname."""
     raw = _normalise(raw)
-    # Written all in capitals? A suffix does not count: "JOHN SMITH Jr." is.
-    words = [t for t in _WORD_BREAKS.split(raw) if not _is_suffix(t) or t.isupper()]
+    native = _parse_chinese_or_korean(raw)
+    if native is not None:
+        return native
+    # Titles stand before the given names: at the start, or after the surname's comma.
+    raw = _drop_titles(raw, surname_follows=True)
+    surname_part, comma, given_part = raw.partition(",")
+    if comma:
+        raw = f"{surname_part},{_drop_titles(given_part, surname_follows=False)}"
+    # Written all in capitals? A suffix or title does not count: "JOHN SMITH Jr." is.
+    words = [t for t in _WORD_BREAKS.split(raw) if t.isupper() or not (_is_suffix(t) or _is_title(t, False))]
     all_upper = "".join(ch for t in words for ch in t if ch.isalpha()).isupper()
     if "," in raw:
         pieces = [p for p in (s.strip() for s in raw.split(",")) if p]
         if len(pieces) >= 2:
-            # "Smith, John, Jr.", "John Smith, Jr.": a piece of suffixes is dropped, but not one that
-            # gives a lone surname its initials ("Srinivasan, V", "Kender, JR").
+            # "Smith, John, Jr.", "John Smith, Jr.", "Müller, Hans, Prof. Dr.": a piece of suffixes
+            # or titles is dropped, but not one that gives a lone surname its initials
+            # ("Srinivasan, V", "Kender, JR").
             kept = pieces[:1]
             for i, piece in enumerate(pieces[1:], start=1):
                 tokens = _clean_tokens(piece)
-                if tokens and all(_is_suffix(t) for t in tokens):
+                if tokens and all(_is_suffix(t) or _is_title(t, all_upper) for t in tokens):
                     initials = all(_is_initials_token(t, all_upper) for t in tokens)
                     if not (i == 1 and initials and _surname_words(_clean_tokens(pieces[0])) <= 1):
                         continue
@@ -403,6 +459,136 @@ def parse_name(raw: str) -> ParsedName:
     # first word is a given name, and the other reading would keep only its first part.
     ambiguous = len(tokens) == 2 and not any(initial_flags) and "-" not in tokens[0]
     return _build(given_tokens, surname_tokens, ambiguous=ambiguous)
+
+
+# Two-character Chinese family names (simplified and traditional forms), in pinyin. A name that
+# starts with one is read with it only if a given name is left ("东方" is Dong Fang).
+_CHINESE_COMPOUND_SURNAMES = {
+    "欧阳": "ouyang",
+    "歐陽": "ouyang",
+    "司马": "sima",
+    "司馬": "sima",
+    "诸葛": "zhuge",
+    "諸葛": "zhuge",
+    "上官": "shangguan",
+    "司徒": "situ",
+    "东方": "dongfang",
+    "東方": "dongfang",
+    "皇甫": "huangfu",
+    "令狐": "linghu",
+    "慕容": "murong",
+    "夏侯": "xiahou",
+    "尉迟": "yuchi",
+    "尉遲": "yuchi",
+    "长孙": "zhangsun",
+    "長孫": "zhangsun",
+    "宇文": "yuwen",
+    "公孙": "gongsun",
+    "公孫": "gongsun",
+    "端木": "duanmu",
+    "南宫": "nangong",
+    "南宮": "nangong",
+    "轩辕": "xuanyuan",
+    "軒轅": "xuanyuan",
+    "呼延": "huyan",
+}
+# Characters read differently as a family name than anyascii reads them (曾 is Zeng, not Ceng).
+_CHINESE_SURNAME_READINGS = {
+    "曾": "zeng",
+    "翟": "zhai",
+    "单": "shan",
+    "單": "shan",
+    "解": "xie",
+    "区": "ou",
+    "區": "ou",
+    "仇": "qiu",
+    "查": "zha",
+    "朴": "piao",
+    "覃": "qin",
+    "缪": "miao",
+    "繆": "miao",
+    "召": "shao",
+}
+# Korean family names as their bearers write them in Latin script, which is seldom the Revised
+# Romanisation anyascii gives (김 Gim, 이 I, 박 Bak); the others are left to anyascii.
+_KOREAN_SURNAMES = {
+    "김": "kim",
+    "이": "lee",
+    "박": "park",
+    "최": "choi",
+    "정": "jung",
+    "강": "kang",
+    "조": "cho",
+    "윤": "yoon",
+    "장": "jang",
+    "임": "lim",
+    "한": "han",
+    "오": "oh",
+    "서": "seo",
+    "신": "shin",
+    "권": "kwon",
+    "황": "hwang",
+    "안": "ahn",
+    "송": "song",
+    "류": "ryu",
+    "홍": "hong",
+    "전": "jeon",
+    "고": "ko",
+    "문": "moon",
+    "양": "yang",
+    "손": "son",
+    "배": "bae",
+    "백": "baek",
+    "허": "heo",
+    "유": "yoo",
+    "남": "nam",
+}
+# Two-syllable Korean family names; not 황보 (Hwangbo), which cannot be told from 황 (Hwang) and
+# a given name starting with 보.
+_KOREAN_COMPOUND_SURNAMES = {"남궁": "namgung", "제갈": "jegal", "선우": "sunwoo", "독고": "dokgo"}
+
+
+def _native_script(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    if name.startswith("CJK UNIFIED IDEOGRAPH"):
+        return "han"
+    if name.startswith("HANGUL SYLLABLE"):
+        return "hangul"
+    return ""
+
+
+def _parse_chinese_or_korean(text: str) -> ParsedName | None:
+    """A name written only in Chinese characters or only in Hangul, family name first: "王小明"
+    parses as "Xiaoming Wang" does, "김민준" as "Minjun Kim". The family name is the first word
+    when a space marks it ("欧阳 娜娜"), else a known two-character family name or the first
+    character; the given name is one word, as pinyin writes it.
+
+    Anything else is left to the general parser. Kana, alone or with kanji, is Japanese, whose
+    kanji readings and so whose romanised name cannot be known from the characters. (A Japanese
+    name in kanji only cannot be told from a Chinese one: it gets Chinese readings, which at least
+    agree across its mentions.) A middle dot ("迈克尔·乔丹", Michael Jordan) separates the parts
+    of a transliterated foreign or minority name, which keeps its own, mostly given-first, order.
+    """
+    if text.isascii():
+        return None
+    words = text.split()
+    scripts = {_native_script(ch) for word in words for ch in word}
+    if scripts == {"han"}:
+        compounds, readings = _CHINESE_COMPOUND_SURNAMES, _CHINESE_SURNAME_READINGS
+    elif scripts == {"hangul"}:
+        compounds, readings = _KOREAN_COMPOUND_SURNAMES, _KOREAN_SURNAMES
+    else:
+        return None
+    if len(words) > 1:
+        family, given_text = words[0], "".join(words[1:])
+    else:
+        size = 2 if len(words[0]) > 2 and words[0][:2] in compounds else 1
+        family, given_text = words[0][:size], words[0][size:]
+    surname = compounds.get(family) or readings.get(family) or re.sub(r"[^a-z]", "", fold(family))
+    given = re.sub(r"[^a-z]", "", fold(given_text))
+    if not surname:
+        return None
+    return ParsedName(surname, (given,) if given else (), given.capitalize(), surname.capitalize())
 
 
 def _build(given_tokens: list[str], surname_tokens: list[str], *, ambiguous: bool) -> ParsedName:

@@ -222,6 +222,164 @@ def test_noise_in_names(raw: str, surname: str, given: tuple[str, ...]) -> None:
     assert (parsed.surname, parsed.given) == (surname, given)
 
 
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("Dr. John Smith", "smith", ("john",)),
+        ("Prof. Dr. Hans Müller", "muller", ("hans",)),
+        ("Prof.Dr.Hans Müller", "muller", ("hans",)),
+        ("Prof. Dr.-Ing. Hans Müller", "muller", ("hans",)),
+        ("Dr John Smith", "smith", ("john",)),
+        ("DR. JOHN SMITH", "smith", ("john",)),
+        ("PROF JOHN SMITH", "smith", ("john",)),  # long capitals without a dot
+        ("PROF John Smith", "smith", ("john",)),
+        ("Professor Jane Smith", "smith", ("jane",)),
+        ("Mr. J. Smith", "smith", ("j",)),
+        ("Mrs Jane Smith", "smith", ("jane",)),
+        ("Ms. Jane Smith", "smith", ("jane",)),
+        ("Mx. Sam Lee", "lee", ("sam",)),
+        ("Miss Jane Doe", "doe", ("jane",)),
+        ("Sir Tim Berners-Lee", "berners-lee", ("tim",)),
+        ("Dame Judi Dench", "dench", ("judi",)),
+        ("MISS JANE DOE", "doe", ("jane",)),
+        ("Dr. Smith", "smith", ()),
+        ("Prof Smith J", "smith", ("j",)),
+        # After the surname's comma, or as a piece of their own after the given names.
+        ("Smith, Dr. John", "smith", ("john",)),
+        ("Müller, Prof. Dr. Hans", "muller", ("hans",)),
+        ("Smith, Sir John", "smith", ("john",)),
+        ("Smith, Dr. J.", "smith", ("j",)),
+        ("SMITH, DR. JOHN", "smith", ("john",)),
+        ("Müller, Hans, Prof. Dr.", "muller", ("hans",)),
+        ("Dr. Smith, John", "smith", ("john",)),
+        ("Ajay K. Gupta, Dr.", "gupta", ("ajay", "k")),
+    ],
+)
+def test_leading_titles_are_dropped(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        # MEDLINE: capitals without dots are initials, before or after the surname.
+        ("DR Smith", "smith", ("d", "r")),
+        ("Smith DR", "smith", ("d", "r")),
+        ("MS Smith", "smith", ("m", "s")),
+        ("Smith, MS", "smith", ("m", "s")),
+        ("MRS Smith", "smith", ("m", "r", "s")),
+        ("SMITH DR", "smith", ("d", "r")),
+        ("Smith, MS.", "smith", ("m", "s")),  # a lone given piece that can be initials stays
+        # Titles stand before the given names only.
+        ("John Dr Smith", "smith", ("john", "dr")),
+        # A title that is also a name needs a given name and a surname after it.
+        ("Dame Ousmane", "ousmane", ("dame",)),
+        ("DAME Ousmane", "dame", ("ousmane",)),  # capitals in a mixed-case name: the surname
+        ("Dame, Ousmane", "dame", ("ousmane",)),
+        ("Drake Smith", "smith", ("drake",)),
+    ],
+)
+def test_what_only_looks_like_a_title_stays(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
+def test_a_title_does_not_decide_the_word_order() -> None:
+    # "Dr. Wang Wei" may be Dr. Wang: the two words are still for the corpus vote.
+    assert parse_name("Dr. Wang Wei") == parse_name("Wang Wei")
+    assert parse_name("Dr. Wang Wei").order_ambiguous
+    assert parse_name("Prof. Dr. Hans Müller") == parse_name("Hans Müller")
+    assert parse_name("Smith, Dr. John").display == "John Smith"
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("John Smith MSc", "smith", ("john",)),
+        ("John Smith, MBA", "smith", ("john",)),
+        ("Jane Doe, PharmD", "doe", ("jane",)),
+        ("Jane Doe DPhil", "doe", ("jane",)),
+        ("John Smith FRCS FACS", "smith", ("john",)),
+        ("Jane Doe, BSc, MPH", "doe", ("jane",)),
+        ("Smith, John, MD, MPH", "smith", ("john",)),
+        ("Smith, John, FRCP, MRCP", "smith", ("john",)),
+        ("Dr. Jane Doe, PhD, MPH", "doe", ("jane",)),
+        # Capitals that are needed as a lone surname's initials stay initials.
+        ("Smith MSC", "smith", ("m", "s", "c")),
+        ("Smith, MPH", "smith", ("m", "p", "h")),
+        ("Smith, MBA", "smith", ("m", "b", "a")),
+    ],
+)
+def test_trailing_degrees_are_dropped(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize(
+    ("native", "latin"),
+    [
+        ("王伟", "Wei Wang"),
+        ("王小明", "Xiaoming Wang"),
+        ("王小明", "Wang, Xiaoming"),
+        ("王 小明", "Xiaoming Wang"),  # a space marks the family name
+        ("王\u3000小明", "Xiaoming Wang"),  # ideographic space
+        ("張偉", "Wei Zhang"),  # traditional characters
+        ("欧阳娜娜", "Nana Ouyang"),  # two-character family names
+        ("歐陽娜娜", "Nana Ouyang"),
+        ("司马光", "Guang Sima"),
+        ("诸葛亮", "Liang Zhuge"),
+        ("尉迟恭", "Gong Yuchi"),
+        ("长孙无忌", "Wuji Zhangsun"),
+        ("东方", "Fang Dong"),  # no given name would be left: a one-character family name
+        ("曾小明", "Xiaoming Zeng"),  # a family name's own reading, not the usual Ceng
+        ("翟明", "Ming Zhai"),
+        ("王伟1,2", "Wei Wang"),  # byline markers
+        ("김민준", "Minjun Kim"),
+        ("김 민준", "Minjun Kim"),
+        ("이민호", "Minho Lee"),
+        ("박지성", "Jiseong Park"),
+        ("최", "Choi"),
+        ("남궁민", "Min Namgung"),
+    ],
+)
+def test_chinese_and_korean_script_names_are_family_name_first(native: str, latin: str) -> None:
+    parsed, expected = parse_name(native), parse_name(latin)
+    assert (parsed.surname, parsed.given, parsed.block_key) == (expected.surname, expected.given, expected.block_key)
+    assert parsed.display == expected.display
+    assert not parsed.order_ambiguous  # the script tells the order: no corpus vote
+
+
+def test_chinese_name_display_and_initials() -> None:
+    parsed = parse_name("王小明")
+    assert (parsed.given_display, parsed.surname_display) == ("Xiaoming", "Wang")
+    assert parsed.as_initials() == "X. Wang"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "迈克尔·乔丹",  # a middle dot: a transliterated name in its own order (Michael Jordan)
+        "やまだ たろう",  # kana: Japanese
+        "山田たろう",  # kanji and kana
+        "王小明 Wang",  # mixed scripts
+        "金민준",
+    ],
+)
+def test_other_east_asian_names_keep_the_general_parse(raw: str) -> None:
+    parsed = parse_name(raw)
+    assert parsed.surname
+    assert parsed.order_ambiguous == (len(raw.replace("·", " ").split()) == 2)
+
+
+def test_resolve_name_order_never_flips_a_chinese_script_name() -> None:
+    # The corpus uses Wei as a surname far more than Wang; "王伟" is still Wang Wei.
+    corpus = [parse_name(raw) for raw in ["Wei, Li", "Wei, Ming", "Wei, Hong", "王伟", "Wang Wei"]]
+    resolved = resolve_name_order(corpus)
+    assert (resolved[3].surname, resolved[3].given) == ("wang", ("wei",))
+    assert (resolved[4].surname, resolved[4].given) == ("wei", ("wang",))  # the Latin one is voted on
+
+
 @pytest.mark.parametrize(("raw", "display"), [("BIN LI", "Bin Li"), ("LI, Bin", "Bin Li"), ("MA Y", "Y. Ma")])
 def test_short_surname_in_capitals_is_displayed_as_a_word(raw: str, display: str) -> None:
     assert parse_name(raw).display == display
