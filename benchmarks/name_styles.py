@@ -427,22 +427,18 @@ def main(argv: list[str] | None = None) -> int:
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     styles = [BY_KEY[k] for k in dict.fromkeys(args.style)] if args.style else list(STYLES)
 
+    from quality import load_model_or_fail
     from threadpoolctl import threadpool_limits
 
     from disambig.errors import DisambigError
-    from disambig.model import default_model_path, load_model
+    from disambig.model import default_model_path
     from disambig.training import LabelledCorpus
 
     check_styles()
     model = None
     model_dir = args.model or str(default_model_path())
     if not args.no_cluster:
-        try:
-            model = load_model(args.model)
-        except DisambigError as exc:
-            fail(f"cannot load model: {exc}")
-        except OSError as exc:
-            fail(f"cannot load model from {model_dir}: {exc}")
+        model, model_dir = load_model_or_fail(args.model, fail)
     try:
         corpus = LabelledCorpus.read(path)
     except DisambigError as exc:

@@ -24,6 +24,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -42,6 +43,20 @@ def fail(message: str) -> NoReturn:
     """Exit with a one-line message instead of a traceback."""
     print(f"quality.py: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def load_model_or_fail(path: str | None, fail: Callable[[str], NoReturn]) -> tuple[PairwiseModel, str]:
+    """The model in `path` (default: the shipped one) and its directory; `fail` says why not."""
+    from disambig.errors import DisambigError
+    from disambig.model import default_model_path, load_model
+
+    model_dir = path or str(default_model_path())
+    try:
+        return load_model(path), model_dir
+    except DisambigError as exc:
+        fail(f"cannot load model: {exc}")
+    except OSError as exc:
+        fail(f"cannot load model from {model_dir}: {exc}")
 
 
 def resolve_files(given: list[str]) -> list[tuple[str, Path]]:
@@ -132,15 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
 
     from disambig.errors import DisambigError
-    from disambig.model import default_model_path, load_model
 
-    model_dir = args.model or str(default_model_path())
-    try:
-        model = load_model(args.model)
-    except DisambigError as exc:
-        fail(f"cannot load model: {exc}")
-    except OSError as exc:
-        fail(f"cannot load model from {model_dir}: {exc}")
+    model, model_dir = load_model_or_fail(args.model, fail)
 
     # With jobs > 1 the engine runs one worker process per core. BLAS/OpenMP threads (e.g. the
     # OpenMP pool of HistGradientBoosting's predict) would then oversubscribe the cores: in the
