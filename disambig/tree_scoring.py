@@ -2,8 +2,8 @@
 
 scikit-learn's HistGradientBoosting predicts one tree at a time: 250 calls into compiled code
 per predict_proba, about 1.5 ms of fixed cost even for the few pairs of one online resolution,
-and a branchy walk down each tree for every row, about 7 us a row over 250 trees; here about 2 us
-(a 150,000-pair block of inspire_wang: 1.04 s against 0.30 s).
+and a branchy walk down each tree for every row, about 7 us a row over 250 trees; this module
+takes about 2 us (a 150,000-pair block of inspire_wang: 1.04 s against 0.30 s).
 Here every tree is evaluated at once, with the QuickScorer scheme (Lucchese et al., SIGIR 2015):
 the leaves of each tree are numbered left to right as bits of a mask; a split whose test fails
 ("x > threshold", or a missing value sent right) rules out the leaves of its left subtree, and the
