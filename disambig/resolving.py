@@ -475,7 +475,7 @@ class Resolver:
         if not arrival.owners:
             return Resolution(mention.mention_id, identity_id_for([mention.mention_id]), 1.0, created=True)
         candidates, features = self._score_identities(arrival, limit=MAX_ALTERNATIVES + 1)
-        alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates[: MAX_ALTERNATIVES + 1])
+        alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates)
         if candidates and candidates[0].score >= self.model.threshold:
             top = candidates[0]
             explanation = explain(features[top.best_row], arrival.table, len(arrival.owners), top.best_row)
