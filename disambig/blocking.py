@@ -20,8 +20,9 @@ DEFAULT_MAX_BLOCK_SIZE = 3_000
 def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
     """Read "Wang Wei" as surname Wang when the corpus uses Wang as a surname more than Wei.
 
-    Only names with two full words and no comma are ambiguous; the corpus's own unambiguous
-    names ("Wang, Wei", "W. Wang") vote on which word is the surname.
+    Only names with two full words and no comma, and names in capitals of two or more words and
+    then dotted initials ("GUPTA AJAY K."), are ambiguous; the corpus's own unambiguous names
+    ("Wang, Wei", "W. Wang") vote on which word is the surname.
     """
     votes = Counter(n.surname_key for n in names if not n.order_ambiguous)
     if not votes:

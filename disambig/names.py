@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from functools import lru_cache
 
@@ -85,6 +85,9 @@ class ParsedName:
     given_display: str = ""
     surname_display: str = ""
     order_ambiguous: bool = False
+    # The other reading of an ambiguous name of three or more words ("GUPTA AJAY K."), for
+    # `swapped`: once split into surname and given parts, it no longer shows which word came first.
+    alternative: ParsedName | None = field(default=None, repr=False, compare=False)
 
     @property
     def display(self) -> str:
@@ -449,7 +452,8 @@ def parse_name(raw: str) -> ParsedName:
         while split > 0 and initial_flags[split - 1]:
             split -= 1
         if not any(initial_flags[:split]):
-            return _build(tokens[split:], tokens[:split], ambiguous=False)
+            parsed = _build(tokens[split:], tokens[:split], ambiguous=False)
+            return _open_to_vote(parsed, tokens, split) if all_upper else parsed
     # Western order; particles before the last word join the surname.
     start = len(tokens) - 1
     while start > 1 and tokens[start - 1].lower() in PARTICLES:
@@ -606,9 +610,35 @@ def _build(given_tokens: list[str], surname_tokens: list[str], *, ambiguous: boo
     return ParsedName(surname, given, given_display, surname_display, ambiguous)
 
 
+def _open_to_vote(name: ParsedName, tokens: list[str], words: int) -> ParsedName:
+    """`name`, read from a name in capitals of `words` words and then initials, with its other
+    reading if the name cannot tell it apart: "GUPTA AJAY K." is surname Gupta Ajay by default (as
+    "Garcia Marquez J." is surname Garcia Marquez) or surname Gupta with given names Ajay K.
+
+    Left as it is: one word before the initials ("GUPTA A. K."), which can only be the surname;
+    initials without dots ("GARCIA MARQUEZ J"), the compound surname of MEDLINE, which never
+    spells a given name out and never writes a dot; and a particle ("VAN DER BERG ANNA M."),
+    which the other reading would split from its surname. Names without trailing initials are
+    not opened either: "AJAY K. GUPTA" and "AJAY KUMAR GUPTA" are read given names first, and so
+    vote for their last word as the surname. In a corpus writing some names surname first and
+    some given names first, those votes decide more names than opening these would
+    (benchmarks/README.md, name_styles).
+    """
+    if words < 2 or not all("." in token for token in tokens[words:]):
+        return name
+    if any(token.lower() in PARTICLES for token in tokens):
+        return name
+    # The vote compares surname keys: "guptaajay" is almost never voted for, so a corpus that
+    # writes Gupta as a surname elsewhere reads the name as Gupta, Ajay K.
+    return replace(name, order_ambiguous=True, alternative=_build(tokens[1:], tokens[:1], ambiguous=True))
+
+
 def swapped(name: ParsedName) -> ParsedName:
     """The other reading of a two-word name with no comma ('Wang Wei' as surname Wang; 'Wang
-    Shu-Hong' as surname Wang and given names Shu Hong, as 'Wang, Shu-Hong' is parsed)."""
+    Shu-Hong' as surname Wang and given names Shu Hong, as 'Wang, Shu-Hong' is parsed), or of a
+    longer one in capitals ('GUPTA AJAY K.' as surname Gupta and given names Ajay K.)."""
+    if name.alternative is not None:
+        return name.alternative
     parts = (re.sub(r"[^a-z]", "", part) for part in re.split(r"[\s\-]", name.surname))
     return ParsedName(
         surname=name.first,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from disambig.blocking import resolve_name_order
-from disambig.names import GivenMatch, given_match, parse_name, to_initials
+from disambig.names import GivenMatch, given_match, parse_name, swapped, to_initials
 
 # raw, surname, given, block_key, as_initials(), order_ambiguous
 PARSE_TABLE = [
@@ -451,3 +451,81 @@ def test_resolve_name_order_keeps_western_order_without_evidence() -> None:
     resolved = resolve_name_order(corpus)
     assert resolved[1].surname == "wei"
     assert resolved[1].given == ("wang",)
+
+
+# A name in capitals of two or more words and then dotted initials may be written surname first
+# ("GUPTA AJAY K.") or be a compound surname ("GARCIA MARQUEZ J."): the corpus votes.
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "other_surname", "other_given", "other_display"),
+    [
+        ("GUPTA AJAY K.", "gupta ajay", ("k",), "gupta", ("ajay", "k"), "Ajay K. Gupta"),
+        ("GUPTA AJAY K. JR.", "gupta ajay", ("k",), "gupta", ("ajay", "k"), "Ajay K. Gupta"),
+        (
+            "WANG MICHAEL H.L.S.",
+            "wang michael",
+            ("h", "l", "s"),
+            "wang",
+            ("michael", "h", "l", "s"),
+            "Michael H. L. S. Wang",
+        ),
+        ("WANG SHU-HONG J.", "wang shu-hong", ("j",), "wang", ("shu", "hong", "j"), "Shu-Hong J. Wang"),
+        ("GARCIA MARQUEZ J.", "garcia marquez", ("j",), "garcia", ("marquez", "j"), "Marquez J. Garcia"),
+    ],
+)
+def test_capitals_surname_first_with_dotted_initials_is_for_the_vote(
+    raw: str,
+    surname: str,
+    given: tuple[str, ...],
+    other_surname: str,
+    other_given: tuple[str, ...],
+    other_display: str,
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given, parsed.order_ambiguous) == (surname, given, True)  # the default as before
+    other = swapped(parsed)
+    assert (other.surname, other.given, other.display, other.order_ambiguous) == (
+        other_surname,
+        other_given,
+        other_display,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("GUPTA AJAY K", "gupta ajay", ("k",)),  # no dots: MEDLINE's compound surname
+        ("GARCIA MARQUEZ J", "garcia marquez", ("j",)),
+        ("GARCIA MARQUEZ JC", "garcia marquez", ("j", "c")),
+        ("GUPTA A. K.", "gupta", ("a", "k")),  # initials after one word: it is the surname
+        ("GUPTA AK", "gupta", ("a", "k")),
+        ("Gupta Ajay K.", "gupta ajay", ("k",)),  # mixed case: as written in Scopus
+        ("GUPTA, AJAY K.", "gupta", ("ajay", "k")),
+        ("VAN DER BERG ANNA M.", "van der berg anna", ("m",)),  # a particle: not split off
+        # Given names first, voting for the last word: see _open_to_vote.
+        ("AJAY K. GUPTA", "gupta", ("ajay", "k")),
+        ("AJAY KUMAR GUPTA", "gupta", ("ajay", "kumar")),
+        ("A. KUMAR GUPTA", "gupta", ("a", "kumar")),
+    ],
+)
+def test_names_of_three_words_whose_order_is_not_voted_on(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given, parsed.order_ambiguous) == (surname, given, False)
+
+
+def test_resolve_name_order_reads_capitals_surname_first_with_the_corpus() -> None:
+    # Ajay is a surname here more often than Gupta: "AJAY K. GUPTA" still keeps its given names
+    # first, and "GUPTA AJAY K." is read as Gupta, not as the surname "Gupta Ajay".
+    raws = ["Ajay, Kumar", "Ajay, Rao", "Gupta, Ajay", "AJAY K. GUPTA", "GUPTA AJAY K."]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert [(n.surname, n.given, n.block_key) for n in resolved[3:]] == [("gupta", ("ajay", "k"), "gupta_a")] * 2
+    assert resolved[4].display == "Ajay K. Gupta"
+
+
+def test_resolve_name_order_keeps_a_compound_surname_the_corpus_knows() -> None:
+    raws = ["Garcia Marquez, J.", "Garcia Marquez, Jose", "Garcia, Ana", "GARCIA MARQUEZ J."]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert (resolved[3].surname, resolved[3].given) == ("garcia marquez", ("j",))
+    # Without any vote the name keeps its default reading.
+    alone = resolve_name_order([parse_name("GUPTA AJAY K.")])
+    assert (alone[0].surname, alone[0].given) == ("gupta ajay", ("k",))
