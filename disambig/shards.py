@@ -7,7 +7,8 @@ disambig.engine.Engine sees the whole corpus at once; they do not. Three things 
 over the whole corpus must therefore be computed corpus-wide before any block is clustered, or
 the identities would differ:
 
-- the word order of "Wang Wei" names: the corpus's unambiguous names vote (resolve_name_order);
+- the word order of "Wang Wei" and "GUPTA AJAY K." names: the corpus's unambiguous names vote
+  (resolve_name_order);
 - the document frequencies of the text fields, which weight every text cosine (IDF = corpus
   counts + the model's prior);
 - the coauthor vocabulary and its document frequencies, which weight the coauthor cosine. Column
@@ -197,8 +198,9 @@ class ShardSet:
 def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt: str = "jsonl") -> ShardSet:
     """Stream mentions into `shards` files partitioned by block key (one pass, bounded memory).
 
-    The block key of a two-word name with no comma ("Wang Wei") depends on the votes of the
-    whole corpus, as in resolve_name_order: such mentions wait in a spool file until the end.
+    The block key of a name whose word order is ambiguous ("Wang Wei", "GUPTA AJAY K.") depends
+    on the votes of the whole corpus, as in resolve_name_order: such mentions wait in a spool
+    file until the end.
     """
     if fmt not in SHARD_FORMATS:
         raise ValueError(f"unknown shard format {fmt!r}; expected one of {', '.join(SHARD_FORMATS)}")
