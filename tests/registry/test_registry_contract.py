@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from disambig.registry import NewLink, Registry, UnknownIdentityError
 from disambig.registry.schema import metadata
 from disambig.registry.store import CurationError
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'registry.db'}"
-    url: str = request.getfixturevalue("postgres_url")  # emptied; skipped without PostgreSQL
-    return url
-
-
-@pytest.fixture
-def registry(registry_url: str) -> Iterator[Registry]:
-    store = Registry(registry_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def link(mention_id: str, identity_id: str | None = None, block: str = "haziza_d") -> NewLink:
@@ -47,8 +28,8 @@ def test_link_to_existing_identity_and_block_listing(registry: Registry) -> None
     assert registry.stored(["m1", "m2", "zz"]) == {"m1": (a.identity_id, 0.9), "m2": (a.identity_id, 0.9)}
 
 
-def test_persists_across_reopen(registry_url: str) -> None:
-    url = registry_url
+def test_persists_across_reopen(backend_url: str) -> None:
+    url = backend_url
     first = Registry(url)
     first.migrate()
     (stored,) = first.record_links([link("m1")])
@@ -123,10 +104,10 @@ def test_list_mentions_pages_through_an_identity(registry: Registry) -> None:
     assert seen == [f"m{i:02d}" for i in range(25)]
 
 
-def test_concurrent_writers_of_one_mention_end_with_one_identity(registry_url: str) -> None:
+def test_concurrent_writers_of_one_mention_end_with_one_identity(backend_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    url = registry_url
+    url = backend_url
     setup = Registry(url)
     setup.migrate()
     writers = [Registry(url) for _ in range(4)]
