@@ -119,10 +119,14 @@ class Segment:
         local, known = self._local(_keys(coauthor_matrix, coauthor_rows.indices))
         if not len(local):
             return np.zeros(rows, dtype=np.int64)
-        row_of = np.repeat(np.arange(coauthor_rows.shape[0]), np.diff(coauthor_rows.indptr))[known]
+        n = coauthor_rows.shape[0]
+        row_of = np.repeat(np.arange(n), np.diff(coauthor_rows.indptr))[known]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row_of, minlength=n), out=indptr[1:])
+        # Built as CSR directly (row_of is sorted): scipy's conversion from (row, column) pairs
+        # costs more than the product for the few rows of one resolution.
         matrix = sp.csr_matrix(
-            (np.ones(len(local), dtype=np.float32), (row_of, local)),
-            shape=(coauthor_rows.shape[0], max(len(self.vocabulary), 1)),
+            (np.ones(len(local), dtype=np.float32), local, indptr), shape=(n, max(len(self.vocabulary), 1))
         )
         # Coauthor columns lead to coauthor rows only: the other matrices' part of the product is empty.
         product = (matrix @ self.transposed).tocsr()

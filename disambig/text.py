@@ -130,6 +130,8 @@ def weighted_unit_rows(matrix: sp.csr_matrix, idf: IdfTable) -> sp.csr_matrix:
     canonical = matrix.tocsr()
     if not canonical.has_sorted_indices:  # hashed and binary rows come sorted: no copy then
         canonical = canonical.sorted_indices()
+    if canonical.shape[0] == 1 and canonical.has_canonical_format:
+        return _weighted_unit_row(canonical, idf)
     indptr, indices = canonical.indptr, canonical.indices
     counts = np.diff(indptr)
     data = (canonical.data.astype(np.float32) * np.asarray(idf[indices], dtype=np.float32)).astype(np.float32)
@@ -140,6 +142,20 @@ def weighted_unit_rows(matrix: sp.csr_matrix, idf: IdfTable) -> sp.csr_matrix:
     # Descending columns within each row: the order scipy's sparse product leaves them in.
     order = np.lexsort((-indices, row_of))
     return sp.csr_matrix((data[order], indices[order], indptr), shape=canonical.shape)
+
+
+def _weighted_unit_row(canonical: sp.csr_matrix, idf: IdfTable) -> sp.csr_matrix:
+    """weighted_unit_rows of a single row without duplicate columns, in a third of the numpy calls
+    (each costs microseconds, and an online resolution weights four such rows): the same
+    float32 operations on the same values in the same order, so the same bits (tested)."""
+    indices = canonical.indices
+    data = (canonical.data.astype(np.float32) * np.asarray(idf[indices], dtype=np.float32)).astype(np.float32)
+    if len(data):
+        norm = np.sqrt(np.add.reduceat(data * data, np.zeros(1, dtype=canonical.indptr.dtype)))
+        norm[norm == 0] = 1.0
+        data = (data * (1.0 / norm))[::-1]
+        indices = indices[::-1]
+    return sp.csr_matrix((data, indices, canonical.indptr), shape=canonical.shape)
 
 
 def _squared_norms(canonical: sp.csr_matrix, data: np.ndarray, counts: np.ndarray) -> np.ndarray:

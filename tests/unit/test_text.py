@@ -31,6 +31,22 @@ def test_weighting_is_bit_identical_to_the_broadcast_reference_even_with_unsorte
     assert np.allclose(lengths[np.diff(indptr) > 0], 1.0, atol=1e-6)
 
 
+def test_one_row_weighted_alone_is_bit_identical_to_its_row_of_the_reference() -> None:
+    # A single row takes a shorter path (the online resolver weights one mention at a time).
+    rng = np.random.default_rng(11)
+    idf = rng.uniform(1.0, 9.0, 500).astype(np.float32)
+    for size in [0, 1, 2, 7, 8, 9, 17, 40]:
+        for _ in range(20):
+            columns = rng.choice(500, size=size, replace=False).astype(np.int32)  # unsorted
+            if size == 2:
+                columns[:] = [3, 1]
+            row = sp.csr_matrix((np.ones(size, np.float32), columns, [0, size]), shape=(1, 500))
+            fast, slow = weighted_unit_rows(row, idf), reference(row, idf)
+            assert np.array_equal(fast.indptr, slow.indptr)
+            assert np.array_equal(fast.indices, slow.indices)
+            assert fast.data.tobytes() == slow.data.tobytes()
+
+
 def test_sparse_idf_gives_the_dense_values_at_every_column() -> None:
     from disambig.text import N_FEATURES, DocumentFrequencies, SparseIdf, hash_documents
 
