@@ -243,8 +243,7 @@ class Resolver:
     def _resolve_wave(self, wave: Sequence[_Job]) -> None:
         """Decide the calls (no two share a block), then write them in one transaction."""
         blocks = {key for job in wave for key in job.blocks}
-        mark = self.stored_mentions.mark()
-        before = self.stored_mentions.tables(blocks)
+        checkpoint = self.stored_mentions.checkpoint(blocks)
         try:
             with self.registry.connection() as conn:
                 with self.registry.reading(conn) as session:
@@ -254,7 +253,7 @@ class Resolver:
                     if not self._still_valid(session, since, blocks):
                         # Decided again from the caches as they were: the same loads, so the same
                         # decision, as if the first had never been made.
-                        self.stored_mentions.put_back(before)
+                        self.stored_mentions.restore(checkpoint)
                         decisions = self._decide(session, wave)
                     for k, job in enumerate(wave):
                         # A caller gone since its decision: its call shares no block with the others,
@@ -263,7 +262,7 @@ class Resolver:
                             job.error, decisions[k] = _gone(), None
                     session.record_links([link for d in decisions if d is not None for link in d.links], unstored=True)
         except Exception:
-            self.stored_mentions.reset(mark, blocks)
+            self.stored_mentions.forget(blocks)  # nothing of the wave is stored: read them again whole
             for job in wave:
                 job.error = None
             raise
@@ -298,7 +297,7 @@ class Resolver:
             self.stored_mentions.remember(computed)
         except Exception:
             log.exception("resolved mentions not kept in the cache; their blocks will be read again")
-            self.stored_mentions.reset(None, {c.block_key for c in computed})
+            self.stored_mentions.forget({c.block_key for c in computed})
 
     def _decide_call(self, session: BlockSession, job: _Job) -> _Decision:
         """Resolve a call's mentions on the registry as the session reads it; nothing is written."""

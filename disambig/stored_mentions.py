@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from types import MappingProxyType
 
 from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
 from disambig.corpus import MentionParts, MentionTable, TableWeights, mention_parts, stack_tables
@@ -90,6 +91,13 @@ class _TableCache:
 
 
 @dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """Some blocks' cached tables at one moment (None: not cached), for `StoredMentions.restore`."""
+
+    tables: Mapping[str, _BlockTable | None]  # read-only
+
+
+@dataclass(frozen=True, eq=False)
 class Computed:
     """A new mention as a resolution made it: parsed, its table row under a block's weights, and
     the block's table with that row stacked on (with its index). Once remembered, only the newest
@@ -112,7 +120,11 @@ class Computed:
 
 
 class StoredMentions:
-    """A bounded, thread-safe cache of parsed stored mentions by id, and of block tables."""
+    """A bounded, thread-safe cache of parsed stored mentions by id, and of block tables.
+
+    Two ways back, for two cases: a decision dropped unwritten to be made again goes back to the
+    tables its loads started from (`checkpoint`, `restore`); after a failure, the blocks concerned
+    are dropped and read again whole (`forget`)."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
@@ -171,37 +183,51 @@ class StoredMentions:
         )
         return self._keep(block_key, entry)
 
-    def tables(self, block_keys: Iterable[str]) -> dict[str, _BlockTable | None]:
-        """The cached state of these blocks' tables, for `put_back`."""
+    def checkpoint(self, block_keys: Iterable[str]) -> Checkpoint:
+        """These blocks' tables as cached now, for `restore`."""
         with self._lock:
-            return {key: self._tables.get(key) for key in block_keys}
+            return Checkpoint(MappingProxyType({key: self._tables.get(key) for key in block_keys}))
 
-    def put_back(self, tables: Mapping[str, _BlockTable | None]) -> None:
-        """These blocks' tables as `tables` took them: loads made since are undone. A block's
-        weights are fitted when it is read whole and kept as it grows, so what a decision sees
-        depends on the loads before it; a decision dropped unwritten must not leave its loads."""
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """The blocks' tables back as `checkpoint` took them: the loads made since are undone, for
+        a decision dropped unwritten and made again (Resolver._resolve_wave). A block's weights
+        are fitted when it is read whole and kept as it grows (by up to REWEIGHT_SHARE a load), so
+        what a decision sees depends on the loads before it: made again from the same tables, it
+        sees the loads it would have seen had it been made under the lock in the first place.
+
+        Only the tables go back. The feed read meanwhile stays read: it shows committed changes
+        only, and a table older than the feed position is still brought up to date by its next
+        load (from its own `seq` and `owners_seq`). The rows a load took from `_rows` are not put
+        back: the next load makes equal ones from the block's weights."""
         with self._lock:
-            for key, entry in tables.items():
+            for key, entry in checkpoint.tables.items():
                 if entry is None:
                     self._tables.pop(key)
                 else:
                     self._tables.put(key, entry)
 
-    def mark(self) -> int | None:
-        """Where the feed is read up to now: `reset` goes back there."""
-        with self._lock:
-            return self._feed_seq
+    def forget(self, block_keys: Iterable[str]) -> None:
+        """After a failure (a transaction that loaded these blocks rolled back, or `remember` failed
+        partway): their tables and the rows kept for their next load are dropped, and each block
+        is next read whole, as by a cache starting empty.
 
-    def reset(self, mark: int | None, block_keys: Iterable[str]) -> None:
-        """After a transaction that loaded these blocks was rolled back: forget the blocks (they may
-        hold its mentions) and read the feed again from `mark` (its changes were never committed)."""
+        Not `restore`: the cause of a failure is not known and may be in the cache (a table a load
+        could not extend); going back to the tables the failed attempt started from would make
+        every retry start from them again. Nor does the feed position move: the feed shows
+        committed changes only (sequence numbers commit in order) and a transaction writes its own
+        after its last load, so what a failed one read of it is true. Reading it again would read
+        the same changes; forgetting the position would skip the moves made until the next read,
+        and every block still cached would keep owners they changed."""
+        keys = set(block_keys)
         with self._lock:
-            for key in block_keys:
+            for key in keys:
                 self._tables.pop(key)
-            self._feed_seq = None if mark is None or self._feed_seq is None else min(mark, self._feed_seq)
+            self._rows = {i: c for i, c in self._rows.items() if c.block_key not in keys}
 
     def remember(self, computed: Iterable[Computed]) -> None:
-        """Keep what resolutions made of mentions now stored (call once they are committed)."""
+        """Keep what resolutions made of mentions now stored. Call only once they are committed:
+        the next load of their block takes a kept row as the stored mention's, so no mention whose
+        transaction rolled back may have one kept."""
         items: dict[str, tuple[Mention, MentionParts]] = {}
         faithful = [c for c in computed if c.faithful]  # reading the record back gives this mention
         with self._lock:

@@ -251,12 +251,12 @@ def test_block_tables_beyond_capacity_evict_the_least_recently_loaded(
     cache = StoredMentions(capacity=sizes[first] + sizes[second] + sizes[third] - 1)
     for key in (first, second):
         block_state(registry, cache, key, model)
-    assert all(cache.tables([first, second]).values())
+    assert all(cache.checkpoint([first, second]).tables.values())
     block_state(registry, cache, first, model)  # used again: now the most recent
     block_state(registry, cache, third, model)
-    kept = cache.tables([first, second, third])
+    kept = cache.checkpoint([first, second, third]).tables
     assert kept[second] is None and kept[first] is not None and kept[third] is not None
     # Loaded again, an evicted block is what a cache starting empty reads.
     assert block_state(registry, cache, second, model) == block_state(registry, StoredMentions(), second, model)
-    kept = cache.tables([first, second, third])
+    kept = cache.checkpoint([first, second, third]).tables
     assert sum(len(entry.ids) for entry in kept.values() if entry is not None) <= cache.capacity
