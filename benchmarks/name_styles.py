@@ -21,6 +21,7 @@ coauthors as parsed) and shows the most frequent.
     python benchmarks/name_styles.py --style medline --style surname-comma --mismatches
     python benchmarks/name_styles.py --no-cluster                     # the parse check only, fast
     python benchmarks/name_styles.py --style titles --mismatches      # "Dr. Ajay K. Gupta", ...
+    python benchmarks/name_styles.py --style academic-titles --no-cluster  # "Dr. med. Ajay K. Gupta", ...
 """
 
 from __future__ import annotations
@@ -178,6 +179,29 @@ def titled(given: str, surname: str) -> str:
     return form.format(g=given, s=surname)
 
 
+# German, Austrian, Czech and Slovak academic titles and degrees, before the name or in a piece of
+# their own after it; given names first, as in _TITLED.
+_ACADEMIC_TITLED = (
+    "Dr. med. {g} {s}",
+    "Prof. Dr. rer. nat. {g} {s}",
+    "PD Dr. {g} {s}",
+    "Univ.-Prof. Dr. {g} {s}",
+    "Dipl.-Ing. {g} {s}",
+    "Ing. {g} {s}, CSc.",
+    "MUDr. {g} {s}, PhD.",
+    "{g} {s}, Dr. phil.",
+)
+
+
+def academic_titled(given: str, surname: str) -> str:
+    """'Dr. med. Ajay K. Gupta', 'PD Dr. Ajay K. Gupta', 'Ing. Ajay K. Gupta, CSc.', 'Ajay K.
+    Gupta, Dr. phil.', ...: one form per name, coauthors too, as `titled`."""
+    if not given:
+        return f"Dr. med. {surname}"
+    form = _ACADEMIC_TITLED[zlib.crc32(f"{given} {surname}".encode()) % len(_ACADEMIC_TITLED)]
+    return form.format(g=given, s=surname)
+
+
 STYLES: tuple[Style, ...] = (
     Style("given-surname", "Given Surname", AS_WRITTEN, _from_parts(lambda n, g, s: _join(g, s))),
     Style("surname-comma", "Surname, Given", AS_WRITTEN, _from_parts(lambda n, g, s: _comma(s, g))),
@@ -192,6 +216,12 @@ STYLES: tuple[Style, ...] = (
     Style("punctuation", "punctuation noise", AS_WRITTEN, lambda _n, raw: punctuated(raw)),
     Style("markers", "byline markers", AS_WRITTEN, lambda _n, raw: marked(raw)),
     Style("titles", "titles, degrees", AS_WRITTEN, _from_parts(lambda n, g, s: titled(g, s))),
+    Style(
+        "academic-titles",
+        "academic titles",
+        AS_WRITTEN,
+        _from_parts(lambda n, g, s: academic_titled(g, s)),
+    ),
     Style("medline", "Surname GI", INITIALS, _from_parts(lambda n, g, s: _join(s, initials(n, "", dots=False)))),
     Style(
         "medline-upper",
@@ -363,7 +393,8 @@ def print_table(rows: list[Row], header: str) -> None:
     print(header)
     by_key = {r.style: r for r in rows}
     clustered = any(r.scores for r in rows)
-    line = f"{'style':<22} {'example':<18} {'reference':<13}"
+    wide = max([18, *(len(r.example.strip()) for r in rows)])
+    line = f"{'style':<22} {'example':<{wide}} {'reference':<13}"
     if clustered:
         line += f" {'B3 F1':>6} {'d B3':>7} {'pw F1':>6} {'d pw':>7} {'wall s':>7}"
     if any(r.mismatches for r in rows):
@@ -371,7 +402,9 @@ def print_table(rows: list[Row], header: str) -> None:
     print(line)
     print("-" * len(line))
     for row in rows:
-        out = f"{row.label:<22} {row.example.strip():<18} {by_key[row.reference].label if row.reference else '-':<13}"
+        out = (
+            f"{row.label:<22} {row.example.strip():<{wide}} {by_key[row.reference].label if row.reference else '-':<13}"
+        )
         if clustered:
             ref = by_key.get(row.reference)
             d_b3 = d_pw = ""

@@ -6,8 +6,9 @@ So do "Ajay K. Gupta", "GUPTA, Ajay K.", "GUPTA Ajay K.", "Ajay K. GUPTA" and "A
 and "Gupta AK", "GUPTA AK", "Gupta, AK", "A.K.Gupta" (benchmarks/name_styles.py checks whole
 files in each catalogue style). Diacritics are folded by anyascii (a maintained transliteration
 table), so "José García-Márquez" and "Jose Garcia-Marquez" share a block. Leading titles
-("Dr. John Smith", "Müller, Prof. Dr. Hans") and trailing degrees ("John Smith, MSc") are dropped,
-and a name written in Chinese characters or Korean Hangul ("王小明", "김민준") is read family
+("Dr. John Smith", "Müller, Prof. Dr. Hans"), academic ones ("Dr. med. Hans Müller", "PD Dr. Eva
+Braun", "Ing. Jan Novák", "Müller, Hans, Dr. med.") and trailing degrees ("John Smith, MSc") are
+dropped, and a name written in Chinese characters or Korean Hangul ("王小明", "김민준") is read family
 name first, as its pinyin or conventional romanisation ("Xiaoming Wang", "Minjun Kim").
 """
 
@@ -28,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 SUFFIXES = frozenset(
     {
         *("jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd", "esq"),
-        *("phd", "md", "msc", "bsc", "mba", "mph", "dphil", "pharmd"),
+        *("phd", "md", "msc", "bsc", "mba", "mph", "dphil", "pharmd", "csc", "drsc"),
         *("frcs", "facs", "frcp", "mrcp"),
     }
 )
@@ -36,6 +37,40 @@ SUFFIXES = frozenset(
 TITLES = frozenset({"dr", "prof", "professor", "mr", "mrs", "ms", "mx", "miss", "sir", "dame"})
 # Titles that are also family names ("Ousmane Dame", in either order "Dame Ousmane").
 _NAME_LIKE_TITLES = frozenset({"sir", "dame", "miss"})
+# Academic titles and degrees of Central European, Italian, Spanish, Dutch, Polish and Indonesian
+# listings that are no names, dropped as TITLES are: "MUDr. Jan Novák", "RNDr.", "PhDr.", "JUDr.",
+# "Mgr.", "Doz.", "Dipl. Ing.", "Dott. Mario Rossi", "Dra. María García", "Drs.", "Ir.", "inż.".
+ACADEMIC_TITLES = frozenset(
+    {
+        *("mudr", "mvdr", "mddr", "rndr", "phdr", "judr", "paeddr", "thdr", "thlic", "pharmdr", "rsdr"),
+        *("mgr", "doz", "dipl", "dott", "dra", "drs", "ir", "inz"),
+    }
+)
+# Academic titles that are also names ("Ing", "Mag", "Doc"): titles only with their dot, and at the
+# start of a name only before a given name and a surname ("Ing. Jan Novák"; "Ing. Wang" stays).
+DOTTED_TITLES = frozenset({"ing", "mag", "doc"})
+# Words that are titles only right before another title: "PD Dr. Eva Braun" (but MEDLINE "PD Smith"),
+# "Univ. Prof.", "Priv. Doz.", "apl. Prof.", "ao. Univ.-Prof.", "o. Prof." (a lone letter only in lower
+# case, in a name that is not all lower case).
+TITLE_PREFIXES = frozenset({"pd", "priv", "univ", "ao", "apl", "a", "o"})
+# The first part of a hyphenated title: "Dr.-Ing.", "Dipl.-Ing.", "Dipl.-Kfm.", "Univ.-Prof.", "Priv.-Doz.".
+_COMPOUND_TITLE_HEADS = frozenset({"dr", "prof", "dipl", "univ", "priv"})
+# What a degree is qualified by, its faculty, honour or rank: "Dr. med.", "Dr. rer. nat.", "Dr. phil.
+# habil.", "Dr.-Ing. habil.", "Dr. h.c. mult." (`_HONORIS_CAUSA`), "Mag. pharm.", "dr hab. inż.",
+# "Ing. arch.", "Prof. em.", "Dott.ssa". Dropped only right after a degree of `_QUALIFIED_TITLES` (or
+# another qualifier), and only with a dot or in lower case in a name that is not all lower case:
+# "Dr. phil. Jan Novák", but "Dr. Phil Collins" and "Dr. Nat Smith".
+DEGREE_QUALIFIERS = frozenset(
+    {
+        *("med", "dent", "vet", "univ", "rer", "nat", "pol", "oec", "soc", "publ", "phil", "jur", "iur"),
+        *("theol", "habil", "hab", "techn", "sc", "scient", "agr", "mont", "paed", "hum", "biol", "math"),
+        *("medic", "troph", "hort", "silv", "pharm", "mult", "ing", "inz", "arch", "ssa", "em", "emer"),
+        "emeritus",
+    }
+)
+# The words a run of titles can start with.
+_FIRST_TITLE_WORDS = TITLES | ACADEMIC_TITLES | DOTTED_TITLES | TITLE_PREFIXES | _COMPOUND_TITLE_HEADS
+_QUALIFIED_TITLES = frozenset({"dr", "mag", "dott", "prof", "professor", "ing"})
 # Lower-case surname particles: kept with the surname ("van der Berg"), never taken as given names.
 PARTICLES = frozenset(
     {
@@ -245,36 +280,130 @@ def _is_suffix(token: str) -> bool:
     return token.replace(".", "").lower() in SUFFIXES
 
 
-def _is_title(token: str, all_upper: bool) -> bool:
-    """'Dr', 'Dr.', 'DR.', 'Prof', 'Ms.', 'PROF'. In capitals without a dot only a long one:
-    "DR Smith" and "MS Smith" are MEDLINE initials. One that is also a name only in a name written
-    all in capitals, as elsewhere a word in capitals is the surname ("DAME Ousmane")."""
+def _title_key(word: str) -> str:
+    """'Dr.' -> 'dr', 'MUDr.' -> 'mudr', 'inż.' -> 'inz'."""
+    word = word.rstrip(".")
+    return word.lower() if word.isascii() else re.sub(r"[^a-z]", "", fold(word))
+
+
+def _written_as_title(token: str, key: str, all_upper: bool) -> bool:
+    """Whether `token` (of key `key`, a title) is written as one: with a dot, or not in capitals;
+    in capitals without a dot only a long one ("PROF"): "DR Smith" and "MS Smith" are
+    MEDLINE initials. One that is also a name only in a name written all in capitals, as elsewhere a
+    word in capitals is the surname ("DAME Ousmane")."""
     word = token[:-1] if token.endswith(".") else token
-    if word.lower() not in TITLES:
-        return False
     if token.endswith(".") or not word.isupper():
         return True
-    return len(word) > 3 and (all_upper or word.lower() not in _NAME_LIKE_TITLES)
+    return len(word) > 3 and (all_upper or key not in _NAME_LIKE_TITLES)
 
 
-# A word at the start of a text with its dot and any hyphenated qualifier ("Dr.-Ing."), then
-# spaces or, after a dot, nothing ("Prof.Dr.Hans").
-_LEADING_WORD = re.compile(r"\s*(?P<word>[^\W\d_]+\.?)(?:-[^\W\d_]+\.?)*(?:\s+|(?<=\.))")
+def _is_title(token: str, all_upper: bool) -> bool:
+    """'Dr', 'Dr.', 'DR.', 'Prof', 'Ms.', 'PROF' (see `_written_as_title`); 'MUDr.', 'MUDr', 'Mgr',
+    'Dott.', 'DOTT.', but not 'DOTT' or 'RNDR': an academic title in capitals needs its dot."""
+    word = token[:-1] if token.endswith(".") else token
+    key = _title_key(token)
+    if key in ACADEMIC_TITLES:
+        return token.endswith(".") or not word.isupper()
+    return key in TITLES and _written_as_title(token, key, all_upper)
+
+
+# A word at the start of a text with its dot and any hyphenated parts ("Dr.-Ing.", "Priv.-Doz."),
+# then spaces or, after a dot, nothing ("Prof.Dr.Hans").
+_LEADING_WORD = re.compile(r"\s*(?P<token>(?P<word>[^\W\d_]+\.?)(?:-[^\W\d_]+\.?)*)(?:\s+|(?<=\.))")
+# "h.c.", "h. c." (honoris causa) and "E.h." (Ehren halber) after a doctorate: "Dr. h.c. mult.".
+_HONORIS_CAUSA = re.compile(r"\s*(?:h\.\s?c|E\.\s?h)\.\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Title:
+    """A title at the start of a text: where it ends (after its spaces), whether it is also a name
+    (then at the start of a name a given name and a surname must follow it), and whether a
+    qualifier may follow it ("Dr." before "med.")."""
+
+    end: int
+    name_like: bool = False
+    qualified: bool = False
+
+
+def _leading_title(text: str, all_upper: bool, all_lower: bool, *, after_degree: bool = False) -> _Title | None:
+    """The title `text` starts with, if any: one of TITLES or ACADEMIC_TITLES, a hyphenated title
+    ("Dipl.-Ing."), one of DOTTED_TITLES with its dot, after a degree one of DEGREE_QUALIFIERS, or
+    one of TITLE_PREFIXES before another title."""
+    if after_degree and (honour := _HONORIS_CAUSA.match(text)):
+        return _Title(honour.end(), qualified=True)
+    match = _LEADING_WORD.match(text)
+    if match is None:
+        return None
+    token, word, end = match.group("token"), match.group("word"), match.end()
+    key = _title_key(word)
+    if _is_title(word, all_upper):
+        name_like = not word.endswith(".") and key in _NAME_LIKE_TITLES
+        return _Title(end, name_like, key in _QUALIFIED_TITLES)
+    if token != word:  # "Dipl.-Ing.", "Univ.-Prof.", "Priv.-Doz.", not "Ing-Marie"
+        parts = [_title_key(part) for part in token.split("-")]
+        if parts[0] in _COMPOUND_TITLE_HEADS:
+            return _Title(end, qualified=any(part in _QUALIFIED_TITLES for part in parts))
+        return None
+    dotted = word.endswith(".")
+    if after_degree and key in DEGREE_QUALIFIERS and (dotted or (word.islower() and not all_lower)):
+        return _Title(end, qualified=True)
+    if dotted and key in DOTTED_TITLES:
+        return _Title(end, name_like=True, qualified=key in _QUALIFIED_TITLES)
+    if (
+        key in TITLE_PREFIXES
+        and (len(key) > 1 or (word.islower() and not all_lower))
+        and _leading_title(text[end:], all_upper, all_lower) is not None
+    ):
+        return _Title(end)
+    return None
+
+
+def _leading_titles(text: str, all_upper: bool | None = None) -> list[_Title]:
+    """The run of titles `text` starts with ("Prof. Dr. med. Hans Müller": three); `all_upper`
+    (whether the whole name is written in capitals) defaults to the text's own case."""
+    first = _LEADING_WORD.match(text)
+    if first is None or _title_key(first.group("word")) not in _FIRST_TITLE_WORDS:
+        return []  # the usual case
+    letters = "".join(ch for ch in text if ch.isalpha())
+    if all_upper is None:
+        all_upper = letters.isupper()
+    all_lower = letters.islower()
+    titles: list[_Title] = []
+    qualified = False
+    while title := _leading_title(
+        text[titles[-1].end if titles else 0 :], all_upper, all_lower, after_degree=qualified
+    ):
+        offset = titles[-1].end if titles else 0
+        titles.append(replace(title, end=offset + title.end))
+        qualified = title.qualified
+    return titles
 
 
 def _drop_titles(text: str, *, surname_follows: bool) -> str:
-    """The text without the titles it starts with ("Prof. Dr. Hans Müller" -> "Hans Müller"); a
-    title stays when no word follows ("Dr"). At the start of a whole name (`surname_follows`) a
-    title that is also a name needs two words after it: "Dame Judi Dench", but "Dame Ousmane"."""
-    all_upper = "".join(ch for ch in text if ch.isalpha()).isupper()
-    while (match := _LEADING_WORD.match(text)) and _is_title(title := match.group("word"), all_upper):
-        rest = text[match.end() :]
-        name_like = not title.endswith(".") and title.lower() in _NAME_LIKE_TITLES
-        needed = 2 if surname_follows and name_like else 1
-        if sum(1 for word in _WORD_BREAKS.split(rest) if any(ch.isalpha() for ch in word)) < needed:
+    """The text without the titles it starts with ("Prof. Dr. med. Hans Müller" -> "Hans Müller");
+    titles stay when no word follows them ("Dr", "Dr. med."). At the start of a whole name
+    (`surname_follows`) a title that is also a name needs two words after the titles: "Dame Judi
+    Dench", "Ing. Jan Novák", but "Dame Ousmane", "Ing. Wang"."""
+    titles = _leading_titles(text)
+    if not titles:
+        return text
+    words = sum(1 for word in _WORD_BREAKS.split(text[titles[-1].end :]) if any(ch.isalpha() for ch in word))
+    end = 0
+    for title in titles:
+        if words < (2 if surname_follows and title.name_like else 1):
             break
-        text = rest
-    return text
+        end = title.end
+    return text[end:]
+
+
+def _is_title_piece(piece: str, all_upper: bool, *, given_follows: bool) -> bool:
+    """Whether a comma-separated piece of a name is titles and degrees only: "Dr. med.", "PD Dr.",
+    "Dipl.-Ing. MSc" (not "PD": MEDLINE initials). One that is also a name ("Ing.") only where a
+    given name is left (`given_follows`): "Novák, Jan, Ing.", but "Novák, Ing."."""
+    titles = _leading_titles(piece, all_upper)
+    if not titles or (not given_follows and any(title.name_like for title in titles)):
+        return False
+    return all(_is_suffix(t) for t in _clean_tokens(piece[titles[-1].end :]))
 
 
 def _strip_suffixes(tokens: list[str], keep: int, all_upper: bool, *, after_comma: bool = False) -> list[str]:
@@ -391,6 +520,13 @@ def _initial_flags(tokens: list[str], all_upper: bool) -> list[bool]:
     return flags
 
 
+def _in_capitals(text: str) -> bool:
+    """Whether a name is written all in capitals; a suffix or title does not count: "JOHN SMITH Jr."
+    is."""
+    words = [t for t in _WORD_BREAKS.split(text) if t.isupper() or not (_is_suffix(t) or _is_title(t, False))]
+    return "".join(ch for t in words for ch in t if ch.isalpha()).isupper()
+
+
 @lru_cache(maxsize=200_000)
 def parse_name(raw: str) -> ParsedName:
     """Parse one author name string; never raises, an unparseable name gives an empty surname."""
@@ -403,9 +539,7 @@ def parse_name(raw: str) -> ParsedName:
     surname_part, comma, given_part = raw.partition(",")
     if comma:
         raw = f"{surname_part},{_drop_titles(given_part, surname_follows=False)}"
-    # Written all in capitals? A suffix or title does not count: "JOHN SMITH Jr." is.
-    words = [t for t in _WORD_BREAKS.split(raw) if t.isupper() or not (_is_suffix(t) or _is_title(t, False))]
-    all_upper = "".join(ch for t in words for ch in t if ch.isalpha()).isupper()
+    all_upper = _in_capitals(raw)
     if "," in raw:
         pieces = [p for p in (s.strip() for s in raw.split(",")) if p]
         if len(pieces) >= 2:
@@ -413,13 +547,20 @@ def parse_name(raw: str) -> ParsedName:
             # or titles is dropped, but not one that gives a lone surname its initials
             # ("Srinivasan, V", "Kender, JR").
             kept = pieces[:1]
+            lone_surname = _surname_words(_clean_tokens(pieces[0])) <= 1
             for i, piece in enumerate(pieces[1:], start=1):
                 tokens = _clean_tokens(piece)
-                if tokens and all(_is_suffix(t) or _is_title(t, all_upper) for t in tokens):
+                given_follows = not (i == 1 and lone_surname)
+                if tokens and (
+                    all(_is_suffix(t) or _is_title(t, all_upper) for t in tokens)
+                    or _is_title_piece(piece, all_upper, given_follows=given_follows)
+                ):
                     initials = all(_is_initials_token(t, all_upper) for t in tokens)
-                    if not (i == 1 and initials and _surname_words(_clean_tokens(pieces[0])) <= 1):
+                    if given_follows or not initials:
                         continue
                 kept.append(piece)
+            if len(kept) < len(pieces):  # "JOHN SMITH, Dr. med." is in capitals
+                all_upper = _in_capitals(", ".join(kept))
             pieces = kept
         if len(pieces) >= 2:
             surname_tokens = _strip_suffixes(_clean_tokens(pieces[0]), 1, all_upper)

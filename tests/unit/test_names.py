@@ -31,6 +31,22 @@ PARSE_TABLE = [
     ("Deborah L Stenkamp", "stenkamp", ("deborah", "l"), "stenkamp_d", "D. L. Stenkamp", False),
     ("Stenkamp DL", "stenkamp", ("d", "l"), "stenkamp_d", "D. L. Stenkamp", False),
     ("J Subjak", "subjak", ("j",), "subjak_j", "J. Subjak", False),
+    # German, Austrian and Czech academic titles are no given names (they would change the block).
+    ("Dr. med. Hans Müller", "muller", ("hans",), "muller_h", "H. Muller", True),
+    ("Dr. rer. nat. Anna Schmidt", "schmidt", ("anna",), "schmidt_a", "A. Schmidt", True),
+    ("PD Dr. med. Eva Braun", "braun", ("eva",), "braun_e", "E. Braun", True),
+    ("Priv.-Doz. Dr. Eva Braun", "braun", ("eva",), "braun_e", "E. Braun", True),
+    ("Univ.-Prof. Dr. Eva Braun", "braun", ("eva",), "braun_e", "E. Braun", True),
+    ("Dr. phil. Jan Novak", "novak", ("jan",), "novak_j", "J. Novak", True),
+    ("Ing. Jan Novák", "novak", ("jan",), "novak_j", "J. Novak", True),
+    ("Mag. Jan Novák", "novak", ("jan",), "novak_j", "J. Novak", True),
+    ("Dipl.-Ing. Jan Novák", "novak", ("jan",), "novak_j", "J. Novak", True),
+    ("Müller, Hans, Dr. med.", "muller", ("hans",), "muller_h", "H. Muller", False),
+    ("Hans Müller, Dr. med.", "muller", ("hans",), "muller_h", "H. Muller", True),
+    ("Prof. Dr.-Ing. Klaus Weber", "weber", ("klaus",), "weber_k", "K. Weber", True),
+    # MEDLINE initials that look like such a title stay initials.
+    ("Smith PD", "smith", ("p", "d"), "smith_p", "P. D. Smith", False),
+    ("PD Smith", "smith", ("p", "d"), "smith_p", "P. D. Smith", False),
 ]
 
 
@@ -283,6 +299,147 @@ def test_leading_titles_are_dropped(raw: str, surname: str, given: tuple[str, ..
 def test_what_only_looks_like_a_title_stays(raw: str, surname: str, given: tuple[str, ...]) -> None:
     parsed = parse_name(raw)
     assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        # A doctorate and its faculty: with dots, in lower case, glued, in capitals.
+        ("Dr. med. Hans Müller", "muller", ("hans",)),
+        ("Dr.med. Hans Müller", "muller", ("hans",)),
+        ("Dr. med Hans Müller", "muller", ("hans",)),
+        ("DR. MED. HANS MÜLLER", "muller", ("hans",)),
+        ("dr. med. hans müller", "muller", ("hans",)),
+        ("Dr. med. dent. Hans Müller", "muller", ("hans",)),
+        ("Dr. rer. nat. Anna Schmidt", "schmidt", ("anna",)),
+        ("Dr.rer.nat. Anna Schmidt", "schmidt", ("anna",)),
+        ("Dr. rer. pol. Hans Müller", "muller", ("hans",)),
+        ("Dr. sc. techn. Hans Müller", "muller", ("hans",)),
+        ("Dr. phil. Jan Novak", "novak", ("jan",)),
+        ("Dr. Ing. Hans Müller", "muller", ("hans",)),
+        ("Dr. med. habil. Anna Schmidt", "schmidt", ("anna",)),
+        ("Prof. Dr. med. habil. Anna Schmidt", "schmidt", ("anna",)),
+        ("Dr. h.c. Hans Müller", "muller", ("hans",)),
+        ("Dr. h. c. Hans Müller", "muller", ("hans",)),
+        ("Prof. Dr. Dr. h.c. mult. Hans Müller", "muller", ("hans",)),
+        ("Dr.-Ing. E.h. Hans Müller", "muller", ("hans",)),
+        ("Dr. med. H. Müller", "muller", ("h",)),
+        ("Dr. med. Smith", "smith", ()),
+        # Ranks: hyphenated, or a prefix before another title ("PD", "apl.", "ao.", "o.").
+        ("PD Dr. med. Eva Braun", "braun", ("eva",)),
+        ("PD Dr. Eva Braun", "braun", ("eva",)),
+        ("Priv.-Doz. Dr. Eva Braun", "braun", ("eva",)),
+        ("Univ.-Prof. Dr. Eva Braun", "braun", ("eva",)),
+        ("Univ. Prof. Dr. Eva Braun", "braun", ("eva",)),
+        ("Univ.Prof. Dr. Eva Braun", "braun", ("eva",)),
+        ("ao. Univ.-Prof. Dr. Anna Schmidt", "schmidt", ("anna",)),
+        ("a.o. Univ.-Prof. Dr. Anna Schmidt", "schmidt", ("anna",)),
+        ("apl. Prof. Dr. Anna Schmidt", "schmidt", ("anna",)),
+        ("o. Prof. Dr. Hans Müller", "muller", ("hans",)),
+        ("Prof. em. Dr. Hans Müller", "muller", ("hans",)),
+        # Diplomas and Magister, Austrian, Czech and Slovak degrees.
+        ("Dipl.-Ing. Jan Novák", "novak", ("jan",)),
+        ("Dipl. Ing. Jan Novák", "novak", ("jan",)),
+        ("Dipl.-Kfm. Hans Müller", "muller", ("hans",)),
+        ("Dipl.-Ing. Dr. techn. Jan Novák", "novak", ("jan",)),
+        ("Ing. Jan Novák", "novak", ("jan",)),
+        ("ING. JAN NOVÁK", "novak", ("jan",)),
+        ("Ing. arch. Jan Novák", "novak", ("jan",)),
+        ("Mag. Jan Novák", "novak", ("jan",)),
+        ("Mag. rer. nat. Anna Schmidt", "schmidt", ("anna",)),
+        ("Mag. pharm. Eva Braun", "braun", ("eva",)),
+        ("MUDr. Jan Novák", "novak", ("jan",)),
+        ("MUDR. JAN NOVÁK", "novak", ("jan",)),
+        ("RNDr. Jan Novák", "novak", ("jan",)),
+        ("PhDr. Jan Novák", "novak", ("jan",)),
+        ("JUDr. Jan Novák", "novak", ("jan",)),
+        ("Mgr. Jan Novák", "novak", ("jan",)),
+        ("Doc. Jan Novák", "novak", ("jan",)),
+        ("doc. Ing. Jan Novák, PhD.", "novak", ("jan",)),
+        ("Doc. MUDr. Jan Novák, CSc.", "novak", ("jan",)),
+        ("prof. RNDr. Jan Novák, DrSc.", "novak", ("jan",)),
+        # Polish, Italian, Spanish, Dutch and Indonesian ones.
+        ("dr hab. inż. Jan Kowalski", "kowalski", ("jan",)),
+        ("prof. dr hab. inż. Jan Kowalski", "kowalski", ("jan",)),
+        ("mgr inż. Anna Nowak", "nowak", ("anna",)),
+        ("Dott. Mario Rossi", "rossi", ("mario",)),
+        ("Dott.ssa Maria Rossi", "rossi", ("maria",)),
+        ("Prof.ssa Maria Rossi", "rossi", ("maria",)),
+        ("Dott. Ing. Mario Rossi", "rossi", ("mario",)),
+        ("Dra. María García", "garcia", ("maria",)),
+        ("Drs. Jan de Vries", "de vries", ("jan",)),
+        ("Prof. Dr. Ir. Budi Santoso", "santoso", ("budi",)),
+        # After the surname's comma, and as a piece of their own after the given names.
+        ("Schmidt, Dr. rer. nat. Anna", "schmidt", ("anna",)),
+        ("Novák, Ing. Jan", "novak", ("jan",)),
+        ("Müller, Hans, Dr. med.", "muller", ("hans",)),
+        ("Müller, H., Dr. med.", "muller", ("h",)),
+        ("MÜLLER, HANS, DR. MED.", "muller", ("hans",)),
+        ("Novák, Jan, Ing.", "novak", ("jan",)),
+        ("Novák, Jan, MUDr.", "novak", ("jan",)),
+        ("Smith, John, Dr. med., PhD", "smith", ("john",)),
+        ("Hans Müller, Dr. med.", "muller", ("hans",)),
+        ("HANS MÜLLER, Dr. med.", "muller", ("hans",)),
+        ("Hans Müller, Dr. rer. nat.", "muller", ("hans",)),
+        ("Hans Müller, PD Dr. med.", "muller", ("hans",)),
+        ("Jan Novák, Dipl.-Ing.", "novak", ("jan",)),
+    ],
+)
+def test_academic_titles_are_dropped(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        # MEDLINE initials: "PD" is a title only before another title.
+        ("Smith PD", "smith", ("p", "d")),
+        ("PD Smith", "smith", ("p", "d")),
+        ("Smith, PD", "smith", ("p", "d")),
+        ("SMITH PD", "smith", ("p", "d")),
+        ("O. Prof. Smith", "smith", ("o", "prof")),  # a lone capital letter is an initial
+        ("RNDR Smith", "smith", ("r", "n", "d", "r")),  # an academic title in capitals needs its dot
+        # "Ing", "Mag", "Doc" are names too: a title only with its dot and a given name after it.
+        ("Ing Wang", "wang", ("ing",)),
+        ("Ing. Wang", "wang", ("ing",)),
+        ("Ing Jan Novák", "novak", ("ing", "jan")),
+        ("Ing Marie Svensson", "svensson", ("ing", "marie")),
+        ("Ing-Marie Svensson", "svensson", ("ing", "marie")),
+        ("Novák, Ing.", "novak", ("ing",)),
+        ("Mag Ruffman", "ruffman", ("mag",)),
+        ("Doc Rivers", "rivers", ("doc",)),
+        # A faculty is one only right after a degree, with its dot or in lower case.
+        ("Dr. Phil Collins", "collins", ("phil",)),
+        ("Dr. Nat Smith", "smith", ("nat",)),
+        ("dr. phil smith", "smith", ("phil",)),  # all in lower case: 'phil' is a name
+        ("Nat King Cole", "cole", ("nat", "king")),
+        ("Phil. Smith", "smith", ("phil",)),
+        ("Dr. H.C. Smith", "smith", ("h", "c")),  # 'h.c.' only in lower case: else initials
+        ("Dr.-Ing. E. H. Müller", "muller", ("e", "h")),
+        ("Dr. des Jardins", "jardins", ("des",)),  # particles are not faculties
+    ],
+)
+def test_what_only_looks_like_an_academic_title_stays(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize(
+    ("titled", "plain"),
+    [
+        ("Dr. med. Hans Müller", "Hans Müller"),
+        ("PD Dr. med. Eva Braun", "Eva Braun"),
+        ("Hans Müller, Dr. med.", "Hans Müller"),
+        ("Dr. rer. nat. Wang Wei", "Wang Wei"),
+        ("Müller, Hans, Dr. med.", "Müller, Hans"),
+        ("Schmidt, Dr. rer. nat. Anna", "Schmidt, Anna"),
+    ],
+)
+def test_an_academic_title_changes_nothing_else(titled: str, plain: str) -> None:
+    # Same parse, word-order vote and display as the name without it.
+    assert parse_name(titled) == parse_name(plain)
+    assert parse_name(titled).display == parse_name(plain).display
 
 
 def test_a_title_does_not_decide_the_word_order() -> None:
