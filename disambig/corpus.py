@@ -18,6 +18,7 @@ from disambig.text import (
     hash_documents,
     join_fields,
     smoothed_idf,
+    weighted_unit_row,
     weighted_unit_rows,
 )
 
@@ -172,10 +173,16 @@ class TableWeights:
 
     def rows(self, parts: Sequence[MentionParts]) -> MentionTable:
         """The table of these mentions, weighted by these weights (new coauthors get columns)."""
-        text = {
-            field: weighted_unit_rows(binary_rows([p.terms[k] for p in parts], N_FEATURES), self.text_idf[field])
-            for k, field in enumerate(TEXT_FIELDS)
-        }
+        if len(parts) == 1:  # an online resolution's one mention: no intermediate binary rows
+            text = {
+                field: weighted_unit_row(parts[0].terms[k], self.text_idf[field], N_FEATURES)
+                for k, field in enumerate(TEXT_FIELDS)
+            }
+        else:
+            text = {
+                field: weighted_unit_rows(binary_rows([p.terms[k] for p in parts], N_FEATURES), self.text_idf[field])
+                for k, field in enumerate(TEXT_FIELDS)
+            }
         rows = [
             [self.coauthor_columns.setdefault(key, len(self.coauthor_columns)) for key in p.coauthor_keys]
             for p in parts

@@ -98,6 +98,23 @@ def test_one_new_row_gets_the_pair_context_features_bit_for_bit(blocks: list[lis
     assert checked > 40
 
 
+def test_a_mention_weighted_alone_gets_its_row_of_the_whole_table(
+    blocks: list[list[Any]], model: PairwiseModel
+) -> None:
+    # One mention takes a shorter path (online resolution); its row must be the table's, bit for bit.
+    mentions = blocks[-1][:60]
+    weights = TableWeights.fit(parts_of(mentions[:-10]), model.text_prior)
+    arriving = mentions[-10:]
+    together = weights.rows(parts_of(arriving))
+    for k, mention in enumerate(arriving):
+        alone = weights.rows(parts_of([mention]))
+        for field, matrix in alone.text.items():
+            row = together.text[field][k : k + 1]
+            assert matrix.shape == row.shape
+            assert np.array_equal(matrix.indices, row.indices), field
+            assert matrix.data.tobytes() == row.data.tobytes(), field
+
+
 def test_stack_row_is_stack_tables(blocks: list[list[Any]], model: PairwiseModel) -> None:
     mentions = blocks[-1]
     weights = TableWeights.fit(parts_of(mentions[:-3]), model.text_prior)

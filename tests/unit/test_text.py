@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from disambig.text import weighted_unit_rows
+from disambig.text import weighted_unit_row, weighted_unit_rows
 
 
 def reference(matrix: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
@@ -44,6 +44,23 @@ def test_one_row_weighted_alone_is_bit_identical_to_its_row_of_the_reference() -
             fast, slow = weighted_unit_rows(row, idf), reference(row, idf)
             assert np.array_equal(fast.indptr, slow.indptr)
             assert np.array_equal(fast.indices, slow.indices)
+            assert fast.data.tobytes() == slow.data.tobytes()
+
+
+def test_a_row_given_by_its_columns_is_weighted_as_its_binary_matrix() -> None:
+    rng = np.random.default_rng(5)
+    idf = rng.uniform(1.0, 9.0, 500).astype(np.float32)
+    for size in [0, 1, 2, 9, 30]:
+        for order in ("sorted", "unsorted", "repeated"):
+            columns = rng.choice(500, size=size, replace=False).astype(np.int32)
+            if order == "sorted":
+                columns = np.sort(columns)
+            elif order == "repeated" and size:
+                columns = np.append(columns, columns[0])
+            binary = sp.csr_matrix((np.ones(len(columns), np.float32), columns, [0, len(columns)]), shape=(1, 500))
+            fast, slow = weighted_unit_row(columns, idf, 500), weighted_unit_rows(binary, idf)
+            assert fast.shape == slow.shape
+            assert np.array_equal(fast.indptr, slow.indptr) and np.array_equal(fast.indices, slow.indices)
             assert fast.data.tobytes() == slow.data.tobytes()
 
 
