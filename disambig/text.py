@@ -146,7 +146,7 @@ def weighted_unit_rows(matrix: sp.csr_matrix, idf: IdfTable) -> sp.csr_matrix:
 
 def weighted_unit_row(columns: np.ndarray, idf: IdfTable, width: int) -> sp.csr_matrix:
     """weighted_unit_rows of the one binary row with these term columns, without building that row
-    first: an online resolution weights seven (six text fields and the coauthors) per mention."""
+    first: an online resolution weights the six text fields of its one mention this way."""
     columns = np.asarray(columns, dtype=np.int32)
     ones = np.ones(len(columns), dtype=np.float32)
     if len(columns) > 1 and not (columns[1:] > columns[:-1]).all():  # unsorted or repeated
