@@ -329,6 +329,8 @@ def stack_row(table: MentionTable, row: MentionTable) -> MentionTable:
             columns[column.name] = _append_rows(first, second)
         elif isinstance(first, dict) and all(isinstance(v, sp.csr_matrix) for v in first.values()):
             columns[column.name] = {k: _append_rows(v, second[k]) for k, v in first.items()}
+        elif first is None and second is None:  # no embeddings (a model without them)
+            columns[column.name] = None
         else:
             return stack_tables(table, row)
     return MentionTable(**columns)  # type: ignore[arg-type]

@@ -64,6 +64,9 @@ class MentionTable:
     years: np.ndarray  # float, NaN = unknown
     emails: np.ndarray  # str, "" = unknown
     orcids: np.ndarray  # str, "" = unknown
+    # Sentence embeddings of title + abstract (unit rows, zero = no text); None unless the model
+    # has the embedding feature (see disambig.embeddings).
+    embeddings: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -82,6 +85,7 @@ class MentionTable:
             years=self.years[rows],
             emails=self.emails[rows],
             orcids=self.orcids[rows],
+            embeddings=None if self.embeddings is None else self.embeddings[rows],
         )
 
 
@@ -98,12 +102,17 @@ class MentionParts:
     year: float
     email: str
     orcid: str
+    embedding: np.ndarray | None = None  # of title + abstract, for a model with embeddings
 
 
-def mention_parts(mentions: Sequence[Mention], names: Sequence[ParsedName]) -> list[MentionParts]:
+def mention_parts(
+    mentions: Sequence[Mention], names: Sequence[ParsedName], *, embed: bool = False
+) -> list[MentionParts]:
+    """With `embed`, each part carries its mention's sentence embedding (disambig.embeddings)."""
     # One hashing call for every field of every mention: a call's fixed cost is most of the cost
     # of the one mention an online resolution hashes. Row f * n + k is field f of mention k.
     n = len(mentions)
+    vectors = _embed(mentions) if embed else None
     hashed = hash_documents([text for f in TEXT_FIELDS for text in field_texts(mentions, f)])
     indptr, indices = hashed.indptr, hashed.indices.astype(np.int32)
     parts = []
@@ -119,18 +128,28 @@ def mention_parts(mentions: Sequence[Mention], names: Sequence[ParsedName]) -> l
                 year=float(mention.year) if mention.year else np.nan,
                 email=mention.email.strip().lower(),
                 orcid=normalise_orcid(mention.orcid),
+                embedding=None if vectors is None else vectors[row],
             )
         )
     return parts
+
+
+def _embed(mentions: Sequence[Mention]) -> np.ndarray:
+    from disambig.embeddings import shared_embedder
+
+    return shared_embedder().embed_mentions(mentions)
 
 
 def build_table(
     mentions: Sequence[Mention],
     names: Sequence[ParsedName],
     text_prior: Mapping[str, DocumentFrequencies] | None = None,
+    *,
+    embed: bool = False,
 ) -> MentionTable:
-    """Vectorise a corpus. IDF = corpus counts + prior counts, so small batches stay sensible."""
-    return assemble_table(mention_parts(mentions, names), text_prior)
+    """Vectorise a corpus. IDF = corpus counts + prior counts, so small batches stay sensible.
+    With `embed`, the table carries sentence embeddings (for a model with the embedding feature)."""
+    return assemble_table(mention_parts(mentions, names, embed=embed), text_prior)
 
 
 def assemble_table(
@@ -204,7 +223,18 @@ class TableWeights:
             years=np.array([p.year for p in parts], dtype=np.float32),
             emails=np.array([p.email for p in parts], dtype=object),
             orcids=np.array([p.orcid for p in parts], dtype=object),
+            embeddings=part_embeddings(parts),
         )
+
+
+def part_embeddings(parts: Sequence[MentionParts]) -> np.ndarray | None:
+    """The parts' sentence embeddings stacked, or None when they carry none."""
+    vectors = [p.embedding for p in parts]
+    if not vectors or all(v is None for v in vectors):
+        return None
+    if any(v is None for v in vectors):
+        raise ValueError("a table of mentions with sentence embeddings and mentions without")
+    return np.stack(vectors)  # type: ignore[arg-type]
 
 
 def _fit_width(idf: np.ndarray, width: int) -> np.ndarray:
@@ -227,7 +257,19 @@ def stack_tables(first: MentionTable, second: MentionTable) -> MentionTable:
         years=np.concatenate([first.years, second.years]),
         emails=np.concatenate([first.emails, second.emails]),
         orcids=np.concatenate([first.orcids, second.orcids]),
+        embeddings=_stack_embeddings(first, second),
     )
+
+
+def _stack_embeddings(first: MentionTable, second: MentionTable) -> np.ndarray | None:
+    # A table of no rows (an empty block) has no embeddings to say whether it would have them.
+    if not len(first) or not len(second):
+        return second.embeddings if len(second) else first.embeddings
+    if first.embeddings is None and second.embeddings is None:
+        return None
+    if first.embeddings is None or second.embeddings is None:
+        raise ValueError("stacking a table with sentence embeddings and one without")
+    return np.concatenate([first.embeddings, second.embeddings])
 
 
 def widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:

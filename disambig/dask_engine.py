@@ -149,7 +149,13 @@ class DaskEngine:
                 where = place.get(shard)
                 payloads += client.scatter([path.read_bytes()], workers=where, hash=False)
                 loaded[shard] = client.submit(
-                    load_shard, shards.fmt, payloads[-1], self.max_block_size, workers=where, pure=False
+                    load_shard,
+                    shards.fmt,
+                    payloads[-1],
+                    self.max_block_size,
+                    self.model.needs_embeddings,
+                    workers=where,
+                    pure=False,
                 )
             statistics = {
                 client.submit(shard_statistics, f, workers=place.get(shard), pure=False): shard

@@ -21,7 +21,15 @@ from threadpoolctl import threadpool_limits
 from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, resolve_name_order
 from disambig.clustering import cluster_block, condensed_index, membership_confidence, must_link_groups
 from disambig.corpus import MentionTable, build_table, compact_columns
-from disambig.features import BlockNames, PairContext, featurize, iter_row_slabs, linking_evidence, slab_pairs
+from disambig.features import (
+    BlockNames,
+    PairContext,
+    PairFeature,
+    featurize,
+    iter_row_slabs,
+    linking_evidence,
+    slab_pairs,
+)
 from disambig.mention import Mention
 from disambig.merging import merge_clusters
 from disambig.model import PairwiseModel
@@ -75,9 +83,11 @@ def prepare(
     text_prior: Mapping[str, DocumentFrequencies] | None = None,
     *,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    embed: bool = False,
 ) -> Prepared:
+    """The table and blocks of a corpus; with `embed`, the table carries sentence embeddings."""
     names = resolve_name_order([parse_name(m.name) for m in mentions])
-    table = build_table(mentions, names, text_prior)
+    table = build_table(mentions, names, text_prior, embed=embed)
     return Prepared(mentions, table, make_blocks(names, max_block_size))
 
 
@@ -89,7 +99,7 @@ def score_block(
     curated_links: Sequence[tuple[int, int]] = (),
 ) -> ScoredBlock:
     """Score every pair of one block; pairs ruled out by a hard constraint are not classified."""
-    scoring = _scoring(table, require_evidence, curated_links)
+    scoring = _scoring(table, model.features, require_evidence, curated_links)
     try:
         features = next(scoring)
         while True:
@@ -111,7 +121,7 @@ def score_blocks(model: PairwiseModel, tables: Iterable[MentionTable]) -> Iterat
     scored: list[ScoredBlock | None] = []  # in table order; None while a block waits
     pairs = 0
     for table in tables:
-        scoring = _scoring(table, True, ())
+        scoring = _scoring(table, model.features, True, ())
         try:
             features = next(scoring)
             waiting.append((len(scored), scoring, features))
@@ -152,7 +162,10 @@ def _predict_waiting(
 
 
 def _scoring(
-    table: MentionTable, require_evidence: bool, curated_links: Sequence[tuple[int, int]]
+    table: MentionTable,
+    feature_list: Sequence[PairFeature],
+    require_evidence: bool,
+    curated_links: Sequence[tuple[int, int]],
 ) -> Generator[np.ndarray, np.ndarray, ScoredBlock]:
     """Scores one block: yields the features of each row slab, is sent their probabilities."""
     table = compact_columns(table)
@@ -181,7 +194,7 @@ def _scoring(
         keep = ~ruled_out
         ctx = PairContext(table, names, row_start, row_stop)
         slab_probabilities = np.zeros(len(i), dtype=np.float32)
-        features = featurize(ctx, (i[keep], j[keep]))
+        features = featurize(ctx, (i[keep], j[keep]), feature_list)
         slab_probabilities[keep] = yield features
         same_email = keep & (emails[i] != "") & (emails[i] == emails[j])
         linked = np.zeros(len(i), dtype=bool)
@@ -326,7 +339,9 @@ class Engine:
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
 
     def prepare(self, mentions: Sequence[Mention]) -> Prepared:
-        return prepare(mentions, self.model.text_prior, max_block_size=self.max_block_size)
+        return prepare(
+            mentions, self.model.text_prior, max_block_size=self.max_block_size, embed=self.model.needs_embeddings
+        )
 
     def block_keys(self, mentions: Sequence[Mention]) -> list[str]:
         """The name block of every mention (before any sub-blocking)."""

@@ -10,7 +10,7 @@ gradient-boosted model routes NaN on its own branch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -166,6 +166,19 @@ class PairContext:
     def coauthor_counts(self) -> np.ndarray:
         return np.diff(self.table.coauthors.indptr).astype(np.float32)
 
+    @cached_property
+    def embedding_cosine(self) -> np.ndarray:
+        embeddings = self.table.embeddings
+        if embeddings is None:
+            raise ValueError("the model needs sentence embeddings, and this table was built without them")
+        return np.asarray(embeddings[self.row_start : self.row_stop] @ embeddings.T, dtype=np.float32)
+
+    @cached_property
+    def has_embedding(self) -> np.ndarray:
+        embeddings = self.table.embeddings
+        assert embeddings is not None
+        return np.asarray(embeddings.any(axis=1))
+
     def has_text(self, field: str) -> np.ndarray:
         return self._cache("has:" + field, lambda: np.diff(self.table.text[field].indptr) > 0)
 
@@ -278,9 +291,30 @@ FEATURES: tuple[PairFeature, ...] = (
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 
 
-def featurize(ctx: PairContext, pairs: Pairs) -> np.ndarray:
-    """The feature matrix (pairs x FEATURES), float32."""
-    columns = [np.asarray(f.compute(ctx, pairs), dtype=np.float32) for f in FEATURES]
+def _embedding_cosine(ctx: PairContext, pairs: Pairs) -> np.ndarray:
+    values = ctx.lookup(ctx.embedding_cosine, pairs).copy()
+    present = ctx.has_embedding
+    values[~(present[pairs[0]] & present[pairs[1]])] = np.nan
+    return values
+
+
+# Features only a model trained with `--embeddings` has, after FEATURES (disambig.embeddings).
+EMBEDDING_FEATURES: tuple[PairFeature, ...] = (
+    PairFeature(
+        "text_embedding_cosine", _embedding_cosine, "cosine of all-MiniLM-L6-v2 embeddings of title + abstract"
+    ),
+)
+EMBEDDING_FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in EMBEDDING_FEATURES)
+
+
+def feature_set(embeddings: bool) -> tuple[PairFeature, ...]:
+    """The features of a model: FEATURES, and EMBEDDING_FEATURES after them for a model with embeddings."""
+    return FEATURES + EMBEDDING_FEATURES if embeddings else FEATURES
+
+
+def featurize(ctx: PairContext, pairs: Pairs, features: Sequence[PairFeature] = FEATURES) -> np.ndarray:
+    """The feature matrix (pairs x features), float32."""
+    columns = [np.asarray(f.compute(ctx, pairs), dtype=np.float32) for f in features]
     return np.column_stack(columns) if columns else np.empty((len(pairs[0]), 0), np.float32)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from disambig.classifier import ProbabilisticClassifier
 from disambig.errors import ModelError
-from disambig.features import FEATURE_NAMES
+from disambig.features import EMBEDDING_FEATURE_NAMES, FEATURE_NAMES, PairFeature, feature_set
 from disambig.merging import CLUSTER_FEATURE_NAMES
 from disambig.text import N_FEATURES, DocumentFrequencies
 from disambig.tree_scoring import fast_predictor
@@ -50,6 +50,15 @@ class PairwiseModel:
     card: dict[str, Any] = field(default_factory=dict)
     merger: ProbabilisticClassifier | None = None  # second stage: scores pairs of clusters
     merge_threshold: float = 0.5
+
+    @property
+    def needs_embeddings(self) -> bool:
+        """Whether the model has the sentence-embedding feature (the `disambig[embeddings]` extra)."""
+        return self.feature_names == FEATURE_NAMES + EMBEDDING_FEATURE_NAMES
+
+    @property
+    def features(self) -> tuple[PairFeature, ...]:
+        return feature_set(self.needs_embeddings)
 
     @property
     def version(self) -> str:
@@ -103,8 +112,13 @@ class PairwiseModel:
             raise ModelError(f"{meta_path}: not a model description (a JSON object)")
         if meta.get("format_version") != FORMAT_VERSION:
             raise ModelError(f"{meta_path}: format version {meta.get('format_version')}, need {FORMAT_VERSION}")
-        if tuple(meta.get("feature_names", ())) != FEATURE_NAMES:
+        feature_names = tuple(meta.get("feature_names", ()))
+        if feature_names not in (FEATURE_NAMES, FEATURE_NAMES + EMBEDDING_FEATURE_NAMES):
             raise ModelError(f"{meta_path}: trained on other features than this version of disambig computes")
+        if feature_names != FEATURE_NAMES:
+            from disambig.embeddings import require_embeddings
+
+            require_embeddings(f"the model {directory}")
         if meta.get("text_hash_features") != N_FEATURES:
             raise ModelError(f"{meta_path}: text hashing size differs from this version")
         if tuple(meta.get("cluster_feature_names", ())) != CLUSTER_FEATURE_NAMES:
@@ -130,7 +144,7 @@ class PairwiseModel:
             card = dict(meta.get("card", {}))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{meta_path}: threshold or card malformed ({exc!r})") from exc
-        return cls(classifier, threshold, FEATURE_NAMES, prior, card, merger, merge_threshold)
+        return cls(classifier, threshold, feature_names, prior, card, merger, merge_threshold)
 
 
 def _load_classifier(path: Path) -> ProbabilisticClassifier:
@@ -151,13 +165,11 @@ def render_card(model: PairwiseModel) -> str:
     lines += [f"- Clustering threshold (average link probability): {model.threshold:.3f}"]
     if model.merger is not None:
         lines += [f"- Cluster-merge threshold (second stage): {model.merge_threshold:.3f}"]
-    for key in ("created", "classifier", "training_files", "training_pairs", "threshold_selection"):
+    for key in ("created", "classifier", "embeddings", "training_files", "training_pairs", "threshold_selection"):
         if key in card:
             lines.append(f"- {key.replace('_', ' ').capitalize()}: {card[key]}")
     lines += ["", "## Features", ""]
-    from disambig.features import FEATURES
-
-    lines += [f"- `{f.name}`: {f.description}" for f in FEATURES]
+    lines += [f"- `{f.name}`: {f.description}" for f in model.features]
     if "dev_figures" in card:
         lines += ["", "## Figures", "", "| data | mode | B3 P | B3 R | B3 F1 | pair P | pair R | pair F1 |"]
         lines += ["|---|---|---|---|---|---|---|---|"]

@@ -45,7 +45,8 @@ def recluster(model: PairwiseModel, registry: Registry, block_keys: Iterable[str
             ids = [mid for mid, _, _ in stored]
             row_of = {mid: k for k, mid in enumerate(ids)}
             mentions = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
-            table = build_table(mentions, [parse_name(m.name) for m in mentions], model.text_prior)
+            names = [parse_name(m.name) for m in mentions]
+            table = build_table(mentions, names, model.text_prior, embed=model.needs_embeddings)
             must, cannot = session.constraints_of_block(key)
             pairs = [(row_of[a], row_of[b]) for a, b in cannot if a in row_of and b in row_of and a != b]
             links = [(row_of[a], row_of[b]) for a, b in must if a in row_of and b in row_of and a != b]

@@ -155,7 +155,9 @@ class Resolver:
     ) -> None:
         self.model = model
         self.registry = registry
-        self.stored_mentions = stored_mentions or StoredMentions()
+        self.stored_mentions = stored_mentions or StoredMentions(embed=model.needs_embeddings)
+        if self.stored_mentions.embed != model.needs_embeddings:
+            raise ValueError("the stored-mention cache and the model disagree on sentence embeddings")
         self.group_commit = group_commit
         self._waiting: list[_Job] = []
         self._leading = False
@@ -347,7 +349,7 @@ class Resolver:
         # Mentions of one request are resolved in order: a later one may join an identity an
         # earlier one created.
         for mention in new:
-            parts = parts_of([mention])
+            parts = parts_of([mention], embed=self.model.needs_embeddings)
             row = weights.rows(parts)
             full = stack_row(table, row)
             names, context = index.context(full, row) if known else (None, None)
@@ -393,7 +395,9 @@ class Resolver:
     ) -> dict[int, tuple[str, ...]]:
         """Each of `rows` explained by its most probable link within its cluster."""
         out: dict[int, tuple[str, ...]] = {}
-        table = build_table(mentions, [parse_name(m.name) for m in mentions], self.model.text_prior)
+        table = build_table(
+            mentions, [parse_name(m.name) for m in mentions], self.model.text_prior, embed=self.model.needs_embeddings
+        )
         wanted: dict[int, list[int]] = defaultdict(list)
         for row in rows:
             wanted[int(labels[row])].append(row)
@@ -412,7 +416,7 @@ class Resolver:
             m = len(shown)
             sub = table.take(np.asarray(shown))
             pairs = slab_pairs(m, 0, m)
-            features = featurize(PairContext(sub, BlockNames(sub), 0, m), pairs)
+            features = featurize(PairContext(sub, BlockNames(sub), 0, m), pairs, self.model.features)
             probability = np.full((m, m), -1.0)
             probability[pairs] = probability[pairs[::-1]] = self.model.predict(features)
             pair_of = np.zeros((m, m), dtype=np.int64)
@@ -420,7 +424,7 @@ class Resolver:
             partner = np.argmax(probability, axis=1)
             for local, row in enumerate(explained[:MAX_EXPLAINED_MEMBERS]):
                 other = int(partner[local])
-                out[row] = explain(features[pair_of[local, other]], sub, local, other)
+                out[row] = explain(features[pair_of[local, other]], sub, local, other, self.model.feature_names)
         return out
 
     def _score_identities(self, arrival: _Arrival, limit: int | None = None) -> tuple[list[_Candidate], np.ndarray]:
@@ -442,14 +446,14 @@ class Resolver:
         # An identity with one mention ruled out cannot take this one: only the others are scored.
         eligible = np.bincount(code, weights=ruled_out, minlength=len(identities)) == 0
         scored = np.flatnonzero(eligible[code])
-        features = np.full((row, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
+        features = np.full((row, len(self.model.feature_names)), np.nan, dtype=np.float32)
         probabilities = np.zeros(row, dtype=np.float32)
         evidence = same_orcid.copy()
         if len(scored):
             scored_pairs = (np.full(len(scored), row), scored)
             if context is None:
                 context = PairContext(table, block_names, row, row + 1)
-            features[scored] = featurize(context, scored_pairs)
+            features[scored] = featurize(context, scored_pairs, self.model.features)
             evidence[scored] |= linking_evidence(features[scored], block_names, scored_pairs)
         supported = np.bincount(code, weights=evidence, minlength=len(identities)) > 0
         # Only an identity with linking evidence can take the mention, so only its mentions need a
@@ -479,7 +483,9 @@ class Resolver:
         alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates)
         if candidates and candidates[0].score >= self.model.threshold:
             top = candidates[0]
-            explanation = explain(features[top.best_row], arrival.table, len(arrival.owners), top.best_row)
+            explanation = explain(
+                features[top.best_row], arrival.table, len(arrival.owners), top.best_row, self.model.feature_names
+            )
             return Resolution(
                 mention.mention_id, top.identity_id, round(top.score, 4), False, alternatives[1:], explanation
             )
@@ -514,7 +520,9 @@ class Resolver:
         if context is not None:
             known = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
             owners = [i for _, i, _ in stored]
-            table = assemble_table(parts_of([*known, context]), self.model.text_prior)
+            table = assemble_table(
+                parts_of([*known, context], embed=self.model.needs_embeddings), self.model.text_prior
+            )
             candidates, _ = self._score_identities(_Arrival(table, owners))
             linked = {c.identity_id: c.score for c in candidates}
             scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
@@ -526,9 +534,11 @@ def _gone() -> DeadlineExceeded:
     return DeadlineExceeded("the call ended before its resolutions were stored; nothing was stored")
 
 
-def explain(features: np.ndarray, table: MentionTable, row: int, other: int) -> tuple[str, ...]:
+def explain(
+    features: np.ndarray, table: MentionTable, row: int, other: int, feature_names: Sequence[str] = FEATURE_NAMES
+) -> tuple[str, ...]:
     """The evidence behind one link, in words and numbers."""
-    value = dict(zip(FEATURE_NAMES, features.tolist(), strict=True))
+    value = dict(zip(feature_names, features.tolist(), strict=True))
     lines: list[str] = []
     theirs = {coauthor_key(parse_name(c)) for c in table.coauthor_labels[other]}
     shared = int(value["shared_coauthors"])
@@ -544,8 +554,9 @@ def explain(features: np.ndarray, table: MentionTable, row: int, other: int) -> 
         ("topics_cosine", "topic"),
         ("venue_cosine", "venue"),
         ("affiliation_cosine", "affiliation"),
+        ("text_embedding_cosine", "text embedding"),
     ):
-        if not np.isnan(value[feature]) and value[feature] > 0:
+        if feature in value and not np.isnan(value[feature]) and value[feature] > 0:
             lines.append(f"{label} similarity {value[feature]:.2f}")
     if not np.isnan(value["year_gap"]):
         lines.append(f"year gap {int(value['year_gap'])}")

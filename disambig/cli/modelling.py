@@ -41,6 +41,21 @@ from disambig.cli.app import fail_cleanly, main
     show_default=True,
     help="Also train the second stage that merges clusters whose pooled profiles match.",
 )
+@click.option(
+    "--embeddings/--no-embeddings",
+    default=False,
+    show_default=True,
+    help="Add the cosine of sentence embeddings of title + abstract as a feature "
+    "(needs `pip install 'disambig[embeddings]'`, and so will the model).",
+)
+@click.option(
+    "--embedding-dropout",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="With --embeddings: share of training mentions whose embedding is removed, so the model "
+    "learns what a mention without title or abstract means.",
+)
 @fail_cleanly
 def train(
     data: tuple[Path, ...],
@@ -50,15 +65,28 @@ def train(
     seed: int,
     threads: int,
     merge_stage: bool,
+    embeddings: bool,
+    embedding_dropout: float,
 ) -> None:
     """Train a pairwise model on labelled DATA files (with person_id) and write it to OUTPUT."""
     from threadpoolctl import threadpool_limits
 
     from disambig.training import train as run_training
 
+    if embeddings:
+        from disambig.embeddings import require_embeddings
+
+        require_embeddings("--embeddings")
+
     with threadpool_limits(threads):
         model = run_training(
-            list(data), pair_files=list(pair_files), dev_files=list(dev_files), seed=seed, merge_stage=merge_stage
+            list(data),
+            pair_files=list(pair_files),
+            dev_files=list(dev_files),
+            seed=seed,
+            merge_stage=merge_stage,
+            embeddings=embeddings,
+            embedding_dropout=embedding_dropout,
         )
     model.save(output)
     click.echo(f"model written to {output} (threshold {model.threshold:.2f})", err=True)
@@ -121,7 +149,6 @@ def model_group() -> None:
 @fail_cleanly
 def model_info(model_path: Path | None, as_json: bool) -> None:
     """Print a model's card: version, thresholds, features, training data, development figures."""
-    from disambig.features import FEATURES
     from disambig.model import default_model_path, load_model, render_card
 
     path = model_path or default_model_path()
@@ -133,7 +160,7 @@ def model_info(model_path: Path | None, as_json: bool) -> None:
             "threshold": model.threshold,
             "merge_stage": model.merger is not None,
             "merge_threshold": model.merge_threshold,
-            "features": [{"name": f.name, "description": f.description} for f in FEATURES],
+            "features": [{"name": f.name, "description": f.description} for f in model.features],
             "card": model.card,
         }
         click.echo(json.dumps(info, indent=2))
