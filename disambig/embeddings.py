@@ -6,14 +6,17 @@ A model trained with `disambig train --embeddings` has one more pair feature,
 
 Each mention is embedded once per run: texts are deduplicated, embedded in batches, and kept in
 memory for the process (the training folds, the initials copies of the training files and the
-two sides of a labelled pair all share one text and so one embedding).
+two sides of a labelled pair all share one text and so one embedding), up to KEPT_TEXTS of them:
+a server runs for months, and the least recently used give way.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -30,6 +33,8 @@ INSTALL_HINT = "pip install 'disambig[embeddings]'"
 BATCH_SIZE = 64
 # Title then abstract, cut to the encoder's window (256 word pieces) by the encoder itself.
 MAX_CHARS = 2_000
+# Embeddings kept per process (1.5 KB each: about 300 MB), the least recently used dropped first.
+KEPT_TEXTS = 200_000
 
 
 def mention_text(mention: Mention) -> str:
@@ -61,10 +66,12 @@ def require_embeddings(what: str) -> None:
 class TextEmbedder:
     """Unit-length embeddings of texts, each distinct text encoded once; "" gives a zero row."""
 
-    def __init__(self, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, batch_size: int = BATCH_SIZE, kept: int = KEPT_TEXTS) -> None:
         require_embeddings("this model")
         self.batch_size = batch_size
-        self._known: dict[str, np.ndarray] = {}
+        self.kept = kept
+        self._known: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # a server's threads share the process's one embedder
         self.encoded = 0  # distinct texts encoded so far
         self.seconds = 0.0  # spent encoding them (the encoder's loading included)
 
@@ -84,7 +91,12 @@ class TextEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), EMBEDDING_DIM) float32, unit rows; zero rows for empty texts."""
+        with self._lock:
+            return self._embed(texts)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
         new = sorted({t for t in texts if t and t not in self._known})
+        fresh: dict[str, np.ndarray] = {}
         if new:
             import torch
 
@@ -97,15 +109,21 @@ class TextEmbedder:
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-            self._known.update(zip(new, np.asarray(vectors, dtype=np.float32)))
+            fresh = dict(zip(new, np.asarray(vectors, dtype=np.float32)))
             seconds = time.perf_counter() - started
             self.encoded += len(new)
             self.seconds += seconds
             log.info("embedded %d texts in %.1f s (%.0f/s)", len(new), seconds, len(new) / max(seconds, 1e-9))
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
         for row, text in enumerate(texts):
-            if text:
+            if text in fresh:
+                out[row] = fresh[text]
+            elif text:
                 out[row] = self._known[text]
+                self._known.move_to_end(text)
+        self._known.update(fresh)
+        while len(self._known) > self.kept:
+            self._known.popitem(last=False)
         return out
 
     def embed_mentions(self, mentions: Sequence[Mention]) -> np.ndarray:

@@ -162,3 +162,33 @@ def test_real_encoder_ranks_related_titles_higher() -> None:
     encoded = encoder.encoded
     encoder.embed(texts[:3])
     assert encoder.encoded == encoded  # cached: each distinct text is encoded once per process
+
+
+class _CountingEncoder:
+    """Stands in for the sentence-transformers encoder: a fixed unit vector per text."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        self.seen += texts
+        out = np.zeros((len(texts), embeddings.EMBEDDING_DIM), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row, sum(map(ord, text)) % embeddings.EMBEDDING_DIM] = 1.0
+        return out
+
+
+@requires_torch
+def test_the_embedder_keeps_at_most_its_bound_least_recently_used_first() -> None:
+    encoder = _CountingEncoder()
+    embedder = embeddings.TextEmbedder(kept=2)
+    embedder.__dict__["_encoder"] = encoder  # the cached property, without loading the real model
+    first = embedder.embed(["a title", "b title"])
+    embedder.embed(["a title"])  # used again: "b title" is now the least recent
+    embedder.embed(["c title"])  # over the bound: "b title" goes
+    assert encoder.seen == ["a title", "b title", "c title"]
+    again = embedder.embed(["a title", "b title", "a title"])  # "b title" encoded again, "a title" kept
+    assert encoder.seen == ["a title", "b title", "c title", "b title"]
+    assert np.array_equal(again[0], first[0]) and np.array_equal(again[1], first[1])
+    assert np.array_equal(again[0], again[2])
+    assert len(embedder._known) == 2
