@@ -369,12 +369,10 @@ def _leading_titles(text: str, all_upper: bool | None = None) -> list[_Title]:
         all_upper = letters.isupper()
     all_lower = letters.islower()
     titles: list[_Title] = []
-    qualified = False
-    while title := _leading_title(
-        text[titles[-1].end if titles else 0 :], all_upper, all_lower, after_degree=qualified
-    ):
-        offset = titles[-1].end if titles else 0
-        titles.append(replace(title, end=offset + title.end))
+    offset, qualified = 0, False
+    while title := _leading_title(text[offset:], all_upper, all_lower, after_degree=qualified):
+        offset += title.end
+        titles.append(replace(title, end=offset))
         qualified = title.qualified
     return titles
 
