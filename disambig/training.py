@@ -131,11 +131,13 @@ def labelled_pair_rows(
     pairs: Sequence[tuple[Mention, Mention, bool]],
     text_prior: dict[str, DocumentFrequencies],
     first_group: int,
-    features: Sequence[PairFeature] = FEATURES,
+    embeddings: bool = False,
 ) -> PairRows:
-    """Rows from a file of labelled pairs (e.g. MEDLINE), featurised exactly as in a block."""
+    """Rows from a file of labelled pairs (e.g. MEDLINE), featurised exactly as in a block (with
+    the embedding feature too for a model with `embeddings`)."""
+    features = feature_set(embeddings)
     mentions = [m for a, b, _ in pairs for m in (a, b)]
-    prepared = prepare(mentions, text_prior, embed=len(features) > len(FEATURES))
+    prepared = prepare(mentions, text_prior, embed=embeddings)
     where = {}
     for block_no, block in enumerate(prepared.blocks):
         for local, row in enumerate(block.rows):
@@ -427,7 +429,7 @@ def train(
 
             out.append(pair_rows(prepared, corpus.labels, rng, group_of, features=features))
         for pairs in labelled_pairs:
-            out.append(labelled_pair_rows(pairs, prior, 1_000_000 + len(out) * 100_000, features))
+            out.append(labelled_pair_rows(pairs, prior, 1_000_000 + len(out) * 100_000, embeddings))
         return PairRows.concat(out)
 
     held_out = cross_fit(corpora, rows_for, prior_without, embeddings=embeddings)
