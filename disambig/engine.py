@@ -30,15 +30,12 @@ from disambig.features import (
     linking_evidence,
     slab_pairs,
 )
+from disambig.identifiers import apply_identifiers, pair_rules
 from disambig.mention import Mention
 from disambig.merging import merge_clusters
 from disambig.model import PairwiseModel
 from disambig.names import parse_name
 from disambig.text import DocumentFrequencies
-
-# A shared e-mail address is strong evidence, but labs share mailboxes: it shrinks the chance of
-# "different people" twentyfold rather than forcing a merge.
-SHARED_EMAIL_ODDS = 20.0
 
 # Pairs featurised and scored at once: bounds the feature matrix to PAIR_CHUNK x len(FEATURES) floats.
 PAIR_CHUNK = 250_000
@@ -187,26 +184,22 @@ def _scoring(
         i, j = slab_pairs(n, row_start, row_stop)
         span = slice(offset, offset + len(i))  # a row slab is contiguous in condensed order
         offset += len(i)
-        has_orcid = (orcids[i] != "") & (orcids[j] != "")
-        same_orcid = has_orcid & (orcids[i] == orcids[j])
-        ruled_out = (~names.compatible(i, j) | (has_orcid & ~same_orcid)) & ~same_orcid
-        cannot_link[span] = ruled_out
-        keep = ~ruled_out
+        rules = pair_rules(names, orcids, emails, (i, j))
+        cannot_link[span] = rules.ruled_out
+        keep = ~rules.ruled_out
         ctx = PairContext(table, names, row_start, row_stop)
         slab_probabilities = np.zeros(len(i), dtype=np.float32)
         features = featurize(ctx, (i[keep], j[keep]), feature_list)
         slab_probabilities[keep] = yield features
-        same_email = keep & (emails[i] != "") & (emails[i] == emails[j])
         linked = np.zeros(len(i), dtype=bool)
         linked[keep] = linking_evidence(features, names, (i[keep], j[keep]))
-        linked |= same_email | same_orcid
+        linked |= rules.same_email | rules.same_orcid
         link_i.append(i[linked])
         link_j.append(j[linked])
-        slab_probabilities[same_email] = 1.0 - (1.0 - slab_probabilities[same_email]) / SHARED_EMAIL_ODDS
-        slab_probabilities[same_orcid] = 1.0
+        apply_identifiers(slab_probabilities, rules)
         probabilities[span] = slab_probabilities
-        must_i.append(i[same_orcid])
-        must_j.append(j[same_orcid])
+        must_i.append(i[rules.same_orcid])
+        must_j.append(j[rules.same_orcid])
     if require_evidence:
         # Clusters grow only within components of the evidence graph: pairs in different
         # components are never linked, directly or through a chain. A curator's must-link is

@@ -29,6 +29,7 @@ from disambig.corpus import MentionTable, assemble_table, build_table, coauthor_
 from disambig.engine import Engine, identity_id_for
 from disambig.errors import DeadlineExceeded
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
+from disambig.identifiers import apply_identifiers, pair_rules
 from disambig.mention import Mention, mention_from_record
 from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, fold, given_match, parse_name
@@ -434,12 +435,9 @@ class Resolver:
         block_names = arrival.names if arrival.names is not None else BlockNames(table)
         row = len(owners)
         others = np.arange(row)
-        pairs = (np.full(row, row), others)
-        compatible = block_names.compatible(*pairs)
-        orcids = table.orcids
-        orcid_conflict = (orcids[row] != "") & (orcids[others] != "") & (orcids[others] != orcids[row])
-        same_orcid = (orcids[row] != "") & (orcids[others] == orcids[row])
-        ruled_out = (~compatible | orcid_conflict) & ~same_orcid
+        # The arriving mention is the pair's first row: i > j here, which the rules do not mind.
+        rules = pair_rules(block_names, table.orcids, table.emails, (np.full(row, row), others))
+        ruled_out = rules.ruled_out
         if codes is None or len(codes.code) != row:
             codes = IdentityCodes.of_owners(owners)
         identities, code = codes.identities, codes.code
@@ -448,7 +446,7 @@ class Resolver:
         scored = np.flatnonzero(eligible[code])
         features = np.full((row, len(self.model.feature_names)), np.nan, dtype=np.float32)
         probabilities = np.zeros(row, dtype=np.float32)
-        evidence = same_orcid.copy()
+        evidence = rules.same_orcid | rules.same_email
         if len(scored):
             scored_pairs = (np.full(len(scored), row), scored)
             if context is None:
@@ -461,7 +459,7 @@ class Resolver:
         wanted = scored[supported[code[scored]]]
         if len(wanted):
             probabilities[wanted] = self.model.predict(features[wanted])
-        probabilities[same_orcid] = 1.0
+        apply_identifiers(probabilities, rules)
         sizes = np.bincount(code, minlength=len(identities))
         mean = np.bincount(code, weights=probabilities, minlength=len(identities)) / np.maximum(sizes, 1)
         # The most probable mention of each candidate: the last of its rows in probability order
@@ -562,4 +560,6 @@ def explain(
         lines.append(f"year gap {int(value['year_gap'])}")
     if table.orcids[row] and table.orcids[row] == table.orcids[other]:
         lines.append("ORCID equal")
+    if table.emails[row] and table.emails[row] == table.emails[other]:
+        lines.append("e-mail equal")
     return tuple(lines)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from disambig.engine import Engine
+from disambig.mention import Mention
 from disambig.model import PairwiseModel, load_model
 from disambig.registry import Registry
 from disambig.resolving import Resolver
@@ -143,3 +145,27 @@ def test_a_caller_that_gave_up_gets_nothing_stored(resolver: Resolver) -> None:
         resolver.resolve(corpus.mentions[:2], still_wanted=lambda: False)
     assert resolver.registry.stored([m.mention_id for m in corpus.mentions[:2]]) == {}
     assert resolver.resolve(corpus.mentions[:2], still_wanted=lambda: True)[0].created
+
+
+def _strangers(email: str) -> list[Mention]:
+    """Two "J. Okafor" mentions with nothing in common but, maybe, an e-mail address."""
+    return [
+        Mention("a1", "J. Okafor", coauthors=("P. Lindqvist",), title="Ice sheet melt in Greenland", email=email),
+        Mention("a2", "Okafor J", coauthors=("R. Tanaka",), title="Protein folding kinetics", email=email.upper()),
+    ]
+
+
+@pytest.mark.parametrize("email", ["", "j.okafor@example.org"])
+def test_a_shared_email_links_online_as_it_does_in_a_batch(model: PairwiseModel, tmp_path: Path, email: str) -> None:
+    mentions = _strangers(email)
+    batch = Engine(model).cluster(mentions)
+    registry = Registry(f"sqlite:///{tmp_path / 'r.db'}")
+    registry.migrate()
+    try:
+        online = [Resolver(model, registry).resolve([m])[0] for m in mentions]
+    finally:
+        registry.close()
+    one_identity = batch[0].identity_id == batch[1].identity_id
+    assert one_identity == bool(email)  # the address alone decides in a batch
+    assert (online[0].identity_id == online[1].identity_id) == one_identity
+    assert ("e-mail equal" in online[1].explanation) == bool(email)
