@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from disambig.emails import author_email
 from disambig.mention import Mention
 from disambig.names import ParsedName, parse_name
 from disambig.text import (
@@ -126,7 +127,7 @@ def mention_parts(
                 full_coauthor_keys=full,
                 coauthor_labels=labels,
                 year=float(mention.year) if mention.year else np.nan,
-                email=mention.email.strip().lower(),
+                email=author_email(mention.email, mention.affiliations, own.surname),
                 orcid=normalise_orcid(mention.orcid),
                 embedding=None if vectors is None else vectors[row],
             )

@@ -1,0 +1,68 @@
+"""A mention's e-mail address: its own field, or the author's address written in an affiliation.
+
+MEDLINE and the catalogues built on it leave the e-mail field empty and write the address at the
+end of an affiliation ("..., Boston, MA, USA. Electronic address: amatousek@partners.org."). An
+address found there counts only if its local part carries the author's surname: the address in an
+author's affiliation is sometimes a corresponding coauthor's, and a wrong address would link
+strangers, while a missed one only leaves a pair to the classifier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from disambig.names import fold
+
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+# Long surnames are often cut in user names ("dstenkam" for Stenkamp): their first letters suffice.
+STEM_LETTERS = 6
+# A short surname ("Li", "Wu", "Jee") must be a word of the local part, give or take initials
+# ("liw", "xu.j"): as a mere substring it occurs in too many other names.
+SHORT_SURNAME = 4
+MAX_INITIALS = 3
+_GERMAN_DIGRAPHS = re.compile("ae|oe|ue")
+
+
+def normalise_email(email: str) -> str:
+    """Lower case, without a "mailto:" prefix or the sentence's final full stop."""
+    address = email.strip().lower().removeprefix("mailto:").strip()
+    return address.rstrip(".")
+
+
+def author_email(email: str, affiliations: Iterable[str], surname: str) -> str:
+    """The mention's own address if it has one, else the first address in its affiliations that
+    carries `surname` (folded), else ""."""
+    if email.strip():
+        return normalise_email(email)
+    words = _surname_words(surname)
+    if not words:
+        return ""
+    for affiliation in affiliations:
+        for found in _ADDRESS.findall(affiliation):
+            address = normalise_email(found)
+            if any(_carries(address.split("@", 1)[0], word) for word in words):
+                return address
+    return ""
+
+
+def _surname_words(surname: str) -> set[str]:
+    return {word for word in _NOT_LETTERS.split(fold(surname)) if word}
+
+
+def _carries(local_part: str, surname_word: str) -> bool:
+    """Whether an address's local part carries this folded surname word. Names reach here folded
+    ("Müller" as "muller") while user names often transliterate ("mueller"): both are tried."""
+    letters = _NOT_LETTERS.sub("", local_part)
+    if len(surname_word) >= SHORT_SURNAME:
+        stem = surname_word[:STEM_LETTERS]
+        return stem in letters or stem in _GERMAN_DIGRAPHS.sub(lambda m: m.group(0)[0], letters)
+    return any(
+        token == surname_word
+        or (
+            (token.startswith(surname_word) or token.endswith(surname_word))
+            and len(token) - len(surname_word) <= MAX_INITIALS
+        )
+        for token in _NOT_LETTERS.split(local_part)
+    )

@@ -1,0 +1,56 @@
+"""A mention's e-mail address, from its field or from its affiliations (MEDLINE style)."""
+
+from __future__ import annotations
+
+import pytest
+
+from disambig.emails import author_email
+from disambig.engine import Engine
+from disambig.mention import Mention
+from disambig.model import load_model
+
+MEDLINE_AFFILIATION = "Brigham and Women's Hospital, Boston, MA, USA. Electronic address: amatousek@partners.org."
+
+
+@pytest.mark.parametrize(
+    ("email", "affiliations", "surname", "expected"),
+    [
+        ("J.Doe@Example.org", [], "Doe", "j.doe@example.org"),
+        (" mailto:j.doe@example.org. ", [], "Doe", "j.doe@example.org"),
+        ("j.doe@example.org", ["x. other.doe@lab.org"], "Doe", "j.doe@example.org"),  # the field wins
+        ("", [MEDLINE_AFFILIATION], "Matousek", "amatousek@partners.org"),
+        ("", ["Univ. of Idaho, Moscow, ID 83844, USA. dstenkam@uidaho.edu"], "Stenkamp", "dstenkam@uidaho.edu"),
+        ("", ["Sun Yat-sen University. jianglf@mail.sysu.edu.cn"], "Jiang", "jianglf@mail.sysu.edu.cn"),
+        ("", ["Leiden. j.a.j.metz@biology.leidenuniv.nl"], "Metz", "j.a.j.metz@biology.leidenuniv.nl"),
+        ("", ["Lab A.", "Lab B. Electronic address: m.mueller@uni-bonn.de"], "Müller", "m.mueller@uni-bonn.de"),
+        ("", ["Lab B. Electronic address: m.mueller@uni-bonn.de"], "muller", "m.mueller@uni-bonn.de"),  # as parsed
+        ("", ["Peking University. wli@pku.edu.cn"], "Li", "wli@pku.edu.cn"),
+        ("", ["Tsinghua. li.wei@tsinghua.edu.cn"], "Li", "li.wei@tsinghua.edu.cn"),
+        # A corresponding coauthor's address, not this author's: left out.
+        ("", ["Paratek Pharmaceuticals, Boston. phiggins@paratekpharm.com"], "Nelson", ""),
+        ("", ["Dept. of Surgery. elke.mertens@gmx.de"], "Pauly", ""),
+        # A short surname inside a longer word is not the author.
+        ("", ["Cornell. phillips@cornell.edu"], "Li", ""),
+        ("", ["No address here"], "Doe", ""),
+        ("", [], "Doe", ""),
+    ],
+)
+def test_author_email(email: str, affiliations: list[str], surname: str, expected: str) -> None:
+    assert author_email(email, affiliations, surname) == expected
+
+
+def _medline_pair(address: str) -> list[Mention]:
+    """Two "Matousek A" mentions with nothing in common but, maybe, the address at the end of
+    affiliations that are otherwise different (so their cosine stays low)."""
+    first = "Department of Surgery, Brigham and Women's Hospital, Harvard Medical School, Boston, MA 02115, USA."
+    second = "Division of Developmental Biology, Whitehead Institute for Biomedical Research, Cambridge, MA 02142."
+    return [
+        Mention("m1", "Matousek A", title="Sepsis outcomes in surgical wards", affiliations=(f"{first} {address}",)),
+        Mention("m2", "Matousek A", title="Gene expression in zebrafish fins", affiliations=(f"{second} {address}",)),
+    ]
+
+
+@pytest.mark.parametrize("address", ["", "Electronic address: amatousek@partners.org."])
+def test_an_address_written_in_the_affiliations_links_like_the_email_field(address: str) -> None:
+    assignments = Engine(load_model()).cluster(_medline_pair(address))
+    assert (assignments[0].identity_id == assignments[1].identity_id) == bool(address)
