@@ -65,6 +65,7 @@ class MentionTable:
     years: np.ndarray  # float, NaN = unknown
     emails: np.ndarray  # str, "" = unknown
     orcids: np.ndarray  # str, "" = unknown
+    works: np.ndarray  # str, "" = unknown: two mentions of one work are two different authors
     # Sentence embeddings of title + abstract (unit rows, zero = no text); None unless the model
     # has the embedding feature (see disambig.embeddings).
     embeddings: np.ndarray | None = None
@@ -86,6 +87,7 @@ class MentionTable:
             years=self.years[rows],
             emails=self.emails[rows],
             orcids=self.orcids[rows],
+            works=self.works[rows],
             embeddings=None if self.embeddings is None else self.embeddings[rows],
         )
 
@@ -103,6 +105,7 @@ class MentionParts:
     year: float
     email: str
     orcid: str
+    work_id: str
     embedding: np.ndarray | None = None  # of title + abstract, for a model with embeddings
 
 
@@ -129,6 +132,7 @@ def mention_parts(
                 year=float(mention.year) if mention.year else np.nan,
                 email=author_email(mention.email, mention.affiliations, own.surname),
                 orcid=normalise_orcid(mention.orcid),
+                work_id=mention.work_id.strip(),
                 embedding=None if vectors is None else vectors[row],
             )
         )
@@ -224,6 +228,7 @@ class TableWeights:
             years=np.array([p.year for p in parts], dtype=np.float32),
             emails=np.array([p.email for p in parts], dtype=object),
             orcids=np.array([p.orcid for p in parts], dtype=object),
+            works=np.array([p.work_id for p in parts], dtype=object),
             embeddings=part_embeddings(parts),
         )
 
@@ -258,6 +263,7 @@ def stack_tables(first: MentionTable, second: MentionTable) -> MentionTable:
         years=np.concatenate([first.years, second.years]),
         emails=np.concatenate([first.emails, second.emails]),
         orcids=np.concatenate([first.orcids, second.orcids]),
+        works=np.concatenate([first.works, second.works]),
         embeddings=_stack_embeddings(first, second),
     )
 

@@ -177,14 +177,12 @@ def _scoring(
     if n < 2:
         return ScoredBlock(probabilities, cannot_link, (np.empty(0, np.int64), np.empty(0, np.int64)))
     names = BlockNames(table)
-    orcids = table.orcids
-    emails = table.emails
     offset = 0
     for row_start, row_stop in iter_row_slabs(n, PAIR_CHUNK):
         i, j = slab_pairs(n, row_start, row_stop)
         span = slice(offset, offset + len(i))  # a row slab is contiguous in condensed order
         offset += len(i)
-        rules = pair_rules(names, orcids, emails, (i, j))
+        rules = pair_rules(table, names, (i, j))
         cannot_link[span] = rules.ruled_out
         keep = ~rules.ruled_out
         ctx = PairContext(table, names, row_start, row_stop)

@@ -1,4 +1,4 @@
-"""What ORCIDs and e-mail addresses decide about a pair, for batch and online scoring alike.
+"""What ORCIDs, e-mail addresses and work ids decide about a pair, for batch and online scoring alike.
 
 The classifier never sees these identifiers: they are rules laid over its probabilities, so both
 the batch engine and the resolver must apply the same ones (an online mention sharing an e-mail
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from disambig.corpus import MentionTable
 from disambig.features import BlockNames, Pairs
 
 # A shared e-mail address is strong evidence, but labs share mailboxes: it shrinks the chance of
@@ -24,16 +25,20 @@ class PairRules:
 
     same_orcid: np.ndarray  # always one person (must-link)
     same_email: np.ndarray  # linking evidence, and the odds of "different people" cut
-    ruled_out: np.ndarray  # never one person: incompatible given names or different ORCIDs
+    # Never one person: incompatible given names, different ORCIDs, or two authors of one work
+    # ("Wang Y" and "Wang Y" on one paper, who share every coauthor and the title).
+    ruled_out: np.ndarray
 
 
-def pair_rules(names: BlockNames, orcids: np.ndarray, emails: np.ndarray, pairs: Pairs) -> PairRules:
-    """The rules for pairs (i, j) of one block's rows; "" is an unknown ORCID or e-mail."""
+def pair_rules(table: MentionTable, names: BlockNames, pairs: Pairs) -> PairRules:
+    """The rules for pairs (i, j) of one block's rows; "" is an unknown ORCID, e-mail or work."""
     i, j = pairs
+    orcids, emails, works = table.orcids, table.emails, table.works
     has_orcid = (orcids[i] != "") & (orcids[j] != "")
     same_orcid = has_orcid & (orcids[i] == orcids[j])
     same_email = (emails[i] != "") & (emails[i] == emails[j])
-    ruled_out = (~names.compatible(i, j) | (has_orcid & ~same_orcid)) & ~same_orcid
+    same_work = (works[i] != "") & (works[i] == works[j]) & (i != j)
+    ruled_out = (~names.compatible(i, j) | (has_orcid & ~same_orcid) | same_work) & ~same_orcid
     return PairRules(same_orcid, same_email & ~ruled_out, ruled_out)
 
 

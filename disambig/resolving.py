@@ -436,7 +436,7 @@ class Resolver:
         row = len(owners)
         others = np.arange(row)
         # The arriving mention is the pair's first row: i > j here, which the rules do not mind.
-        rules = pair_rules(block_names, table.orcids, table.emails, (np.full(row, row), others))
+        rules = pair_rules(table, block_names, (np.full(row, row), others))
         ruled_out = rules.ruled_out
         if codes is None or len(codes.code) != row:
             codes = IdentityCodes.of_owners(owners)

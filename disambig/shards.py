@@ -271,6 +271,7 @@ class LoadedShard:
     years: np.ndarray  # float32, NaN = unknown
     emails: np.ndarray
     orcids: np.ndarray
+    works: np.ndarray
     keys: list[str]  # local coauthor key id -> key
     key_counts: np.ndarray  # int64: rows of this shard listing each key
     key_first: np.ndarray  # int64: (row << 16 | position) of each key's first appearance
@@ -359,6 +360,7 @@ def parse_shard(
         years=np.array([p.year for p in parts], dtype=np.float32),
         emails=np.array([p.email for p in parts], dtype=object),
         orcids=np.array([p.orcid for p in parts], dtype=object),
+        works=np.array([p.work_id for p in parts], dtype=object),
         keys=list(vocabulary),
         key_counts=np.asarray(counts, dtype=np.int64),
         key_first=np.asarray(firsts, dtype=np.int64),
@@ -398,6 +400,7 @@ def shard_table(shard: LoadedShard, corpus: CorpusStatistics, key_ids: np.ndarra
         years=shard.years,
         emails=shard.emails,
         orcids=shard.orcids,
+        works=shard.works,
         embeddings=shard.embeddings,
     )
 

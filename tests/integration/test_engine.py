@@ -34,6 +34,14 @@ def test_identical_context_same_name_merges(model: PairwiseModel) -> None:
     assert ids["a"] == ids["b"]
 
 
+@pytest.mark.parametrize("work_id", ["", "doi:10.1000/182"])
+def test_two_authors_of_one_work_are_two_people(model: PairwiseModel, work_id: str) -> None:
+    # "Y. Wang" twice on one paper: every coauthor and the title shared, yet two people.
+    one_paper = dict(SHARED, work_id=work_id)
+    ids = identities(model, [Mention("a", "Y. Wang", **one_paper), Mention("b", "Wang Y", **one_paper)])
+    assert (ids["a"] != ids["b"]) == bool(work_id)
+
+
 def test_incompatible_given_names_never_merge(model: PairwiseModel) -> None:
     ids = identities(model, [Mention("a", "Daniel Haziza", **SHARED), Mention("b", "David Haziza", **SHARED)])
     assert ids["a"] != ids["b"]

@@ -169,3 +169,14 @@ def test_a_shared_email_links_online_as_it_does_in_a_batch(model: PairwiseModel,
     assert one_identity == bool(email)  # the address alone decides in a batch
     assert (online[0].identity_id == online[1].identity_id) == one_identity
     assert ("e-mail equal" in online[1].explanation) == bool(email)
+
+
+@pytest.mark.parametrize("work_id", ["", "doi:10.1000/182"])
+def test_an_author_of_the_same_work_is_not_linked_online(resolver: Resolver, work_id: str) -> None:
+    first, second = (
+        Mention(mention_id, name, coauthors=("M. Oquab", "C. Couprie"), title="Vision transformers", work_id=work_id)
+        for mention_id, name in (("w1#0", "Y. Wang"), ("w1#3", "Wang Y"))
+    )
+    (a,) = resolver.resolve([first])
+    (b,) = resolver.resolve([second])
+    assert (b.identity_id != a.identity_id) == bool(work_id)
