@@ -9,9 +9,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from disambig.coauthors import coauthor_key, written_coauthor_key
 from disambig.emails import author_email
 from disambig.mention import Mention
-from disambig.names import ParsedName, parse_name
+from disambig.names import ParsedName
 from disambig.text import (
     N_FEATURES,
     DocumentFrequencies,
@@ -292,11 +293,6 @@ def binary_rows(rows: Sequence[Sequence[int] | np.ndarray], width: int) -> sp.cs
     return sp.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
 
 
-def coauthor_key(name: ParsedName) -> str:
-    """Surname + first initial: how coauthors are matched, robust to "M. Oquab" / "Maxime Oquab"."""
-    return f"{name.surname_key}_{name.first_initial}"
-
-
 def _coauthor_keys(mention: Mention, own: ParsedName) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Coauthor keys (surname + initial: robust to formatting) and full keys (surname + first
     name: precise where "J. Wang" stands for many people)."""
@@ -304,14 +300,11 @@ def _coauthor_keys(mention: Mention, own: ParsedName) -> tuple[tuple[str, ...], 
     keys: dict[str, str] = {}
     full: dict[str, None] = {}
     for raw in mention.coauthors:
-        name = parse_name(raw)
-        if not name.surname_key:
-            continue
-        key = coauthor_key(name)
-        if key == own_key:
+        key, name = written_coauthor_key(raw)
+        if not key or key == own_key:
             continue
         keys.setdefault(key, raw)
-        if name.has_full_first:
+        if name is not None and name.has_full_first:
             full[f"{name.surname_key}_{name.first}"] = None
     return tuple(keys), tuple(full), tuple(keys.values())
 

@@ -25,7 +25,8 @@ from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
 from disambig.block_scoring import IdentityCodes, stack_row
-from disambig.corpus import MentionTable, assemble_table, build_table, coauthor_key
+from disambig.coauthors import written_coauthor_key
+from disambig.corpus import MentionTable, assemble_table, build_table
 from disambig.engine import Engine, identity_id_for
 from disambig.errors import DeadlineExceeded
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
@@ -538,11 +539,11 @@ def explain(
     """The evidence behind one link, in words and numbers."""
     value = dict(zip(feature_names, features.tolist(), strict=True))
     lines: list[str] = []
-    theirs = {coauthor_key(parse_name(c)) for c in table.coauthor_labels[other]}
+    theirs = {written_coauthor_key(c)[0] for c in table.coauthor_labels[other]}
     shared = int(value["shared_coauthors"])
     if shared:
         # Named as this mention writes them, matched as the feature matches them.
-        names = [c for c in table.coauthor_labels[row] if coauthor_key(parse_name(c)) in theirs][:3]
+        names = [c for c in table.coauthor_labels[row] if written_coauthor_key(c)[0] in theirs][:3]
         lines.append(f"{shared} shared coauthor{'s' if shared > 1 else ''}: {', '.join(names)}")
     a, b = table.names[row], table.names[other]
     relation = GivenMatch(int(value["given_match"])).name.lower().replace("_", " ")

@@ -22,6 +22,7 @@ from sklearn.model_selection import GroupKFold, cross_val_predict
 
 from disambig.classifier import ProbabilisticClassifier
 from disambig.clustering import cluster_block
+from disambig.coauthors import group_key
 from disambig.corpus import document_frequencies
 from disambig.engine import Engine, Prepared, ScoredBlock, name_blocks, prepare, score_block
 from disambig.errors import DisambigError
@@ -60,7 +61,8 @@ class LabelledCorpus:
                 replace(
                     m,
                     name=to_initials(m.name),
-                    coauthors=tuple(c for c in map(to_initials, m.coauthors) if c),
+                    # Group authors ("CMS Collaboration") keep their name: no catalogue abbreviates it.
+                    coauthors=tuple(c for c in (c if group_key(c) else to_initials(c) for c in m.coauthors) if c),
                 )
                 for m in self.mentions
             ]

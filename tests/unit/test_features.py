@@ -105,3 +105,15 @@ def test_neighbour_counts_for_a_few_rows_equal_the_whole_block_computation() -> 
     assert whole.any(), "the fixture should share coauthors"
     for row in (0, 7, len(mentions) - 1):
         assert np.array_equal(names.neighbour_slab(row, row + 1), whole[row : row + 1])
+
+
+def test_placeholders_and_colliding_groups_are_not_shared_coauthors() -> None:
+    mentions = [
+        Mention("a", "J. Smith", coauthors=("et al.", "ATLAS Collaboration")),
+        Mention("b", "J. Smith", coauthors=("et al.", "ALICE Collaboration")),
+        Mention("c", "J. Smith", coauthors=("The ATLAS Collaboration",)),
+    ]
+    x, (i, j) = _features(mentions)
+    shared = {(int(a), int(b)): v for a, b, v in zip(i, j, column(x, "shared_coauthors"), strict=True)}
+    assert shared[(0, 1)] == 0  # not "al_e", and not both "collaboration_a"
+    assert shared[(0, 2)] == 1  # one group, written two ways

@@ -1,0 +1,81 @@
+"""How a coauthor, as written, is matched across mentions.
+
+A person is matched by surname + first initial, robust to "M. Oquab" / "Maxime Oquab". Author
+lists also hold things that are not people: placeholders ("et al.", "others") and group authors
+("CMS Collaboration", "FinnDiane Study Group"). Read as names, a placeholder would be a coauthor
+shared by strangers, and group names would collide on their last word ("ATLAS Collaboration"
+and "ALICE Collaboration" both as collaboration_a): placeholders are dropped, and a group is
+matched by its whole name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from disambig.names import ParsedName, fold, parse_name
+
+PLACEHOLDERS = frozenset({"et al", "and others", "others", "anonymous", "unknown", "n a", "none", "et alii"})
+# The last or any word of a collective author's name; a person's surname is seldom one of these,
+# and a name of one word is never taken for a group.
+GROUP_WORDS = frozenset(
+    {
+        "collaboration",
+        "consortium",
+        "consortia",
+        "group",
+        "investigators",
+        "committee",
+        "team",
+        "network",
+        "society",
+        "association",
+        "initiative",
+        "alliance",
+        "council",
+        "organization",
+        "organisation",
+        "taskforce",
+        "registry",
+        "program",
+        "programme",
+        "project",
+        "study",
+        "trialists",
+        "collaborators",
+        "members",
+    }
+)
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def coauthor_key(name: ParsedName) -> str:
+    """Surname + first initial: how a person among the coauthors is matched."""
+    return f"{name.surname_key}_{name.first_initial}"
+
+
+def group_key(raw: str) -> str:
+    """The whole-name key of a group author ("group:cms collaboration"), or "" for a person."""
+    words = _WORDS.findall(fold(raw))
+    if words and words[0] == "the":
+        words = words[1:]
+    if len(words) < 2 or not GROUP_WORDS.intersection(words):
+        return ""
+    return "group:" + " ".join(words)
+
+
+def is_placeholder(raw: str) -> bool:
+    return " ".join(_WORDS.findall(fold(raw))) in PLACEHOLDERS or not _WORDS.search(fold(raw))
+
+
+def written_coauthor_key(raw: str) -> tuple[str, ParsedName | None]:
+    """(key, parsed name) of a coauthor as written: ("", None) for a placeholder or an empty name,
+    (group key, None) for a group author."""
+    if is_placeholder(raw):
+        return "", None
+    group = group_key(raw)
+    if group:
+        return group, None
+    name = parse_name(raw)
+    if not name.surname_key:
+        return "", None
+    return coauthor_key(name), name

@@ -1,0 +1,32 @@
+"""Coauthors as written: people by surname + initial, groups by their whole name, placeholders not at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from disambig.coauthors import written_coauthor_key
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("Maxime Oquab", "oquab_m"),
+        ("Oquab M", "oquab_m"),
+        ("et al.", ""),
+        ("Et Al", ""),
+        ("and others", ""),
+        ("others", ""),
+        ("Anonymous", ""),
+        ("...", ""),
+        ("", ""),
+        ("CMS Collaboration", "group:cms collaboration"),
+        ("The CMS Collaboration", "group:cms collaboration"),
+        ("ATLAS Collaboration", "group:atlas collaboration"),
+        ("FinnDiane Study Group", "group:finndiane study group"),
+        ("COVID-19 Genomics UK (COG-UK) Consortium", "group:covid 19 genomics uk cog uk consortium"),
+        # A one-word name is a person, even when the word could name a group.
+        ("Team", "team_"),
+    ],
+)
+def test_written_coauthor_key(raw: str, key: str) -> None:
+    assert written_coauthor_key(raw)[0] == key
