@@ -15,6 +15,7 @@ MAX_ABSTRACT_CHARS = 65_536
 MAX_LIST_ITEMS = 20_000  # collaboration papers list thousands of authors (5,424 seen in MEDLINE)
 MIN_YEAR, MAX_YEAR = 1000, 2200
 
+NUMBERED_IDS = frozenset({"mention_id", "work_id"})  # an integer is taken as its decimal string
 TEXT_FIELDS = ("mention_id", "name", "title", "abstract", "venue", "email", "orcid", "work_id")
 LIST_FIELDS = ("coauthors", "affiliations", "topics")
 IGNORED_FIELDS = frozenset({"person_id"})
@@ -62,6 +63,8 @@ def _text(record: Mapping[str, Any], key: str, limit: int, errors: list[FieldVio
     value = record.get(key)
     if value is None:
         return ""
+    if key in NUMBERED_IDS and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # numeric ids, as databases and spreadsheets export them
     if not isinstance(value, str):
         errors.append(FieldViolation(key, f"must be a string, got {type(value).__name__}"))
         return ""
@@ -99,6 +102,8 @@ def _year(record: Mapping[str, Any], errors: list[FieldViolation]) -> int | None
         return None
     if value is None or value == 0:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 2019.0: a year column with gaps, as pandas writes it
     if not isinstance(value, int):
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value.strip())

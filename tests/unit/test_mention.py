@@ -110,9 +110,16 @@ def test_zero_or_null_year_means_unknown(year: int | None) -> None:
     assert mention_from_record({"name": "D. Haziza", "year": year}, WHERE, default_id="x").year is None
 
 
-@pytest.mark.parametrize("year", [1000, 2024, 2200, "1999"])
-def test_valid_years(year: int | str) -> None:
+@pytest.mark.parametrize("year", [1000, 2024, 2200, "1999", 2019.0])
+def test_valid_years(year: int | str | float) -> None:
     assert mention_from_record({"name": "D. Haziza", "year": year}, WHERE, default_id="x").year == int(year)
+
+
+def test_numeric_ids_are_taken_as_their_decimal_strings() -> None:
+    mention = mention_from_record({"name": "D. Haziza", "mention_id": 17, "work_id": 4}, WHERE, default_id="x")
+    assert (mention.mention_id, mention.work_id) == ("17", "4")
+    assert _fields({"name": "D. Haziza", "mention_id": True}) == ["mention_id"]
+    assert _fields({"name": "D. Haziza", "mention_id": 1.5}) == ["mention_id"]
 
 
 def test_nul_bytes_are_stripped_from_a_valid_name() -> None:
