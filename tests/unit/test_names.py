@@ -206,13 +206,94 @@ def test_surname_in_capitals(raw: str, surname: str, given: tuple[str, ...]) -> 
         ("FOSTER, IAN T.", "foster", ("ian", "t"), False),
         ("ROTH, UWE", "roth", ("uwe",), False),
         ("CHEN, KE", "chen", ("ke",), False),
-        ("PEREIRA, ALTAMIRO DA COSTA", "pereira", ("altamiro", "da", "costa"), False),
+        ("PEREIRA, ALTAMIRO DA COSTA", "pereira", ("altamiro", "costa"), False),  # 'DA' no initials D A
         ("WANG LI", "li", ("wang",), True),  # still two words, for the corpus vote
     ],
 )
 def test_names_in_capitals(raw: str, surname: str, given: tuple[str, ...], ambiguous: bool) -> None:
     parsed = parse_name(raw)
     assert (parsed.surname, parsed.given, parsed.order_ambiguous) == (surname, given, ambiguous)
+
+
+# Spanish and Portuguese particles between given names are no given-name parts: "Maria del Carmen"
+# must fit MEDLINE's "Lopez-Garcia MC". raw, surname, given, display
+IBERIAN_GIVEN_NAMES = [
+    ("Maria del Carmen Lopez-Garcia", "lopez-garcia", ("maria", "carmen"), "Maria del Carmen Lopez-Garcia"),
+    ("Lopez-Garcia, Maria del Carmen", "lopez-garcia", ("maria", "carmen"), "Maria del Carmen Lopez-Garcia"),
+    ("LOPEZ-GARCIA María del Carmen", "lopez-garcia", ("maria", "carmen"), "Maria del Carmen Lopez-Garcia"),
+    ("Maria Del Carmen Lopez", "lopez", ("maria", "carmen"), "Maria del Carmen Lopez"),
+    ("MARIA DEL CARMEN LOPEZ", "lopez", ("maria", "carmen"), "Maria del Carmen Lopez"),
+    ("maria del carmen lopez", "lopez", ("maria", "carmen"), "Maria del Carmen Lopez"),
+    ("María de los Ángeles Pérez", "perez", ("maria", "angeles"), "Maria de los Angeles Perez"),
+    ("Pérez, María de los Ángeles", "perez", ("maria", "angeles"), "Maria de los Angeles Perez"),
+    ("Maria de Fatima Silva", "silva", ("maria", "fatima"), "Maria de Fatima Silva"),
+    ("Silva, Maria de Fátima", "silva", ("maria", "fatima"), "Maria de Fatima Silva"),
+    ("SILVA, MARIA DE FATIMA", "silva", ("maria", "fatima"), "Maria de Fatima Silva"),
+    ("José de Jesús Rodríguez", "rodriguez", ("jose", "jesus"), "Jose de Jesus Rodriguez"),
+    ("Juan de Dios Martínez", "martinez", ("juan", "dios"), "Juan de Dios Martinez"),
+    ("Maria das Graças Souza", "souza", ("maria", "gracas"), "Maria das Gracas Souza"),
+    ("Maria do Carmo Silva", "silva", ("maria", "carmo"), "Maria do Carmo Silva"),
+    ("Ana Maria dos Anjos Costa", "costa", ("ana", "maria", "anjos"), "Ana Maria dos Anjos Costa"),
+    ("Maria de las Mercedes Ruiz", "ruiz", ("maria", "mercedes"), "Maria de las Mercedes Ruiz"),
+    ("Jean de Dieu Nkurunziza", "nkurunziza", ("jean", "dieu"), "Jean de Dieu Nkurunziza"),
+    # Between initials, written out or glued in MEDLINE's way ("MdC", "MdelC": only the capitals).
+    ("Lopez-Garcia, M. del C.", "lopez-garcia", ("m", "c"), "M. del C. Lopez-Garcia"),
+    ("Lopez-Garcia M. del C.", "lopez-garcia", ("m", "c"), "M. del C. Lopez-Garcia"),
+    ("LOPEZ-GARCIA M DEL C", "lopez-garcia", ("m", "c"), "M. del C. Lopez-Garcia"),
+    ("A. de B. Costa", "costa", ("a", "b"), "A. de B. Costa"),
+    ("Lopez-Garcia MdC", "lopez-garcia", ("m", "c"), "M. C. Lopez-Garcia"),
+    ("Lopez-Garcia MdelC", "lopez-garcia", ("m", "c"), "M. C. Lopez-Garcia"),
+    ("Lopez-Garcia Mdel C", "lopez-garcia", ("m", "c"), "M. C. Lopez-Garcia"),
+    ("Lopez-Garcia, MdC", "lopez-garcia", ("m", "c"), "M. C. Lopez-Garcia"),
+    ("Perez MdeLA", "perez", ("m", "l", "a"), "M. L. A. Perez"),
+    # Look-alikes that stay as they were: a particle first or last among the given names, a
+    # capitalised "De", "Da" or "Das" (Chinese, Vietnamese, Indian names), surname particles,
+    # MEDLINE initials, a name that only starts like "Mdel".
+    ("Da Wei Zhang", "zhang", ("da", "wei"), "Da Wei Zhang"),
+    ("Zhang, Da Wei", "zhang", ("da", "wei"), "Da Wei Zhang"),
+    ("Xiao De Ming Wang", "wang", ("xiao", "de", "ming"), "Xiao De Ming Wang"),
+    ("Wang, Jian Da", "wang", ("jian", "da"), "Jian Da Wang"),
+    ("Thi Van Anh Nguyen", "nguyen", ("thi", "van", "anh"), "Thi Van Anh Nguyen"),
+    ("Ram Das Gupta", "das gupta", ("ram",), "Ram das Gupta"),
+    ("Juan de la Fuente", "de la fuente", ("juan",), "Juan de la Fuente"),
+    ("Fuente, Juan de la", "de la fuente", ("juan",), "Juan de la Fuente"),
+    ("Maria de Souza", "de souza", ("maria",), "Maria de Souza"),
+    ("van der Berg, Anna", "van der berg", ("anna",), "Anna van der Berg"),
+    ("Berg, Anna van der", "van der berg", ("anna",), "Anna van der Berg"),
+    ("Smith DA", "smith", ("d", "a"), "D. A. Smith"),
+    ("Da Silva J", "da silva", ("j",), "J. da Silva"),
+    ("DE LA CRUZ M", "de la cruz", ("m",), "M. de la Cruz"),
+    ("Wang, X. Y. Z.", "wang", ("x", "y", "z"), "X. Y. Z. Wang"),
+    ("Hassan Adel M", "hassan adel", ("m",), "M. Hassan Adel"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "display"), IBERIAN_GIVEN_NAMES, ids=[r[0] for r in IBERIAN_GIVEN_NAMES]
+)
+def test_particles_between_given_names_are_no_given_names(
+    raw: str, surname: str, given: tuple[str, ...], display: str
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given, parsed.display) == (surname, given, display)
+
+
+@pytest.mark.parametrize(
+    ("full", "medline"),
+    [
+        ("Maria del Carmen Lopez-Garcia", "Lopez-Garcia MC"),
+        ("Maria del Carmen Lopez-Garcia", "Lopez-Garcia MdC"),
+        ("Lopez-Garcia, M. del C.", "Lopez-Garcia MC"),
+        ("María de los Ángeles Pérez", "Perez MA"),
+        ("Silva, Maria de Fátima", "Silva MF"),
+        ("Maria das Graças Souza", "Souza MG"),
+        ("PEREIRA, ALTAMIRO DA COSTA", "Pereira AC"),
+    ],
+)
+def test_iberian_given_names_fit_their_medline_initials(full: str, medline: str) -> None:
+    a, b = parse_name(full), parse_name(medline)
+    assert a.block_key == b.block_key
+    assert given_match(a.given, b.given) == GivenMatch.INITIALS_ONLY
 
 
 def test_capitalised_trailing_given_name_is_no_particle() -> None:
