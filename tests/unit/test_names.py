@@ -296,6 +296,25 @@ def test_iberian_given_names_fit_their_medline_initials(full: str, medline: str)
     assert given_match(a.given, b.given) == GivenMatch.INITIALS_ONLY
 
 
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("Juan de los Santos", "de los santos", ("juan",)),
+        ("Santos, Juan de los", "de los santos", ("juan",)),
+        ("DE LOS SANTOS J", "de los santos", ("j",)),
+        ("Ana de las Heras", "de las heras", ("ana",)),
+        ("João do Nascimento", "do nascimento", ("joao",)),
+        ("Nascimento, João do", "do nascimento", ("joao",)),
+        ("Maria do Carmo Silva", "silva", ("maria", "carmo")),
+        ("Smith DO", "smith", ("d", "o")),  # MEDLINE initials
+        ("Do Thi Hoa", "hoa", ("do", "thi")),  # a first word is never a particle
+    ],
+)
+def test_spanish_and_portuguese_surname_particles(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
 def test_capitalised_trailing_given_name_is_no_particle() -> None:
     assert parse_name("Li, Xiao Bin").surname == "li"
     assert parse_name("Li, Xiao Bin").given == ("xiao", "bin")
