@@ -144,8 +144,13 @@ class ParsedName:
     surname_display: str = ""
     order_ambiguous: bool = False
     # The other reading of an ambiguous name of three or more words ("GUPTA AJAY K."), for
-    # `swapped`: once split into surname and given parts, it no longer shows which word came first.
+    # `swapped`: once split into surname and given parts, it no longer shows which word came first;
+    # or, for a name that may have a two-word surname, that reading.
     alternative: ParsedName | None = field(default=None, repr=False, compare=False)
+    # "José García Márquez" may have the surname García Márquez, as Spanish names often do:
+    # `alternative` reads it so, and the corpus votes (blocking.resolve_name_order). Unlike a name
+    # of ambiguous word order, its own reading still counts as a vote for other names.
+    two_word_surname: bool = False
 
     @property
     def display(self) -> str:
@@ -678,7 +683,8 @@ def parse_name(raw: str) -> ParsedName:
     # "Wang Wei" may be read either way (the corpus votes); "Wang-Chang Su" may not: a hyphenated
     # first word is a given name, and the other reading would keep only its first part.
     ambiguous = len(tokens) == 2 and not any(initial_flags) and "-" not in tokens[0]
-    return _build(given_tokens, surname_tokens, ambiguous=ambiguous)
+    parsed = _build(given_tokens, surname_tokens, ambiguous=ambiguous)
+    return _open_to_two_word_surname(parsed, given_tokens, surname_tokens, initial_flags)
 
 
 # Two-character Chinese family names (simplified and traditional forms), in pinyin. A name that
@@ -855,6 +861,25 @@ def _open_to_vote(name: ParsedName, tokens: list[str], words: int) -> ParsedName
     # The vote compares surname keys: "guptaajay" is almost never voted for, so a corpus that
     # writes Gupta as a surname elsewhere reads the name as Gupta, Ajay K.
     return replace(name, order_ambiguous=True, alternative=_build(tokens[1:], tokens[:1], ambiguous=True))
+
+
+def _open_to_two_word_surname(
+    name: ParsedName, given_tokens: list[str], surname_tokens: list[str], initial_flags: list[bool]
+) -> ParsedName:
+    """`name`, read given names first from a name without a comma, with the reading of its last two
+    words as the surname ("José García Márquez" as García Márquez, José) when it has one: a single
+    surname word after two or more given words or initials, of which the last is a word, neither a
+    particle nor after one ("Maria del Carmen López", "Maria de Fátima Silva" keep theirs)."""
+    if len(surname_tokens) != 1 or len(given_tokens) < 2:
+        return name
+    last = given_tokens[-1]
+    if initial_flags[len(given_tokens) - 1] or not last.isalpha() or len(last) < 2:
+        return name
+    if last.lower() in _PARTICLE_WORDS or given_tokens[-2].lower() in _PARTICLE_WORDS:
+        return name
+    return replace(
+        name, two_word_surname=True, alternative=_build(given_tokens[:-1], [last, *surname_tokens], ambiguous=False)
+    )
 
 
 def swapped(name: ParsedName) -> ParsedName:

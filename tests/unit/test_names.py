@@ -786,3 +786,59 @@ def test_resolve_name_order_keeps_a_compound_surname_the_corpus_knows() -> None:
     # Without any vote the name keeps its default reading.
     alone = resolve_name_order([parse_name("GUPTA AJAY K.")])
     assert (alone[0].surname, alone[0].given) == ("gupta ajay", ("k",))
+
+
+# "José García Márquez" may have a two-word surname, as Spanish names often do: the corpus's firm
+# names decide, and the name's own reading still votes on the word order of others.
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("José García Márquez", "garcia marquez", ("jose",)),
+        ("JOSE GARCIA MARQUEZ", "garcia marquez", ("jose",)),
+        ("María José García Márquez", "garcia marquez", ("maria", "jose")),
+        ("J. Garcia Marquez", "garcia marquez", ("j",)),
+        ("Jose A. Garcia Marquez", "garcia marquez", ("jose", "a")),
+    ],
+)
+def test_a_name_may_have_a_two_word_surname(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert parsed.two_word_surname
+    assert not parsed.order_ambiguous
+    assert parsed.surname == "marquez"  # the default reading, as before
+    other = swapped(parsed)
+    assert (other.surname, other.given, other.block_key) == (surname, given, f"garciamarquez_{given[0][0]}")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Wang Wei",  # two words: the word-order vote
+        "Ajay K. Gupta",  # a middle initial last
+        "Maria del Carmen Lopez",  # a given name after a particle
+        "Maria de Souza",
+        "Anna van der Berg",
+        "José García-Márquez",
+        "García Márquez, José",
+        "GARCIA MARQUEZ J",
+        "José GARCIA MARQUEZ",
+    ],
+)
+def test_names_not_open_to_a_two_word_surname(raw: str) -> None:
+    assert not parse_name(raw).two_word_surname
+
+
+def test_resolve_name_order_reads_a_two_word_surname_the_corpus_knows() -> None:
+    raws = ["García-Márquez, J.", "Garcia Marquez J", "Márquez, Ana", "José García Márquez", "Ajay Kumar Gupta"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert [(n.surname, n.given) for n in resolved[3:]] == [("garcia marquez", ("jose",)), ("gupta", ("ajay", "kumar"))]
+    assert resolved[3].block_key == parse_name("García-Márquez, J.").block_key == "garciamarquez_j"
+
+
+def test_resolve_name_order_keeps_the_last_word_without_more_votes_for_two() -> None:
+    # As many firm names have the last word alone as have both words: the name stays as it was.
+    raws = ["Garcia Marquez J", "Márquez, Ana", "José García Márquez", "José García Márquez"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert [n.surname for n in resolved[2:]] == ["marquez", "marquez"]
+    # Its own reading still votes on the word order of others: "Gupta Wei" is read as Wei Gupta.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["Ajay Kumar Gupta", "Gupta Wei"]])
+    assert (resolved[1].surname, resolved[1].given) == ("gupta", ("wei",))
