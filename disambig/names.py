@@ -116,6 +116,18 @@ GIVEN_NAME_PARTICLES = frozenset(
     {("de",), ("del",), ("da",), ("das",), ("do",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los"), ("y",)}
 )
 _PARTICLE_WORDS = PARTICLES | {word for run in GIVEN_NAME_PARTICLES for word in run}
+# Given names that follow a particle and another given name, Marian and devotional ones: "María del
+# Carmen", "Maria de Fátima", "José de Jesús", "Juan de Dios", "Maria das Graças". A name ending in
+# one ("LOPEZ GARCIA MARIA DEL CARMEN") may be written surname first: the corpus votes. Many are
+# surnames too ("de Jesús", "del Rosario", "do Carmo"), which the vote decides.
+DEVOTIONAL_GIVEN_NAMES = frozenset(
+    {
+        *("carmen", "pilar", "rosario", "mar", "rocio", "socorro", "consuelo", "fatima", "lourdes"),
+        *("jesus", "dios", "gracas", "carmo", "angeles", "mercedes", "remedios", "dolores", "nieves"),
+        *("luz", "paz", "guadalupe", "loreto", "refugio", "soledad", "sagrario", "asuncion"),
+        *("concepcion", "conceicao", "nazare", "penha", "gloria", "milagros", "montserrat"),
+    }
+)
 # The runs that may be capitalised in a name in mixed case ("Maria Del Carmen"): not "De", "Da", "Do"
 # or "Das", which are Chinese, Vietnamese and Indian given names too ("Xiao De Ming", "Ram Das").
 _CAPITALISED_GIVEN_NAME_PARTICLES = frozenset({("del",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los")})
@@ -684,6 +696,10 @@ def parse_name(raw: str) -> ParsedName:
     # first word is a given name, and the other reading would keep only its first part.
     ambiguous = len(tokens) == 2 and not any(initial_flags) and "-" not in tokens[0]
     parsed = _build(given_tokens, surname_tokens, ambiguous=ambiguous)
+    if _ends_in_devotional_given_name(tokens, start, initial_flags):
+        # "LOPEZ GARCIA MARIA DEL CARMEN" may be written surname first: the corpus votes.
+        surname_first = _build(tokens[start - 1 :], tokens[: start - 1], ambiguous=True)
+        return replace(parsed, order_ambiguous=True, alternative=surname_first)
     return _open_to_two_word_surname(parsed, given_tokens, surname_tokens, initial_flags)
 
 
@@ -861,6 +877,16 @@ def _open_to_vote(name: ParsedName, tokens: list[str], words: int) -> ParsedName
     # The vote compares surname keys: "guptaajay" is almost never voted for, so a corpus that
     # writes Gupta as a surname elsewhere reads the name as Gupta, Ajay K.
     return replace(name, order_ambiguous=True, alternative=_build(tokens[1:], tokens[:1], ambiguous=True))
+
+
+def _ends_in_devotional_given_name(tokens: list[str], start: int, initial_flags: list[bool]) -> bool:
+    """Whether a name read given names first with the surname `tokens[start:]` ends in a given name
+    and a devotional one after a particle ("... MARIA DEL CARMEN", "... Maria de Fátima"), with a
+    word before them that may be the surname: "LOPEZ GARCIA MARIA DEL CARMEN"."""
+    if start < 2 or any(initial_flags[:start]) or len(tokens) - start < 2:
+        return False
+    run = tuple(token.lower() for token in tokens[start:-1])
+    return run in GIVEN_NAME_PARTICLES and run != ("y",) and fold(tokens[-1]) in DEVOTIONAL_GIVEN_NAMES
 
 
 def _open_to_two_word_surname(

@@ -842,3 +842,45 @@ def test_resolve_name_order_keeps_the_last_word_without_more_votes_for_two() -> 
     # Its own reading still votes on the word order of others: "Gupta Wei" is read as Wei Gupta.
     resolved = resolve_name_order([parse_name(raw) for raw in ["Ajay Kumar Gupta", "Gupta Wei"]])
     assert (resolved[1].surname, resolved[1].given) == ("gupta", ("wei",))
+
+
+# A name ending in a given name, a particle and a devotional given name ("MARIA DEL CARMEN") may be
+# written surname first; the corpus votes, as on "Wang Wei".
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "display"),
+    [
+        ("LOPEZ GARCIA MARIA DEL CARMEN", "lopez garcia", ("maria", "carmen"), "Maria del Carmen Lopez Garcia"),
+        ("Lopez Garcia Maria del Carmen", "lopez garcia", ("maria", "carmen"), "Maria del Carmen Lopez Garcia"),
+        ("SILVA MARIA DE FATIMA", "silva", ("maria", "fatima"), "Maria de Fatima Silva"),
+        ("RODRIGUEZ JOSE DE JESUS", "rodriguez", ("jose", "jesus"), "Jose de Jesus Rodriguez"),
+    ],
+)
+def test_a_devotional_given_name_last_opens_the_word_order_to_the_vote(
+    raw: str, surname: str, given: tuple[str, ...], display: str
+) -> None:
+    parsed = parse_name(raw)
+    assert parsed.order_ambiguous
+    assert parsed.surname.startswith(("del ", "de "))  # the default reading, as before
+    other = swapped(parsed)
+    assert (other.surname, other.given, other.display) == (surname, given, display)
+
+
+@pytest.mark.parametrize(
+    "raw", ["Pedro Gomez de la Cruz", "Maria del Carmen", "MARIA DEL CARMEN LOPEZ", "Lopez Garcia, Maria del Carmen"]
+)
+def test_names_whose_word_order_a_devotional_given_name_leaves_alone(raw: str) -> None:
+    assert not parse_name(raw).order_ambiguous
+
+
+def test_resolve_name_order_reads_a_devotional_given_name_surname_first_with_the_corpus() -> None:
+    raws = ["Lopez-Garcia MC", "Lopez Garcia, M.", "LOPEZ GARCIA MARIA DEL CARMEN"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert (resolved[2].surname, resolved[2].given, resolved[2].block_key) == (
+        "lopez garcia",
+        ("maria", "carmen"),
+        "lopezgarcia_m",
+    )
+    # "del Carmen" is a surname here: the name keeps it.
+    raws = ["del Carmen, Ana", "LOPEZ GARCIA MARIA DEL CARMEN"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert resolved[1].surname == "del carmen"
