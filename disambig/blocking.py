@@ -7,7 +7,7 @@ bounded by the sub-block size and never grow with the square of a huge block ("J
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,11 +22,13 @@ def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
 
     Only names with two full words and no comma, and names in capitals of two or more words and
     then dotted initials ("GUPTA AJAY K."), are ambiguous; the corpus's own unambiguous names
-    ("Wang, Wei", "W. Wang") vote on which word is the surname.
+    ("Wang, Wei", "W. Wang") vote on which word is the surname. A name that may have a two-word
+    surname ("José García Márquez") is read with it when `reads_two_word_surname`.
     """
     votes = Counter(n.surname_key for n in names if not n.order_ambiguous)
     if not votes:
         votes = Counter(n.surname_key for n in names)
+    firm = firm_votes(names)
     resolved = []
     for name in names:
         if name.order_ambiguous and name.first:
@@ -34,8 +36,24 @@ def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
             if votes[alternative.surname_key] > votes[name.surname_key]:
                 resolved.append(alternative)
                 continue
+        elif name.two_word_surname and reads_two_word_surname(name, firm):
+            resolved.append(swapped(name))
+            continue
         resolved.append(name)
     return resolved
+
+
+def firm_votes(names: Iterable[ParsedName]) -> Counter[str]:
+    """The surname keys of the names that are open to no vote: those that decide whether a name
+    like "José García Márquez" has a two-word surname."""
+    return Counter(n.surname_key for n in names if not (n.order_ambiguous or n.two_word_surname))
+
+
+def reads_two_word_surname(name: ParsedName, firm: Counter[str]) -> bool:
+    """Whether "José García Márquez" (`name.two_word_surname`) is read as García Márquez, José: when
+    the corpus's firm names ("García-Márquez, J.", "Garcia Marquez J") have that surname more often
+    than the last word alone ("Márquez, Ana")."""
+    return firm[swapped(name).surname_key] > firm[name.surname_key]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,10 @@ files in each catalogue style). Diacritics are folded by anyascii (a maintained 
 table), so "José García-Márquez" and "Jose Garcia-Marquez" share a block. Leading titles
 ("Dr. John Smith", "Müller, Prof. Dr. Hans"), academic ones ("Dr. med. Hans Müller", "PD Dr. Eva
 Braun", "Ing. Jan Novák", "Müller, Hans, Dr. med.") and trailing degrees ("John Smith, MSc") are
-dropped, and a name written in Chinese characters or Korean Hangul ("王小明", "김민준") is read family
-name first, as its pinyin or conventional romanisation ("Xiaoming Wang", "Minjun Kim").
+dropped, as are Spanish and Portuguese particles between given names: "María del Carmen López",
+"López, M. del C." and MEDLINE's "López MdC" have the given names of "López MC". A name written
+in Chinese characters or Korean Hangul ("王小明", "김민준") is read family name first, as its
+pinyin or conventional romanisation ("Xiaoming Wang", "Minjun Kim").
 """
 
 from __future__ import annotations
@@ -84,7 +86,10 @@ PARTICLES = frozenset(
         "del",
         "della",
         "dos",
+        "do",
         "das",
+        "los",
+        "las",
         "du",
         "la",
         "le",
@@ -104,6 +109,36 @@ PARTICLES = frozenset(
         "y",
     }
 )
+# Spanish and Portuguese particles between given names ("María del Carmen", "Maria de Fátima",
+# "María de los Ángeles", "Juan de Dios", "Maria das Graças", "M. del C."): no given-name parts, so
+# that the name fits MEDLINE's "López-García MC". A run of them is one of these.
+GIVEN_NAME_PARTICLES = frozenset(
+    {("de",), ("del",), ("da",), ("das",), ("do",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los"), ("y",)}
+)
+_PARTICLE_WORDS = PARTICLES | {word for run in GIVEN_NAME_PARTICLES for word in run}
+# Given names that follow a particle and another given name, Marian and devotional ones: "María del
+# Carmen", "Maria de Fátima", "José de Jesús", "Juan de Dios", "Maria das Graças". A name ending in
+# one ("LOPEZ GARCIA MARIA DEL CARMEN") may be written surname first: the corpus votes. Many are
+# surnames too ("de Jesús", "del Rosario", "do Carmo"), which the vote decides.
+DEVOTIONAL_GIVEN_NAMES = frozenset(
+    {
+        *("carmen", "pilar", "rosario", "mar", "rocio", "socorro", "consuelo", "fatima", "lourdes"),
+        *("jesus", "dios", "gracas", "carmo", "angeles", "mercedes", "remedios", "dolores", "nieves"),
+        *("luz", "paz", "guadalupe", "loreto", "refugio", "soledad", "sagrario", "asuncion"),
+        *("concepcion", "conceicao", "nazare", "penha", "gloria", "milagros", "montserrat"),
+    }
+)
+# The runs that may be capitalised in a name in mixed case ("Maria Del Carmen"): not "De", "Da", "Do"
+# or "Das", which are Chinese, Vietnamese and Indian given names too ("Xiao De Ming", "Ram Das").
+_CAPITALISED_GIVEN_NAME_PARTICLES = frozenset({("del",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los")})
+# MEDLINE initials with the particle's initial or the particle in lower case: "MdC", "MdelC", "MdeLA"
+# (María del Carmen, María de los Ángeles); only the capitals are initials.
+_GLUED_PARTICLE_INITIALS = re.compile(r"[A-Z]{1,3}(?:d|de|del|da|das|do|dos)[A-Z]{1,3}\.?")
+# "Mdel" before a last initial ("López-García Mdel C"): a capital that is no vowel, so no name
+# ("Adel", "Ada", "Udo", "Ido").
+_PARTICLE_INITIAL = re.compile(r"[B-DF-HJ-NP-TV-Z]{1,2}(?:d|de|del|da|das|do|dos)")
+_LAST_INITIALS = re.compile(r"[A-Z]{1,2}\.?")
+
 _MIN_PREFIX_MATCH = 3
 _MIN_TYPO_LENGTH = 5
 
@@ -121,8 +156,13 @@ class ParsedName:
     surname_display: str = ""
     order_ambiguous: bool = False
     # The other reading of an ambiguous name of three or more words ("GUPTA AJAY K."), for
-    # `swapped`: once split into surname and given parts, it no longer shows which word came first.
+    # `swapped`: once split into surname and given parts, it no longer shows which word came first;
+    # or, for a name that may have a two-word surname, that reading.
     alternative: ParsedName | None = field(default=None, repr=False, compare=False)
+    # "José García Márquez" may have the surname García Márquez, as Spanish names often do:
+    # `alternative` reads it so, and the corpus votes (blocking.resolve_name_order). Unlike a name
+    # of ambiguous word order, its own reading still counts as a vote for other names.
+    two_word_surname: bool = False
 
     @property
     def display(self) -> str:
@@ -196,7 +236,10 @@ def _reads_as_word(letters: str) -> bool:
 
 
 def _is_initials_token(token: str, all_upper: bool) -> bool:
-    """'D', 'D.', 'J.C.', 'JC'; in a name written all in capitals, 'JC' or 'DL' but not 'LI' or 'ALI'."""
+    """'D', 'D.', 'J.C.', 'JC'; in a name written all in capitals, 'JC' or 'DL' but not 'LI' or 'ALI';
+    'MdC' and 'MdelC' (`_GLUED_PARTICLE_INITIALS`)."""
+    if _GLUED_PARTICLE_INITIALS.fullmatch(token):
+        return True
     letters = token.replace(".", "").replace("-", "")
     if not letters or not letters.isalpha():
         return False
@@ -215,12 +258,55 @@ def _is_initials_token(token: str, all_upper: bool) -> bool:
     return not all_upper or not _reads_as_word(letters)  # "JC", "HLS."; in capitals not "LI", "ALI"
 
 
+def _initial_letters(token: str) -> list[str]:
+    """The initials of an initials token, folded: 'J.C.' -> j, c; 'MdelC' -> m, c."""
+    if _GLUED_PARTICLE_INITIALS.fullmatch(token):
+        return [ch.lower() for ch in token if ch.isupper()]
+    return [ch for ch in fold(token) if ch.isalpha()]
+
+
+def _given_name_particles(tokens: list[str], mixed_case: bool) -> set[int]:
+    """The positions of Spanish and Portuguese particles between given names (GIVEN_NAME_PARTICLES):
+    a run with a given name or initial on both sides ("María del Carmen", "M. del C."), written in
+    lower case in a name in mixed case (a few runs capitalised too, "Maria Del Carmen"; "y" only in
+    lower case). At the start ("Da Wei Zhang") or end of the given names it stays."""
+    found: set[int] = set()
+    i = 1
+    while i < len(tokens) - 1:
+        for size in (2, 1):
+            words = tokens[i : i + size]
+            run = tuple(word.lower() for word in words)
+            after = i + size
+            if (
+                after < len(tokens)
+                and run in GIVEN_NAME_PARTICLES
+                and all(word.isalpha() for word in words)
+                and tokens[i - 1].lower() not in _PARTICLE_WORDS
+                and tokens[after].lower() not in _PARTICLE_WORDS
+                and _written_as_given_name_particle(words, run, mixed_case)
+            ):
+                found.update(range(i, after))
+                i = after
+                break
+        else:
+            i += 1
+    return found
+
+
+def _written_as_given_name_particle(words: list[str], run: tuple[str, ...], mixed_case: bool) -> bool:
+    if run == ("y",):
+        return mixed_case and words == ["y"]
+    if not mixed_case or all(word.islower() for word in words):
+        return True
+    return run in _CAPITALISED_GIVEN_NAME_PARTICLES and all(word.istitle() or word.islower() for word in words)
+
+
 def _split_given(tokens: list[str], all_upper: bool) -> tuple[str, ...]:
     parts: list[str] = []
     for i, token in enumerate(tokens):
         inner_particle = all_upper and i < len(tokens) - 1 and token.lower() in PARTICLES
         if _is_initials_token(token, all_upper) and not inner_particle:
-            parts.extend(ch for ch in fold(token) if ch.isalpha())
+            parts.extend(_initial_letters(token))
             continue
         for piece in token.split("-"):
             folded = re.sub(r"[^a-z]", "", fold(piece))
@@ -486,7 +572,7 @@ def _upper_surname(tokens: list[str], initial_flags: list[bool]) -> tuple[list[s
 
 def _pretty(token: str, all_upper: bool) -> str:
     if _is_initials_token(token, all_upper):
-        return " ".join(f"{ch.upper()}." for ch in token if ch.isalpha())
+        return " ".join(f"{ch.upper()}." for ch in _initial_letters(token))
     return _pretty_word(token)
 
 
@@ -515,6 +601,12 @@ def _initial_flags(tokens: list[str], all_upper: bool) -> list[bool]:
             voiced = [i for i in words if any(ch in _VOWELS for ch in tokens[i].lower())]
             if voiced or words:
                 flags[(voiced or words)[0]] = False
+    # A particle between initials goes with them ("López-García M. del C."): `_build` drops it.
+    particles_at = sorted(_given_name_particles(tokens, _mixed_case(tokens)))
+    for i in particles_at:
+        before = max(j for j in range(i) if j not in particles_at)
+        after = min(j for j in range(i + 1, len(tokens)) if j not in particles_at)
+        flags[i] = flags[before] and flags[after]
     return flags
 
 
@@ -577,6 +669,8 @@ def parse_name(raw: str) -> ParsedName:
     tokens = _strip_suffixes(_clean_tokens(raw), 2, all_upper)
     if not tokens:
         return ParsedName("", ())
+    if len(tokens) > 2 and _PARTICLE_INITIAL.fullmatch(tokens[-2]) and _LAST_INITIALS.fullmatch(tokens[-1]):
+        tokens = [*tokens[:-2], tokens[-2] + tokens[-1]]  # "López-García Mdel C" as "López-García MdelC"
     if len(tokens) == 1:
         return _build([], tokens, ambiguous=False)
     initial_flags = _initial_flags(tokens, all_upper)
@@ -601,7 +695,12 @@ def parse_name(raw: str) -> ParsedName:
     # "Wang Wei" may be read either way (the corpus votes); "Wang-Chang Su" may not: a hyphenated
     # first word is a given name, and the other reading would keep only its first part.
     ambiguous = len(tokens) == 2 and not any(initial_flags) and "-" not in tokens[0]
-    return _build(given_tokens, surname_tokens, ambiguous=ambiguous)
+    parsed = _build(given_tokens, surname_tokens, ambiguous=ambiguous)
+    if _ends_in_devotional_given_name(tokens, start, initial_flags):
+        # "LOPEZ GARCIA MARIA DEL CARMEN" may be written surname first: the corpus votes.
+        surname_first = _build(tokens[start - 1 :], tokens[: start - 1], ambiguous=True)
+        return replace(parsed, order_ambiguous=True, alternative=surname_first)
+    return _open_to_two_word_surname(parsed, given_tokens, surname_tokens, initial_flags)
 
 
 # Two-character Chinese family names (simplified and traditional forms), in pinyin. A name that
@@ -734,18 +833,26 @@ def _parse_chinese_or_korean(text: str) -> ParsedName | None:
     return ParsedName(surname, (given,) if given else (), given.capitalize(), surname.capitalize())
 
 
+def _mixed_case(tokens: list[str]) -> bool:
+    letters = "".join(tokens).replace(".", "")
+    return not (letters.isupper() or letters.islower())
+
+
 def _build(given_tokens: list[str], surname_tokens: list[str], *, ambiguous: bool) -> ParsedName:
     all_upper = "".join(given_tokens + surname_tokens).replace(".", "").isupper()
     surname = " ".join(fold(t) for t in surname_tokens)
     surname = re.sub(r"[^a-z\- ']", "", surname).strip()
-    given = _split_given(given_tokens, all_upper)
+    particles_at = _given_name_particles(given_tokens, _mixed_case(given_tokens + surname_tokens))
+    given = _split_given([t for i, t in enumerate(given_tokens) if i not in particles_at], all_upper)
     particles = len(surname_tokens) > 1
     # A surname is a word even when short and in capitals ("LI", "MA"): never shown as initials.
     surname_display = " ".join(
         t.lower() if particles and t.lower() in PARTICLES and i < len(surname_tokens) - 1 else _pretty_word(t)
         for i, t in enumerate(surname_tokens)
     )
-    given_display = " ".join(_pretty(t, all_upper) for t in given_tokens)
+    given_display = " ".join(
+        t.lower() if i in particles_at else _pretty(t, all_upper) for i, t in enumerate(given_tokens)
+    )
     return ParsedName(surname, given, given_display, surname_display, ambiguous)
 
 
@@ -770,6 +877,35 @@ def _open_to_vote(name: ParsedName, tokens: list[str], words: int) -> ParsedName
     # The vote compares surname keys: "guptaajay" is almost never voted for, so a corpus that
     # writes Gupta as a surname elsewhere reads the name as Gupta, Ajay K.
     return replace(name, order_ambiguous=True, alternative=_build(tokens[1:], tokens[:1], ambiguous=True))
+
+
+def _ends_in_devotional_given_name(tokens: list[str], start: int, initial_flags: list[bool]) -> bool:
+    """Whether a name read given names first with the surname `tokens[start:]` ends in a given name
+    and a devotional one after a particle ("... MARIA DEL CARMEN", "... Maria de Fátima"), with a
+    word before them that may be the surname: "LOPEZ GARCIA MARIA DEL CARMEN"."""
+    if start < 2 or any(initial_flags[:start]) or len(tokens) - start < 2:
+        return False
+    run = tuple(token.lower() for token in tokens[start:-1])
+    return run in GIVEN_NAME_PARTICLES and run != ("y",) and fold(tokens[-1]) in DEVOTIONAL_GIVEN_NAMES
+
+
+def _open_to_two_word_surname(
+    name: ParsedName, given_tokens: list[str], surname_tokens: list[str], initial_flags: list[bool]
+) -> ParsedName:
+    """`name`, read given names first from a name without a comma, with the reading of its last two
+    words as the surname ("José García Márquez" as García Márquez, José) when it has one: a single
+    surname word after two or more given words or initials, of which the last is a word, neither a
+    particle nor after one ("Maria del Carmen López", "Maria de Fátima Silva" keep theirs)."""
+    if len(surname_tokens) != 1 or len(given_tokens) < 2:
+        return name
+    last = given_tokens[-1]
+    if initial_flags[len(given_tokens) - 1] or not last.isalpha() or len(last) < 2:
+        return name
+    if last.lower() in _PARTICLE_WORDS or given_tokens[-2].lower() in _PARTICLE_WORDS:
+        return name
+    return replace(
+        name, two_word_surname=True, alternative=_build(given_tokens[:-1], [last, *surname_tokens], ambiguous=False)
+    )
 
 
 def swapped(name: ParsedName) -> ParsedName:

@@ -7,8 +7,8 @@ disambig.engine.Engine sees the whole corpus at once; they do not. Three things 
 over the whole corpus must therefore be computed corpus-wide before any block is clustered, or
 the identities would differ:
 
-- the word order of "Wang Wei" and "GUPTA AJAY K." names: the corpus's unambiguous names vote
-  (resolve_name_order);
+- the word order of "Wang Wei" and "GUPTA AJAY K." names, and the two-word surname of "José
+  García Márquez": the corpus's unambiguous names vote (resolve_name_order);
 - the document frequencies of the text fields, which weight every text cosine (IDF = corpus
   counts + the model's prior);
 - the coauthor vocabulary and its document frequencies, which weight the coauthor cosine. Column
@@ -41,7 +41,7 @@ import orjson
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks
+from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, reads_two_word_surname
 from disambig.corpus import TEXT_FIELDS, MentionTable, binary_rows, mention_parts, part_embeddings
 from disambig.engine import cluster_tables, identity_id_for
 from disambig.errors import DisambigError
@@ -198,9 +198,9 @@ class ShardSet:
 def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt: str = "jsonl") -> ShardSet:
     """Stream mentions into `shards` files partitioned by block key (one pass, bounded memory).
 
-    The block key of a name whose word order is ambiguous ("Wang Wei", "GUPTA AJAY K.") depends
-    on the votes of the whole corpus, as in resolve_name_order: such mentions wait in a spool
-    file until the end.
+    The block key of a name whose word order is ambiguous ("Wang Wei", "GUPTA AJAY K.") or that
+    may have a two-word surname ("José García Márquez") depends on the votes of the whole corpus,
+    as in resolve_name_order: such mentions wait in a spool file until the end.
     """
     if fmt not in SHARD_FORMATS:
         raise ValueError(f"unknown shard format {fmt!r}; expected one of {', '.join(SHARD_FORMATS)}")
@@ -209,6 +209,7 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
     writer: _JsonlShards | _ParquetShards = _JsonlShards(paths) if fmt == "jsonl" else _ParquetShards(paths)
     spool_path = directory / "ambiguous-order.jsonl"
     unambiguous: Counter[str] = Counter()
+    firm: Counter[str] = Counter()  # blocking.firm_votes
     every: Counter[str] = Counter()
     names: dict[str, ParsedName] = {}  # names repeat (Zipf): parse each spelling once
     block_sizes: Counter[str] = Counter()
@@ -233,7 +234,9 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
                 every[name.surname_key] += 1
                 if not name.order_ambiguous:
                     unambiguous[name.surname_key] += 1
-                if name.order_ambiguous and name.first:
+                    if not name.two_word_surname:
+                        firm[name.surname_key] += 1
+                if (name.order_ambiguous and name.first) or name.two_word_surname:
                     spool.write(orjson.dumps(_record(mention, row, False)) + b"\n")
                     row_shards.append(0)  # known once the votes are in
                 else:
@@ -244,7 +247,10 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
                 record = orjson.loads(line)
                 name = names.get(record["name"]) or parse_name(record["name"])
                 alternative = swapped(name)
-                record["swap"] = votes[alternative.surname_key] > votes[name.surname_key]
+                if name.two_word_surname:
+                    record["swap"] = reads_two_word_surname(name, firm)
+                else:
+                    record["swap"] = votes[alternative.surname_key] > votes[name.surname_key]
                 row_shards[record["row"]] = write(alternative.block_key if record["swap"] else name.block_key, record)
     finally:
         writer.close()

@@ -18,6 +18,7 @@ from disambig.engine import Assignment, Engine
 from disambig.mention import Mention
 from disambig.model import PairwiseModel, load_model
 from disambig.readers import read_mentions
+from disambig.shards import read_shard, write_shards
 from disambig.streaming import StreamingEngine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +58,18 @@ def test_same_identities_with_split_blocks(shared_data: Path, model: PairwiseMod
     expected = Engine(model, jobs=1, max_block_size=40).cluster(mentions)
     engine = StreamingEngine(model, jobs=1, shards=3, max_block_size=40)
     assert_same(expected, mentions, streamed(engine, mentions))
+
+
+def test_shards_read_a_two_word_surname_as_the_one_table_engine_does(tmp_path: Path, model: PairwiseModel) -> None:
+    names = ["García-Márquez, J.", "Garcia Marquez J", "José García Márquez", "Márquez, Ana", "Ajay Kumar Gupta"]
+    mentions = [Mention(f"m{i}", name, title=f"Paper {i}") for i, name in enumerate(names)]
+    shards = write_shards(mentions, tmp_path, 3)
+    records = {r["mention_id"]: r for p in shards.paths for r in read_shard("jsonl", p.read_bytes())}
+    assert records["m2"]["swap"] is True  # García Márquez, José: the block garciamarquez_j
+    assert "swap" not in records["m4"] or records["m4"]["swap"] is False
+    assert shards.row_shards[2] == shards.row_shards[0]
+    expected = Engine(model, jobs=1).cluster(mentions)
+    assert_same(expected, mentions, streamed(StreamingEngine(model, jobs=1, shards=3), mentions))
 
 
 def test_summaries_of_shards_combine_into_the_summary_of_the_whole(model: PairwiseModel) -> None:

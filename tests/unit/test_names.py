@@ -206,13 +206,113 @@ def test_surname_in_capitals(raw: str, surname: str, given: tuple[str, ...]) -> 
         ("FOSTER, IAN T.", "foster", ("ian", "t"), False),
         ("ROTH, UWE", "roth", ("uwe",), False),
         ("CHEN, KE", "chen", ("ke",), False),
-        ("PEREIRA, ALTAMIRO DA COSTA", "pereira", ("altamiro", "da", "costa"), False),
+        ("PEREIRA, ALTAMIRO DA COSTA", "pereira", ("altamiro", "costa"), False),  # 'DA' no initials D A
         ("WANG LI", "li", ("wang",), True),  # still two words, for the corpus vote
     ],
 )
 def test_names_in_capitals(raw: str, surname: str, given: tuple[str, ...], ambiguous: bool) -> None:
     parsed = parse_name(raw)
     assert (parsed.surname, parsed.given, parsed.order_ambiguous) == (surname, given, ambiguous)
+
+
+# Spanish and Portuguese particles between given names are no given-name parts: "Maria del Carmen"
+# must fit MEDLINE's "Lopez-Garcia MC". raw, surname, given, display
+IBERIAN_GIVEN_NAMES = [
+    ("Maria del Carmen Lopez-Garcia", "lopez-garcia", ("maria", "carmen"), "Maria del Carmen Lopez-Garcia"),
+    ("Lopez-Garcia, Maria del Carmen", "lopez-garcia", ("maria", "carmen"), "Maria del Carmen Lopez-Garcia"),
+    ("LOPEZ-GARCIA María del Carmen", "lopez-garcia", ("maria", "carmen"), "Maria del Carmen Lopez-Garcia"),
+    ("Maria Del Carmen Lopez", "lopez", ("maria", "carmen"), "Maria del Carmen Lopez"),
+    ("MARIA DEL CARMEN LOPEZ", "lopez", ("maria", "carmen"), "Maria del Carmen Lopez"),
+    ("maria del carmen lopez", "lopez", ("maria", "carmen"), "Maria del Carmen Lopez"),
+    ("María de los Ángeles Pérez", "perez", ("maria", "angeles"), "Maria de los Angeles Perez"),
+    ("Pérez, María de los Ángeles", "perez", ("maria", "angeles"), "Maria de los Angeles Perez"),
+    ("Maria de Fatima Silva", "silva", ("maria", "fatima"), "Maria de Fatima Silva"),
+    ("Silva, Maria de Fátima", "silva", ("maria", "fatima"), "Maria de Fatima Silva"),
+    ("SILVA, MARIA DE FATIMA", "silva", ("maria", "fatima"), "Maria de Fatima Silva"),
+    ("José de Jesús Rodríguez", "rodriguez", ("jose", "jesus"), "Jose de Jesus Rodriguez"),
+    ("Juan de Dios Martínez", "martinez", ("juan", "dios"), "Juan de Dios Martinez"),
+    ("Maria das Graças Souza", "souza", ("maria", "gracas"), "Maria das Gracas Souza"),
+    ("Maria do Carmo Silva", "silva", ("maria", "carmo"), "Maria do Carmo Silva"),
+    ("Ana Maria dos Anjos Costa", "costa", ("ana", "maria", "anjos"), "Ana Maria dos Anjos Costa"),
+    ("Maria de las Mercedes Ruiz", "ruiz", ("maria", "mercedes"), "Maria de las Mercedes Ruiz"),
+    ("Jean de Dieu Nkurunziza", "nkurunziza", ("jean", "dieu"), "Jean de Dieu Nkurunziza"),
+    # Between initials, written out or glued in MEDLINE's way ("MdC", "MdelC": only the capitals).
+    ("Lopez-Garcia, M. del C.", "lopez-garcia", ("m", "c"), "M. del C. Lopez-Garcia"),
+    ("Lopez-Garcia M. del C.", "lopez-garcia", ("m", "c"), "M. del C. Lopez-Garcia"),
+    ("LOPEZ-GARCIA M DEL C", "lopez-garcia", ("m", "c"), "M. del C. Lopez-Garcia"),
+    ("A. de B. Costa", "costa", ("a", "b"), "A. de B. Costa"),
+    ("Lopez-Garcia MdC", "lopez-garcia", ("m", "c"), "M. C. Lopez-Garcia"),
+    ("Lopez-Garcia MdelC", "lopez-garcia", ("m", "c"), "M. C. Lopez-Garcia"),
+    ("Lopez-Garcia Mdel C", "lopez-garcia", ("m", "c"), "M. C. Lopez-Garcia"),
+    ("Lopez-Garcia, MdC", "lopez-garcia", ("m", "c"), "M. C. Lopez-Garcia"),
+    ("Perez MdeLA", "perez", ("m", "l", "a"), "M. L. A. Perez"),
+    # Look-alikes that stay as they were: a particle first or last among the given names, a
+    # capitalised "De", "Da" or "Das" (Chinese, Vietnamese, Indian names), surname particles,
+    # MEDLINE initials, a name that only starts like "Mdel".
+    ("Da Wei Zhang", "zhang", ("da", "wei"), "Da Wei Zhang"),
+    ("Zhang, Da Wei", "zhang", ("da", "wei"), "Da Wei Zhang"),
+    ("Xiao De Ming Wang", "wang", ("xiao", "de", "ming"), "Xiao De Ming Wang"),
+    ("Wang, Jian Da", "wang", ("jian", "da"), "Jian Da Wang"),
+    ("Thi Van Anh Nguyen", "nguyen", ("thi", "van", "anh"), "Thi Van Anh Nguyen"),
+    ("Ram Das Gupta", "das gupta", ("ram",), "Ram das Gupta"),
+    ("Juan de la Fuente", "de la fuente", ("juan",), "Juan de la Fuente"),
+    ("Fuente, Juan de la", "de la fuente", ("juan",), "Juan de la Fuente"),
+    ("Maria de Souza", "de souza", ("maria",), "Maria de Souza"),
+    ("van der Berg, Anna", "van der berg", ("anna",), "Anna van der Berg"),
+    ("Berg, Anna van der", "van der berg", ("anna",), "Anna van der Berg"),
+    ("Smith DA", "smith", ("d", "a"), "D. A. Smith"),
+    ("Da Silva J", "da silva", ("j",), "J. da Silva"),
+    ("DE LA CRUZ M", "de la cruz", ("m",), "M. de la Cruz"),
+    ("Wang, X. Y. Z.", "wang", ("x", "y", "z"), "X. Y. Z. Wang"),
+    ("Hassan Adel M", "hassan adel", ("m",), "M. Hassan Adel"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "display"), IBERIAN_GIVEN_NAMES, ids=[r[0] for r in IBERIAN_GIVEN_NAMES]
+)
+def test_particles_between_given_names_are_no_given_names(
+    raw: str, surname: str, given: tuple[str, ...], display: str
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given, parsed.display) == (surname, given, display)
+
+
+@pytest.mark.parametrize(
+    ("full", "medline"),
+    [
+        ("Maria del Carmen Lopez-Garcia", "Lopez-Garcia MC"),
+        ("Maria del Carmen Lopez-Garcia", "Lopez-Garcia MdC"),
+        ("Lopez-Garcia, M. del C.", "Lopez-Garcia MC"),
+        ("María de los Ángeles Pérez", "Perez MA"),
+        ("Silva, Maria de Fátima", "Silva MF"),
+        ("Maria das Graças Souza", "Souza MG"),
+        ("PEREIRA, ALTAMIRO DA COSTA", "Pereira AC"),
+    ],
+)
+def test_iberian_given_names_fit_their_medline_initials(full: str, medline: str) -> None:
+    a, b = parse_name(full), parse_name(medline)
+    assert a.block_key == b.block_key
+    assert given_match(a.given, b.given) == GivenMatch.INITIALS_ONLY
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("Juan de los Santos", "de los santos", ("juan",)),
+        ("Santos, Juan de los", "de los santos", ("juan",)),
+        ("DE LOS SANTOS J", "de los santos", ("j",)),
+        ("Ana de las Heras", "de las heras", ("ana",)),
+        ("João do Nascimento", "do nascimento", ("joao",)),
+        ("Nascimento, João do", "do nascimento", ("joao",)),
+        ("Maria do Carmo Silva", "silva", ("maria", "carmo")),
+        ("Smith DO", "smith", ("d", "o")),  # MEDLINE initials
+        ("Do Thi Hoa", "hoa", ("do", "thi")),  # a first word is never a particle
+    ],
+)
+def test_spanish_and_portuguese_surname_particles(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
 
 
 def test_capitalised_trailing_given_name_is_no_particle() -> None:
@@ -686,3 +786,101 @@ def test_resolve_name_order_keeps_a_compound_surname_the_corpus_knows() -> None:
     # Without any vote the name keeps its default reading.
     alone = resolve_name_order([parse_name("GUPTA AJAY K.")])
     assert (alone[0].surname, alone[0].given) == ("gupta ajay", ("k",))
+
+
+# "José García Márquez" may have a two-word surname, as Spanish names often do: the corpus's firm
+# names decide, and the name's own reading still votes on the word order of others.
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("José García Márquez", "garcia marquez", ("jose",)),
+        ("JOSE GARCIA MARQUEZ", "garcia marquez", ("jose",)),
+        ("María José García Márquez", "garcia marquez", ("maria", "jose")),
+        ("J. Garcia Marquez", "garcia marquez", ("j",)),
+        ("Jose A. Garcia Marquez", "garcia marquez", ("jose", "a")),
+    ],
+)
+def test_a_name_may_have_a_two_word_surname(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert parsed.two_word_surname
+    assert not parsed.order_ambiguous
+    assert parsed.surname == "marquez"  # the default reading, as before
+    other = swapped(parsed)
+    assert (other.surname, other.given, other.block_key) == (surname, given, f"garciamarquez_{given[0][0]}")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Wang Wei",  # two words: the word-order vote
+        "Ajay K. Gupta",  # a middle initial last
+        "Maria del Carmen Lopez",  # a given name after a particle
+        "Maria de Souza",
+        "Anna van der Berg",
+        "José García-Márquez",
+        "García Márquez, José",
+        "GARCIA MARQUEZ J",
+        "José GARCIA MARQUEZ",
+    ],
+)
+def test_names_not_open_to_a_two_word_surname(raw: str) -> None:
+    assert not parse_name(raw).two_word_surname
+
+
+def test_resolve_name_order_reads_a_two_word_surname_the_corpus_knows() -> None:
+    raws = ["García-Márquez, J.", "Garcia Marquez J", "Márquez, Ana", "José García Márquez", "Ajay Kumar Gupta"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert [(n.surname, n.given) for n in resolved[3:]] == [("garcia marquez", ("jose",)), ("gupta", ("ajay", "kumar"))]
+    assert resolved[3].block_key == parse_name("García-Márquez, J.").block_key == "garciamarquez_j"
+
+
+def test_resolve_name_order_keeps_the_last_word_without_more_votes_for_two() -> None:
+    # As many firm names have the last word alone as have both words: the name stays as it was.
+    raws = ["Garcia Marquez J", "Márquez, Ana", "José García Márquez", "José García Márquez"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert [n.surname for n in resolved[2:]] == ["marquez", "marquez"]
+    # Its own reading still votes on the word order of others: "Gupta Wei" is read as Wei Gupta.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["Ajay Kumar Gupta", "Gupta Wei"]])
+    assert (resolved[1].surname, resolved[1].given) == ("gupta", ("wei",))
+
+
+# A name ending in a given name, a particle and a devotional given name ("MARIA DEL CARMEN") may be
+# written surname first; the corpus votes, as on "Wang Wei".
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "display"),
+    [
+        ("LOPEZ GARCIA MARIA DEL CARMEN", "lopez garcia", ("maria", "carmen"), "Maria del Carmen Lopez Garcia"),
+        ("Lopez Garcia Maria del Carmen", "lopez garcia", ("maria", "carmen"), "Maria del Carmen Lopez Garcia"),
+        ("SILVA MARIA DE FATIMA", "silva", ("maria", "fatima"), "Maria de Fatima Silva"),
+        ("RODRIGUEZ JOSE DE JESUS", "rodriguez", ("jose", "jesus"), "Jose de Jesus Rodriguez"),
+    ],
+)
+def test_a_devotional_given_name_last_opens_the_word_order_to_the_vote(
+    raw: str, surname: str, given: tuple[str, ...], display: str
+) -> None:
+    parsed = parse_name(raw)
+    assert parsed.order_ambiguous
+    assert parsed.surname.startswith(("del ", "de "))  # the default reading, as before
+    other = swapped(parsed)
+    assert (other.surname, other.given, other.display) == (surname, given, display)
+
+
+@pytest.mark.parametrize(
+    "raw", ["Pedro Gomez de la Cruz", "Maria del Carmen", "MARIA DEL CARMEN LOPEZ", "Lopez Garcia, Maria del Carmen"]
+)
+def test_names_whose_word_order_a_devotional_given_name_leaves_alone(raw: str) -> None:
+    assert not parse_name(raw).order_ambiguous
+
+
+def test_resolve_name_order_reads_a_devotional_given_name_surname_first_with_the_corpus() -> None:
+    raws = ["Lopez-Garcia MC", "Lopez Garcia, M.", "LOPEZ GARCIA MARIA DEL CARMEN"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert (resolved[2].surname, resolved[2].given, resolved[2].block_key) == (
+        "lopez garcia",
+        ("maria", "carmen"),
+        "lopezgarcia_m",
+    )
+    # "del Carmen" is a surname here: the name keeps it.
+    raws = ["del Carmen, Ana", "LOPEZ GARCIA MARIA DEL CARMEN"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert resolved[1].surname == "del carmen"
