@@ -11,6 +11,9 @@ Checked:
 - the change feed is gap-free: its seqs are exactly 1..the counter, and no identity or mention
   carries a seq past the counter (a write whose change is missing);
 - SQLite: PRAGMA integrity_check and PRAGMA foreign_key_check.
+
+Noted (not problems): mentions that this version's name parser reads into another block than
+the one they were stored in by an older version.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, inspect, or_, select
 
+from disambig.names import parse_name
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
 from disambig.registry.store import ACTIVE, MERGED, Registry
 
@@ -82,6 +86,7 @@ def check_registry(registry: Registry) -> IntegrityReport:
         _check_identities(conn, found)
         _check_constraints(conn, found)
         _check_feed(conn, report, found)
+        _check_block_keys(conn, found)
         if conn.dialect.name == "sqlite":
             _check_sqlite(conn, found)
     return report
@@ -119,6 +124,25 @@ def _check_mentions(conn: Connection, found: _Findings) -> None:
         f"mention {r.mention_id!r} belongs to identity {r.identity_id!r}, which is {r.status}, not active"
         for r in on_inactive
     )
+
+
+def _check_block_keys(conn: Connection, found: _Findings) -> None:
+    """A note for each mention this version's name parser puts in another block than the one it
+    is stored in (stored by an older version): new mentions of that name are matched in the new
+    block only, so they cannot join the identities of the old one."""
+    names: dict[str, str] = {}  # names repeat: each spelling parsed once
+    rows = conn.execute(select(mentions.c.mention_id, mentions.c.block_key, mentions.c.record))
+    moved = []
+    for row in rows:
+        name = str(row.record.get("name", ""))
+        if name not in names:
+            names[name] = parse_name(name).block_key
+        if names[name] != row.block_key:
+            moved.append(
+                f"mention {row.mention_id!r} ({name!r}) is stored in block {row.block_key!r}, "
+                f"which this version reads as {names[name]!r}"
+            )
+    found.add(moved, note=True)
 
 
 def _check_identities(conn: Connection, found: _Findings) -> None:

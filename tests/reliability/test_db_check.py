@@ -153,3 +153,19 @@ def test_a_missing_registry_is_named(tmp_path: Path) -> None:
     code, output = db_check(f"sqlite:///{tmp_path / 'nothing.db'}")
     assert code == 2 and "no registry there" in output
     assert not (tmp_path / "nothing.db").exists()
+
+
+def test_a_mention_stored_in_a_block_this_parser_reads_otherwise_is_noted(tmp_path: Path) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    registry.migrate()
+    # "mdc_l": the block an older parser gave MEDLINE's "López-García MdC" (María del Carmen).
+    stored = [("m1", "mdc_l", "Lopez-Garcia MdC"), ("m2", "lopezgarcia_m", "Lopez-Garcia MC")]
+    registry.record_links(
+        [NewLink(mid, key, {"mention_id": mid, "name": name}, None, 1.0, create=True) for mid, key, name in stored]
+    )
+    report = check_registry(registry)
+    registry.close()
+    assert report.ok
+    assert report.notes == [
+        "mention 'm1' ('Lopez-Garcia MdC') is stored in block 'mdc_l', which this version reads as 'lopezgarcia_m'"
+    ]
