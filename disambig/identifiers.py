@@ -37,7 +37,7 @@ def pair_rules(table: MentionTable, names: BlockNames, pairs: Pairs) -> PairRule
     has_orcid = (orcids[i] != "") & (orcids[j] != "")
     same_orcid = has_orcid & (orcids[i] == orcids[j])
     same_email = (emails[i] != "") & (emails[i] == emails[j])
-    same_work = (works[i] != "") & (works[i] == works[j]) & (i != j)
+    same_work = (works[i] != "") & (works[i] == works[j])
     ruled_out = (~names.compatible(i, j) | (has_orcid & ~same_orcid) | same_work) & ~same_orcid
     return PairRules(same_orcid, same_email & ~ruled_out, ruled_out)
 
