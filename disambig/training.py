@@ -162,8 +162,15 @@ def labelled_pair_rows(
     return PairRows.concat(parts)
 
 
-def fit_classifier(rows: PairRows, seed: int = 0, feature_names: Sequence[str] = ()) -> ProbabilisticClassifier:
+def fit_classifier(
+    rows: PairRows,
+    seed: int = 0,
+    feature_names: Sequence[str] = (),
+    sample_weight: np.ndarray | None = None,
+) -> ProbabilisticClassifier:
     """Gradient boosting, Platt-calibrated on out-of-fold predictions grouped by block.
+
+    `sample_weight` (one per row) weighs both the boosting and the calibration.
 
     Sigmoid rather than isotonic calibration: two parameters instead of a step function with
     one knot per distinct training score (tens of megabytes in the artifact).
@@ -191,7 +198,7 @@ def fit_classifier(rows: PairRows, seed: int = 0, feature_names: Sequence[str] =
         raise DisambigError("training needs labelled pairs from at least two name blocks")
     splits = list(GroupKFold(n_splits=min(3, n_groups)).split(features, rows.same, rows.groups))
     calibrated = CalibratedClassifierCV(booster, method="sigmoid", cv=splits, ensemble=False)
-    calibrated.fit(features, rows.same)
+    calibrated.fit(features, rows.same, sample_weight=sample_weight)
     # The fold indices are training data, not model state: keep a description of the splitter
     # instead of megabytes of row indices in the artifact.
     calibrated.set_params(cv=GroupKFold(n_splits=3))
