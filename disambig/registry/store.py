@@ -6,6 +6,7 @@ either fully recorded or not at all, and an acknowledged resolution is never los
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -19,7 +20,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
-from disambig.registry.writer_lock import WriterLock
 
 DEFAULT_URL = "sqlite:///./disambig.db"
 ACTIVE, MERGED = "active", "merged"
@@ -153,13 +153,13 @@ class Registry:
         # never dropped: no ping, which would cost a statement per transaction.
         server = make_url(url).get_backend_name() != "sqlite"
         self.engine: Engine = create_engine(url, pool_pre_ping=server)
-        # SQLite has one writer at a time. Writers queue on a lock (this process's threads, and
-        # other processes on the same file: writer_lock.py) instead of on SQLite's busy timeout,
-        # which polls, and runs out under load ("database is locked").
+        # SQLite has one writer at a time. This process's writers queue on a lock instead of on
+        # SQLite's busy timeout, which runs out under load ("database is locked"); the busy
+        # timeout is left to arbitrate with other processes (a recluster beside a server).
         self._writer: AbstractContextManager[Any] = nullcontext()
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-            self._writer = WriterLock(make_url(url).database)
+            self._writer = threading.Lock()
 
     @contextmanager
     def _write_transaction(self, conn: Connection | None = None) -> Iterator[Connection]:
@@ -206,8 +206,6 @@ class Registry:
 
     def close(self) -> None:
         self.engine.dispose()
-        if isinstance(self._writer, WriterLock):
-            self._writer.close()
 
     # -- sequence numbers and the feed -------------------------------------------------------
     @staticmethod
