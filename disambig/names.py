@@ -218,6 +218,8 @@ _MOJIBAKE = frozenset("?\ufffd")  # a letter lost in a bad transcoding: dropped,
 _PLAIN_ASCII = re.compile(r"[A-Za-z .,'\-]*")
 _WORD_BREAKS = re.compile(r"[\s,]+")
 _PARENTHESISED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+# A name copied from a citation keeps its "et al." ("Smith J, et al."): it names no one.
+_ET_AL = re.compile(r"(?:^|[\s,;])+et\.?\s+al(?:ii|\.)?\s*$", re.IGNORECASE)
 
 
 def _reads_as_word(letters: str) -> bool:
@@ -349,7 +351,9 @@ def _is_marker(ch: str) -> bool:
 
 def _normalise(raw: str) -> str:
     """NFKC, without mojibake '?', parenthesised asides ("Hong (Iris) Xie": a nickname, maiden
-    name or transliteration, not a middle name) or trailing byline markers ("Gupta1,2", "Gupta*")."""
+    name or transliteration, not a middle name), trailing byline markers ("Gupta1,2", "Gupta*")
+    or a citation's trailing "et al." ("Smith J, et al.")."""
+    raw = _ET_AL.sub("", raw)
     if raw.isascii() and (raw[-1:].isalpha() or raw[-1:] == ".") and not any(ch in raw for ch in "([?"):
         return raw  # the usual case, and already normal
     text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if ch not in _MOJIBAKE)

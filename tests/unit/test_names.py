@@ -156,6 +156,12 @@ def test_initials_styles_agree(raw: str) -> None:
         ("John Smith V", "smith", ("john",)),
         ("John Smith MD", "smith", ("john",)),
         ("John Smith, Jr.", "smith", ("john",)),
+        ("Smith J, et al.", "smith", ("j",)),  # copied from a citation
+        ("Smith J et al", "smith", ("j",)),
+        ("John Smith et al.", "smith", ("john",)),
+        ("SMITH J; ET AL", "smith", ("j",)),
+        ("Al Smith", "smith", ("al",)),
+        ("Al Et", "et", ("al",)),
         ("Smith, John III", "smith", ("john",)),
         ("Md. Saiful Islam", "islam", ("saiful",)),
     ],
