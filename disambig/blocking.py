@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disambig.names import ParsedName, swapped
+from disambig.names import ParsedName, parse_name, swapped
 
 DEFAULT_MAX_BLOCK_SIZE = 3_000
 
@@ -41,6 +41,12 @@ def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
             continue
         resolved.append(name)
     return resolved
+
+
+def registry_block_key(name: str) -> str:
+    """The block a mention is stored in and resolved against in a registry: its name's own
+    reading, since one mention at a time has no corpus to vote on its word order."""
+    return parse_name(name).block_key
 
 
 def firm_votes(names: Iterable[ParsedName]) -> Counter[str]:

@@ -25,6 +25,7 @@ from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
 from disambig.block_scoring import IdentityCodes, stack_row
+from disambig.blocking import registry_block_key
 from disambig.coauthors import written_coauthor_key
 from disambig.corpus import MentionTable, assemble_table, build_table
 from disambig.engine import Engine, identity_id_for
@@ -92,7 +93,7 @@ class _Job:
     keys: dict[str, str] = field(init=False)  # mention id -> name block key
 
     def __post_init__(self) -> None:
-        self.keys = {m.mention_id: parse_name(m.name).block_key for m in self.mentions}
+        self.keys = {m.mention_id: registry_block_key(m.name) for m in self.mentions}
 
     @property
     def blocks(self) -> set[str]:

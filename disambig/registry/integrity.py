@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, inspect, or_, select
 
-from disambig.names import parse_name
+from disambig.blocking import registry_block_key
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
 from disambig.registry.store import ACTIVE, MERGED, Registry
 
@@ -136,7 +136,7 @@ def _check_block_keys(conn: Connection, found: _Findings) -> None:
     for row in rows:
         name = str(row.record.get("name", ""))
         if name not in names:
-            names[name] = parse_name(name).block_key
+            names[name] = registry_block_key(name)
         if names[name] != row.block_key:
             moved.append(
                 f"mention {row.mention_id!r} ({name!r}) is stored in block {row.block_key!r}, "
