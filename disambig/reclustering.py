@@ -28,6 +28,7 @@ class ReclusterReport:
     mentions_moved: int = 0
     ids_created: int = 0
     ids_kept: int = 0
+    mentions_rekeyed: int = 0
 
 
 def _largest_source(overlap: Counter[tuple[int, str]], label: int) -> str:
@@ -35,9 +36,22 @@ def _largest_source(overlap: Counter[tuple[int, str]], label: int) -> str:
     return min((owner for lab, owner in overlap if lab == label), key=lambda owner: (-overlap[label, owner], owner))
 
 
-def recluster(model: PairwiseModel, registry: Registry, block_keys: Iterable[str] | None = None) -> ReclusterReport:
+def recluster(
+    model: PairwiseModel, registry: Registry, block_keys: Iterable[str] | None = None, *, rekey: bool = False
+) -> ReclusterReport:
+    """Re-cluster the given blocks (default: all). With `rekey`, mentions that this version's
+    name parser reads into another block than they are stored in move there first, and the blocks
+    they leave and join are re-clustered too."""
     report = ReclusterReport()
-    for key in block_keys if block_keys is not None else registry.block_keys():
+    keys = list(block_keys) if block_keys is not None else None
+    if rekey:
+        moves = registry.misplaced()
+        registry.rekey(moves)
+        report.mentions_rekeyed = len(moves)
+        if keys is not None:
+            touched = {m.stored_key for m in moves} | {m.block_key for m in moves}
+            keys = sorted(set(keys) | touched)
+    for key in keys if keys is not None else registry.block_keys():
         with registry.locked_blocks([key]) as session:
             stored = session.block(key)
             if not stored:

@@ -53,8 +53,13 @@ def serve(config: Path | None, **flags: Any) -> None:
 @click.option("--db", "db_url", default="sqlite:///./disambig.db", show_default=True, help="Registry URL.")
 @click.option("--block", "blocks", multiple=True, help="Name block key(s) to re-cluster (default: all).")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model directory (default: shipped).")
+@click.option(
+    "--rekey",
+    is_flag=True,
+    help="First move mentions to the name blocks this version reads their names into (see `db check`).",
+)
 @fail_cleanly
-def recluster(db_url: str, blocks: tuple[str, ...], model_path: Path | None) -> None:
+def recluster(db_url: str, blocks: tuple[str, ...], model_path: Path | None, rekey: bool) -> None:
     """Re-cluster stored mentions with the current model; identity ids stay stable."""
     from disambig.model import load_model
     from disambig.reclustering import recluster as run
@@ -62,9 +67,10 @@ def recluster(db_url: str, blocks: tuple[str, ...], model_path: Path | None) -> 
 
     registry = Registry(db_url)
     registry.migrate()
-    report = run(load_model(model_path), registry, list(blocks) or None)
+    report = run(load_model(model_path), registry, list(blocks) or None, rekey=rekey)
+    rekeyed = f"{report.mentions_rekeyed} mentions moved to another block; " if rekey else ""
     click.echo(
-        f"{report.blocks} blocks, {report.mentions} mentions: {report.mentions_moved} moved, "
+        f"{rekeyed}{report.blocks} blocks, {report.mentions} mentions: {report.mentions_moved} moved, "
         f"{report.ids_kept} ids kept, {report.ids_created} ids created"
     )
 

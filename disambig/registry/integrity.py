@@ -24,9 +24,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, inspect, or_, select
 
-from disambig.blocking import registry_block_key
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
-from disambig.registry.store import ACTIVE, MERGED, Registry
+from disambig.registry.store import ACTIVE, MERGED, Registry, misplaced_mentions
 
 # Problems listed per kind; past this many, one line says how many more there are.
 SHOWN_PER_KIND = 20
@@ -129,20 +128,15 @@ def _check_mentions(conn: Connection, found: _Findings) -> None:
 def _check_block_keys(conn: Connection, found: _Findings) -> None:
     """A note for each mention this version's name parser puts in another block than the one it
     is stored in (stored by an older version): new mentions of that name are matched in the new
-    block only, so they cannot join the identities of the old one."""
-    names: dict[str, str] = {}  # names repeat: each spelling parsed once
-    rows = conn.execute(select(mentions.c.mention_id, mentions.c.block_key, mentions.c.record))
-    moved = []
-    for row in rows:
-        name = str(row.record.get("name", ""))
-        if name not in names:
-            names[name] = registry_block_key(name)
-        if names[name] != row.block_key:
-            moved.append(
-                f"mention {row.mention_id!r} ({name!r}) is stored in block {row.block_key!r}, "
-                f"which this version reads as {names[name]!r}"
-            )
-    found.add(moved, note=True)
+    block only, so they cannot join the identities of the old one until `recluster --rekey`."""
+    found.add(
+        (
+            f"mention {m.mention_id!r} ({m.name!r}) is stored in block {m.stored_key!r}, "
+            f"which this version reads as {m.block_key!r} (disambig recluster --rekey moves it)"
+            for m in misplaced_mentions(conn)
+        ),
+        note=True,
+    )
 
 
 def _check_identities(conn: Connection, found: _Findings) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, bindparam, create_engine, delete, event, func
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from disambig.blocking import registry_block_key
 from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
 
@@ -482,6 +484,44 @@ class Registry:
                 )
         return survivor
 
+    def misplaced(self) -> list[Misplaced]:
+        """Mentions stored in another name block than this version reads their names into."""
+        with self.engine.connect() as conn:
+            return list(misplaced_mentions(conn))
+
+    def rekey(self, moves: Sequence[Misplaced]) -> None:
+        """Move mentions to the blocks this version reads their names into: one `rekeyed` change
+        per identity touched, which every block cache takes as a change of membership. An
+        identity left without mentions in the block it was created in follows them."""
+        by_identity: dict[str, list[Misplaced]] = {}
+        for move in moves:
+            by_identity.setdefault(move.identity_id, []).append(move)
+        with self._write_transaction() as conn:
+            self._lock_feed(conn)
+            for identity, moved in sorted(by_identity.items()):
+                for move in moved:
+                    conn.execute(
+                        update(mentions)
+                        .where(mentions.c.mention_id == move.mention_id)
+                        .values(block_key=move.block_key)
+                    )
+                home = conn.execute(
+                    select(identities.c.block_key).where(identities.c.identity_id == identity)
+                ).scalar_one()
+                left_home = conn.execute(
+                    select(func.count())
+                    .select_from(mentions)
+                    .where((mentions.c.identity_id == identity) & (mentions.c.block_key == home))
+                ).scalar_one()
+                if not left_home:
+                    conn.execute(
+                        update(identities)
+                        .where(identities.c.identity_id == identity)
+                        .values(block_key=Counter(m.block_key for m in moved).most_common(1)[0][0])
+                    )
+                detail = {m.mention_id: [m.stored_key, m.block_key] for m in moved}
+                self._record(conn, "rekeyed", identity, detail={"blocks": detail})
+
     def split(self, identity_id: str, mention_ids: Sequence[str], reason: str = "") -> tuple[str, str]:
         """Move mentions to a new identity; the original id stays with the larger part.
 
@@ -760,6 +800,29 @@ class BlockSession:
                 registry._record(conn, "reclustered", old, detail={"moved_out": len(destinations)})
         for identity in sorted(moved_in):
             registry._record(conn, "reclustered", identity, detail={"mention_ids": sorted(moved_in[identity])})
+
+
+@dataclass(frozen=True)
+class Misplaced:
+    """A mention stored in block `stored_key` whose name this version reads into `block_key`
+    (stored by an older version of the name parser)."""
+
+    mention_id: str
+    identity_id: str
+    name: str
+    stored_key: str
+    block_key: str
+
+
+def misplaced_mentions(conn: Connection) -> Iterator[Misplaced]:
+    keys: dict[str, str] = {}  # names repeat: each spelling parsed once
+    query = select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.block_key, mentions.c.record)
+    for row in conn.execute(query.order_by(mentions.c.mention_id)):
+        name = str(row.record.get("name", ""))
+        if name not in keys:
+            keys[name] = registry_block_key(name)
+        if keys[name] != row.block_key:
+            yield Misplaced(row.mention_id, row.identity_id, name, row.block_key, keys[name])
 
 
 def _change_row(seq: int, kind: str, identity_id: str, mention_id: str) -> dict[str, Any]:

@@ -167,5 +167,6 @@ def test_a_mention_stored_in_a_block_this_parser_reads_otherwise_is_noted(tmp_pa
     registry.close()
     assert report.ok
     assert report.notes == [
-        "mention 'm1' ('Lopez-Garcia MdC') is stored in block 'mdc_l', which this version reads as 'lopezgarcia_m'"
+        "mention 'm1' ('Lopez-Garcia MdC') is stored in block 'mdc_l', which this version reads as "
+        "'lopezgarcia_m' (disambig recluster --rekey moves it)"
     ]
