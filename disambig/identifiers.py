@@ -7,6 +7,7 @@ with a stored one must land where a batch run would put it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,8 @@ class PairRules:
     # Never one person: incompatible given names, different ORCIDs, or two authors of one work
     # ("Wang Y" and "Wang Y" on one paper, who share every coauthor and the title).
     ruled_out: np.ndarray
+    orcid_conflict: np.ndarray  # ruled out by different ORCIDs (for explanations)
+    same_work: np.ndarray  # ruled out as two authors of one work (for explanations)
 
 
 def pair_rules(table: MentionTable, names: BlockNames, pairs: Pairs) -> PairRules:
@@ -38,8 +41,22 @@ def pair_rules(table: MentionTable, names: BlockNames, pairs: Pairs) -> PairRule
     same_orcid = has_orcid & (orcids[i] == orcids[j])
     same_email = (emails[i] != "") & (emails[i] == emails[j])
     same_work = (works[i] != "") & (works[i] == works[j])
-    ruled_out = (~names.compatible(i, j) | (has_orcid & ~same_orcid) | same_work) & ~same_orcid
-    return PairRules(same_orcid, same_email & ~ruled_out, ruled_out)
+    orcid_conflict = has_orcid & ~same_orcid
+    same_work &= ~same_orcid
+    ruled_out = (~names.compatible(i, j) & ~same_orcid) | orcid_conflict | same_work
+    return PairRules(same_orcid, same_email & ~ruled_out, ruled_out, orcid_conflict, same_work)
+
+
+def identifier_exclusions(rules: PairRules, owners: Sequence[str], works: np.ndarray) -> list[str]:
+    """In words, the identities the identifiers alone keep a mention out of: what a catalogue
+    should read when a mention it expected to link got a new identity. Pair k is the mention
+    against a row of identity `owners[k]` and work `works[k]`."""
+    lines: dict[str, str] = {}
+    for k in np.flatnonzero(rules.orcid_conflict | rules.same_work).tolist():
+        if owners[k] not in lines:
+            reason = "a different ORCID" if rules.orcid_conflict[k] else f"another author of work {works[k]}"
+            lines[owners[k]] = f"not {owners[k]}: {reason}"
+    return list(lines.values())
 
 
 def apply_identifiers(probabilities: np.ndarray, rules: PairRules) -> None:

@@ -31,7 +31,7 @@ from disambig.corpus import MentionTable, assemble_table, build_table
 from disambig.engine import Engine, identity_id_for
 from disambig.errors import DeadlineExceeded
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
-from disambig.identifiers import apply_identifiers, pair_rules
+from disambig.identifiers import PairRules, apply_identifiers, identifier_exclusions, pair_rules
 from disambig.mention import Mention, mention_from_record
 from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, fold, given_match, parse_name
@@ -430,9 +430,11 @@ class Resolver:
                 out[row] = explain(features[pair_of[local, other]], sub, local, other, self.model.feature_names)
         return out
 
-    def _score_identities(self, arrival: _Arrival, limit: int | None = None) -> tuple[list[_Candidate], np.ndarray]:
+    def _score_identities(
+        self, arrival: _Arrival, limit: int | None = None
+    ) -> tuple[list[_Candidate], np.ndarray, PairRules]:
         """Identities the arriving mention may join, best first (the first `limit` of them), with
-        the pair features behind them."""
+        the pair features behind them and the identifier rules of its pairs."""
         table, owners, context, codes = arrival.table, arrival.owners, arrival.context, arrival.codes
         block_names = arrival.names if arrival.names is not None else BlockNames(table)
         row = len(owners)
@@ -474,12 +476,12 @@ class Resolver:
         # resolution reads only the first few.
         ranked = possible[np.argsort(-mean[possible], kind="stable")][:limit]
         candidates = [_Candidate(str(identities[k]), float(mean[k]), int(best_row[k])) for k in ranked]
-        return candidates, features
+        return candidates, features, rules
 
     def _resolve_one(self, mention: Mention, arrival: _Arrival) -> Resolution:
         if not arrival.owners:
             return Resolution(mention.mention_id, identity_id_for([mention.mention_id]), 1.0, created=True)
-        candidates, features = self._score_identities(arrival, limit=MAX_ALTERNATIVES + 1)
+        candidates, features, rules = self._score_identities(arrival, limit=MAX_ALTERNATIVES + 1)
         alternatives = tuple((c.identity_id, round(c.score, 4)) for c in candidates)
         if candidates and candidates[0].score >= self.model.threshold:
             top = candidates[0]
@@ -496,7 +498,10 @@ class Resolver:
             round(1.0 - best_score, 4),
             True,
             alternatives[:MAX_ALTERNATIVES],
-            ("no identity above the link threshold",),
+            (
+                "no identity above the link threshold",
+                *identifier_exclusions(rules, arrival.owners, arrival.table.works),
+            ),
         )
 
     def search(self, query: str, context: Mention | None = None, limit: int = 10) -> list[tuple[str, float]]:
@@ -523,7 +528,7 @@ class Resolver:
             table = assemble_table(
                 parts_of([*known, context], embed=self.model.needs_embeddings), self.model.text_prior
             )
-            candidates, _ = self._score_identities(_Arrival(table, owners))
+            candidates, _, _ = self._score_identities(_Arrival(table, owners))
             linked = {c.identity_id: c.score for c in candidates}
             scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))

@@ -180,3 +180,12 @@ def test_an_author_of_the_same_work_is_not_linked_online(resolver: Resolver, wor
     (a,) = resolver.resolve([first])
     (b,) = resolver.resolve([second])
     assert (b.identity_id != a.identity_id) == bool(work_id)
+    kept_out = f"not {a.identity_id}: another author of work {work_id}"
+    assert (kept_out in b.explanation) == bool(work_id)
+
+
+def test_a_different_orcid_is_named_when_it_keeps_a_mention_out(resolver: Resolver) -> None:
+    coauthors, title = ("M. Oquab", "C. Couprie"), "Vision transformers"
+    (a,) = resolver.resolve([Mention("o1", "Daniel Haziza", coauthors, title, orcid="0000-0002-1825-0097")])
+    (b,) = resolver.resolve([Mention("o2", "D. Haziza", coauthors, title, orcid="0000-0001-5109-3700")])
+    assert b.created and f"not {a.identity_id}: a different ORCID" in b.explanation
