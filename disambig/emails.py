@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from disambig.names import fold
+from disambig.names import PARTICLES, fold
 
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NOT_LETTERS = re.compile(r"[^a-z]+")
@@ -48,7 +48,9 @@ def author_email(email: str, affiliations: Iterable[str], surname: str) -> str:
 
 
 def _surname_words(surname: str) -> set[str]:
-    return {word for word in _NOT_LETTERS.split(fold(surname)) if word}
+    """The words of the surname that name it: not its particles ("van", "der", "de")."""
+    words = {word for word in _NOT_LETTERS.split(fold(surname)) if word}
+    return words - PARTICLES or words
 
 
 def _carries(local_part: str, surname_word: str) -> bool:

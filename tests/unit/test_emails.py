@@ -31,6 +31,8 @@ MEDLINE_AFFILIATION = "Brigham and Women's Hospital, Boston, MA, USA. Electronic
         ("", ["Dept. of Surgery. elke.mertens@gmx.de"], "Pauly", ""),
         # A short surname inside a longer word is not the author.
         ("", ["Cornell. phillips@cornell.edu"], "Li", ""),
+        ("", ["Leiden. a.vanderberg@uni.nl"], "van der Berg", "a.vanderberg@uni.nl"),
+        ("", ["Leiden. derk@uni.nl"], "van der Berg", ""),  # "der" is a particle, not the name
         ("", ["No address here"], "Doe", ""),
         ("", [], "Doe", ""),
     ],
