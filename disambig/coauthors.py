@@ -11,6 +11,7 @@ matched by its whole name.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from disambig.names import ParsedName, fold, parse_name
 
@@ -55,7 +56,10 @@ def coauthor_key(name: ParsedName) -> str:
 
 def group_key(raw: str) -> str:
     """The whole-name key of a group author ("group:cms collaboration"), or "" for a person."""
-    words = _WORDS.findall(fold(raw))
+    return _group_key(_WORDS.findall(fold(raw)))
+
+
+def _group_key(words: list[str]) -> str:
     if words and words[0] == "the":
         words = words[1:]
     if len(words) < 2 or not GROUP_WORDS.intersection(words):
@@ -63,16 +67,14 @@ def group_key(raw: str) -> str:
     return "group:" + " ".join(words)
 
 
-def is_placeholder(raw: str) -> bool:
-    return " ".join(_WORDS.findall(fold(raw))) in PLACEHOLDERS or not _WORDS.search(fold(raw))
-
-
+@lru_cache(maxsize=200_000)  # coauthors repeat across a listing: each spelling read once
 def written_coauthor_key(raw: str) -> tuple[str, ParsedName | None]:
     """(key, parsed name) of a coauthor as written: ("", None) for a placeholder or an empty name,
     (group key, None) for a group author."""
-    if is_placeholder(raw):
+    words = _WORDS.findall(fold(raw))
+    if not words or " ".join(words) in PLACEHOLDERS:
         return "", None
-    group = group_key(raw)
+    group = _group_key(words)
     if group:
         return group, None
     name = parse_name(raw)
