@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disambig.names import ParsedName, parse_name, swapped
+from disambig.names import INITIALS_FIRST, ParsedName, parse_name, swapped
 
 DEFAULT_MAX_BLOCK_SIZE = 3_000
 
@@ -22,13 +22,15 @@ def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
 
     Only names with two full words and no comma, and names in capitals of two or more words and
     then dotted initials ("GUPTA AJAY K."), are ambiguous; the corpus's own unambiguous names
-    ("Wang, Wei", "W. Wang") vote on which word is the surname. A name that may have a two-word
-    surname ("José García Márquez") is read with it when `reads_two_word_surname`.
+    ("Wang, Wei", "W. Wang") vote on which word is the surname. A name with a second reading
+    ("José García Márquez" as García Márquez, "JA Smith" as J. A. Smith) is read so when
+    `reads_second_reading`.
     """
     votes = Counter(n.surname_key for n in names if not n.order_ambiguous)
     if not votes:
         votes = Counter(n.surname_key for n in names)
     firm = firm_votes(names)
+    capitals_style = any(n.capitals_surname for n in names)
     resolved = []
     for name in names:
         if name.order_ambiguous and name.first:
@@ -36,7 +38,7 @@ def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
             if votes[alternative.surname_key] > votes[name.surname_key]:
                 resolved.append(alternative)
                 continue
-        elif name.two_word_surname and reads_two_word_surname(name, firm):
+        elif name.second_reading and reads_second_reading(name, firm, capitals_style):
             resolved.append(swapped(name))
             continue
         resolved.append(name)
@@ -51,15 +53,20 @@ def registry_block_key(name: str) -> str:
 
 def firm_votes(names: Iterable[ParsedName]) -> Counter[str]:
     """The surname keys of the names that are open to no vote: those that decide whether a name
-    like "José García Márquez" has a two-word surname."""
-    return Counter(n.surname_key for n in names if not (n.order_ambiguous or n.two_word_surname))
+    with a second reading ("José García Márquez", "JA Smith") is read so."""
+    return Counter(n.surname_key for n in names if not (n.order_ambiguous or n.second_reading))
 
 
-def reads_two_word_surname(name: ParsedName, firm: Counter[str]) -> bool:
-    """Whether "José García Márquez" (`name.two_word_surname`) is read as García Márquez, José: when
-    the corpus's firm names ("García-Márquez, J.", "Garcia Marquez J") have that surname more often
-    than the last word alone ("Márquez, Ana")."""
-    return firm[swapped(name).surname_key] > firm[name.surname_key]
+def reads_second_reading(name: ParsedName, firm: Counter[str], capitals_style: bool) -> bool:
+    """Whether a name with a second reading is read so. "José García Márquez" is García Márquez,
+    José when the corpus's firm names ("García-Márquez, J.", "Garcia Marquez J") have that surname
+    more often than the last word alone ("Márquez, Ana"). "JA Smith" is J. A. Smith when they have
+    Smith and never JA as a surname, in a corpus that writes no surname in capitals
+    (`capitals_style`: "HAZIZA Daniel"), where "MA Lin" stays Ma even if Lin is the commoner."""
+    own, other = firm[name.surname_key], firm[swapped(name).surname_key]
+    if name.second_reading == INITIALS_FIRST:
+        return not capitals_style and own == 0 and other > 0
+    return other > own
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,6 +139,10 @@ _GLUED_PARTICLE_INITIALS = re.compile(r"[A-Z]{1,3}(?:d|de|del|da|das|do|dos)[A-Z
 _PARTICLE_INITIAL = re.compile(r"[B-DF-HJ-NP-TV-Z]{1,2}(?:d|de|del|da|das|do|dos)")
 _LAST_INITIALS = re.compile(r"[A-Z]{1,2}\.?")
 
+# The kinds of ParsedName.second_reading.
+TWO_WORD_SURNAME = "two-word surname"
+INITIALS_FIRST = "initials first"
+
 _MIN_PREFIX_MATCH = 3
 _MIN_TYPO_LENGTH = 5
 
@@ -159,10 +163,15 @@ class ParsedName:
     # `swapped`: once split into surname and given parts, it no longer shows which word came first;
     # or, for a name that may have a two-word surname, that reading.
     alternative: ParsedName | None = field(default=None, repr=False, compare=False)
-    # "José García Márquez" may have the surname García Márquez, as Spanish names often do:
-    # `alternative` reads it so, and the corpus votes (blocking.resolve_name_order). Unlike a name
-    # of ambiguous word order, its own reading still counts as a vote for other names.
-    two_word_surname: bool = False
+    # A second reading (`alternative`) the corpus may choose (blocking.resolve_name_order): for
+    # TWO_WORD_SURNAME, "José García Márquez" with the surname García Márquez, as Spanish names
+    # often have; for INITIALS_FIRST, Google Scholar's "JA Smith" as J. A. Smith rather than with
+    # the capitals surname of "LI Wei". Unlike a name of ambiguous word order, its own reading
+    # still counts as a vote for other names.
+    second_reading: str = ""
+    # A surname written in capitals that cannot be initials ("HAZIZA Daniel", "GUPTA Ajay"): a
+    # corpus with such names writes surnames in capitals, so its "MA Lin" is Ma, not M. A. Lin.
+    capitals_surname: bool = False
 
     @property
     def display(self) -> str:
@@ -682,7 +691,7 @@ def parse_name(raw: str) -> ParsedName:
     if not all_upper:
         upper = _upper_surname(tokens, initial_flags)
         if upper is not None:
-            return _build(*upper, ambiguous=False)
+            return _open_to_initials_first(_build(*upper, ambiguous=False), tokens, initial_flags)
     # "HAZIZA D", "Haziza D.", "Stenkamp DL", "Garcia Marquez J": full words, then only initials.
     if not initial_flags[0] and initial_flags[-1]:
         split = len(tokens)
@@ -893,6 +902,17 @@ def _ends_in_devotional_given_name(tokens: list[str], start: int, initial_flags:
     return run in GIVEN_NAME_PARTICLES and run != ("y",) and fold(tokens[-1]) in DEVOTIONAL_GIVEN_NAMES
 
 
+def _open_to_initials_first(name: ParsedName, tokens: list[str], initial_flags: list[bool]) -> ParsedName:
+    """`name`, read with a capitals surname: marked `capitals_surname` if that surname cannot be
+    initials; else, for two words whose first is two or three capitals ("LI Wei", "JA Smith"),
+    with Google Scholar's reading J. A. Smith as its second reading."""
+    if not any(initial_flags[i] and _is_upper_word(t) and "." not in t for i, t in enumerate(tokens)):
+        return replace(name, capitals_surname=True)
+    if len(tokens) != 2 or not initial_flags[0] or initial_flags[1] or "." in tokens[0]:
+        return name
+    return replace(name, second_reading=INITIALS_FIRST, alternative=_build(tokens[:1], tokens[1:], ambiguous=False))
+
+
 def _open_to_two_word_surname(
     name: ParsedName, given_tokens: list[str], surname_tokens: list[str], initial_flags: list[bool]
 ) -> ParsedName:
@@ -908,7 +928,9 @@ def _open_to_two_word_surname(
     if last.lower() in _PARTICLE_WORDS or given_tokens[-2].lower() in _PARTICLE_WORDS:
         return name
     return replace(
-        name, two_word_surname=True, alternative=_build(given_tokens[:-1], [last, *surname_tokens], ambiguous=False)
+        name,
+        second_reading=TWO_WORD_SURNAME,
+        alternative=_build(given_tokens[:-1], [last, *surname_tokens], ambiguous=False),
     )
 
 

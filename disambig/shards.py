@@ -41,7 +41,7 @@ import orjson
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, reads_two_word_surname
+from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, reads_second_reading
 from disambig.corpus import TEXT_FIELDS, MentionTable, binary_rows, mention_parts, part_embeddings
 from disambig.engine import cluster_tables, identity_id_for
 from disambig.errors import DisambigError
@@ -210,6 +210,7 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
     spool_path = directory / "ambiguous-order.jsonl"
     unambiguous: Counter[str] = Counter()
     firm: Counter[str] = Counter()  # blocking.firm_votes
+    capitals_style = False  # as in blocking.resolve_name_order
     every: Counter[str] = Counter()
     names: dict[str, ParsedName] = {}  # names repeat (Zipf): parse each spelling once
     block_sizes: Counter[str] = Counter()
@@ -232,11 +233,12 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
                 if name is None:
                     name = names[mention.name] = parse_name(mention.name)
                 every[name.surname_key] += 1
+                capitals_style = capitals_style or name.capitals_surname
                 if not name.order_ambiguous:
                     unambiguous[name.surname_key] += 1
-                    if not name.two_word_surname:
+                    if not name.second_reading:
                         firm[name.surname_key] += 1
-                if (name.order_ambiguous and name.first) or name.two_word_surname:
+                if (name.order_ambiguous and name.first) or name.second_reading:
                     spool.write(orjson.dumps(_record(mention, row, False)) + b"\n")
                     row_shards.append(0)  # known once the votes are in
                 else:
@@ -247,8 +249,8 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
                 record = orjson.loads(line)
                 name = names.get(record["name"]) or parse_name(record["name"])
                 alternative = swapped(name)
-                if name.two_word_surname:
-                    record["swap"] = reads_two_word_surname(name, firm)
+                if name.second_reading:
+                    record["swap"] = reads_second_reading(name, firm, capitals_style)
                 else:
                     record["swap"] = votes[alternative.surname_key] > votes[name.surname_key]
                 row_shards[record["row"]] = write(alternative.block_key if record["swap"] else name.block_key, record)

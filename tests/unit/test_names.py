@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from disambig.blocking import resolve_name_order
-from disambig.names import GivenMatch, given_match, parse_name, swapped, to_initials
+from disambig.names import INITIALS_FIRST, GivenMatch, given_match, parse_name, swapped, to_initials
 
 # raw, surname, given, block_key, as_initials(), order_ambiguous
 PARSE_TABLE = [
@@ -808,7 +808,7 @@ def test_resolve_name_order_keeps_a_compound_surname_the_corpus_knows() -> None:
 )
 def test_a_name_may_have_a_two_word_surname(raw: str, surname: str, given: tuple[str, ...]) -> None:
     parsed = parse_name(raw)
-    assert parsed.two_word_surname
+    assert parsed.second_reading
     assert not parsed.order_ambiguous
     assert parsed.surname == "marquez"  # the default reading, as before
     other = swapped(parsed)
@@ -830,7 +830,7 @@ def test_a_name_may_have_a_two_word_surname(raw: str, surname: str, given: tuple
     ],
 )
 def test_names_not_open_to_a_two_word_surname(raw: str) -> None:
-    assert not parse_name(raw).two_word_surname
+    assert not parse_name(raw).second_reading
 
 
 def test_resolve_name_order_reads_a_two_word_surname_the_corpus_knows() -> None:
@@ -838,6 +838,40 @@ def test_resolve_name_order_reads_a_two_word_surname_the_corpus_knows() -> None:
     resolved = resolve_name_order([parse_name(raw) for raw in raws])
     assert [(n.surname, n.given) for n in resolved[3:]] == [("garcia marquez", ("jose",)), ("gupta", ("ajay", "kumar"))]
     assert resolved[3].block_key == parse_name("García-Márquez, J.").block_key == "garciamarquez_j"
+
+
+@pytest.mark.parametrize(
+    ("raw", "first", "second"),
+    [
+        ("JA Smith", ("ja", ("smith",)), ("smith", ("j", "a"))),
+        ("AKG Gupta", ("akg", ("gupta",)), ("gupta", ("a", "k", "g"))),
+        ("MA Lin", ("ma", ("lin",)), ("lin", ("m", "a"))),
+    ],
+)
+def test_capitals_that_may_be_initials_have_google_scholars_reading_second(
+    raw: str, first: tuple[str, tuple[str, ...]], second: tuple[str, tuple[str, ...]]
+) -> None:
+    parsed = parse_name(raw)
+    assert parsed.second_reading == INITIALS_FIRST and not parsed.capitals_surname
+    assert (parsed.surname, parsed.given) == first  # alone, as "LI Wei" must be read
+    assert (swapped(parsed).surname, swapped(parsed).given) == second
+
+
+@pytest.mark.parametrize("raw", ["HAZIZA Daniel", "GUPTA Ajay K.", "José GARCIA MARQUEZ"])
+def test_a_surname_in_capitals_that_cannot_be_initials_marks_the_style(raw: str) -> None:
+    assert parse_name(raw).capitals_surname and not parse_name(raw).second_reading
+
+
+def test_google_scholar_initials_are_read_where_the_corpus_writes_no_capitals_surname() -> None:
+    # Smith is a surname elsewhere and JA never is: J. A. Smith.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["JA Smith", "J Smith", "Smith, John"]])
+    assert (resolved[0].surname, resolved[0].given) == ("smith", ("j", "a"))
+    # Li is a surname elsewhere: "LI Wei" keeps it, though Wei is one too.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["LI Wei", "Li, Xiaoming", "Wei, Jun", "Wei, Bo"]])
+    assert resolved[0].surname == "li"
+    # A corpus that writes surnames in capitals ("HAZIZA Daniel"): "MA Lin" is Ma, never M. A. Lin.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["MA Lin", "HAZIZA Daniel", "Lin, Jun"]])
+    assert resolved[0].surname == "ma"
 
 
 def test_resolve_name_order_keeps_the_last_word_without_more_votes_for_two() -> None:
