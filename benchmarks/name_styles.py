@@ -236,6 +236,8 @@ STYLES: tuple[Style, ...] = (
     Style(
         "initials-glued-all", "G.I.Surname", INITIALS, _from_parts(lambda n, g, s: _join(initials(n, ""), s, sep=""))
     ),
+    # Google Scholar: "AK Gupta", "JA Smith" (capitals that can read as a surname, as in "LI Wei").
+    Style("scholar", "GI Surname", INITIALS, _from_parts(lambda n, g, s: _join(initials(n, "", dots=False), s))),
 )
 STYLE_KEYS = [s.key for s in STYLES]
 BY_KEY = {s.key: s for s in STYLES}
