@@ -121,6 +121,7 @@ _TAKE_SEQS = (
     .values(value=counters.c.value + bindparam("count"))
     .returning(counters.c.value)
 )
+_MOVE_TO_BLOCK = update(mentions).where(mentions.c.mention_id == bindparam("mid")).values(block_key=bindparam("key"))
 _LAST_CHANGE = select(func.coalesce(func.max(changes.c.seq), 0))
 _TOUCH_COUNTER = update(counters).where(counters.c.name == "changes").values(value=counters.c.value)
 _LINKED_TO_ACTIVE = (
@@ -499,12 +500,7 @@ class Registry:
         with self._write_transaction() as conn:
             self._lock_feed(conn)
             for identity, moved in sorted(by_identity.items()):
-                for move in moved:
-                    conn.execute(
-                        update(mentions)
-                        .where(mentions.c.mention_id == move.mention_id)
-                        .values(block_key=move.block_key)
-                    )
+                conn.execute(_MOVE_TO_BLOCK, [{"mid": m.mention_id, "key": m.block_key} for m in moved])
                 home = conn.execute(
                     select(identities.c.block_key).where(identities.c.identity_id == identity)
                 ).scalar_one()
