@@ -342,10 +342,17 @@ class Registry:
 
     @contextmanager
     def reading(self, conn: Connection | None = None) -> Iterator[BlockSession]:
-        """A read-only transaction (no lock), on `conn` if given: each statement sees what was
-        committed when it started."""
-        with self._transaction(conn) as active:
-            yield BlockSession(self, active)
+        """Reads outside any transaction (no lock), on `conn` if given: each statement sees what
+        was committed when it started. A transaction would give no more (PostgreSQL's READ
+        COMMITTED takes a snapshot per statement, and Python's sqlite3 begins one only before a
+        write) and costs PostgreSQL two more round trips, BEGIN and COMMIT, on every call."""
+        with nullcontext(conn) if conn is not None else self.engine.connect() as active:
+            active.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                yield BlockSession(self, active)
+            finally:
+                active.rollback()  # ends SQLAlchemy's autobegun transaction; nothing goes to the database
+                active.execution_options(isolation_level=active.default_isolation_level)
 
     def surname(self, surname_key: str, first_initial: str | None = None) -> list[tuple[str, str, Mapping[str, Any]]]:
         """Stored mentions under a surname (all initials, or one): candidates for a name search."""
