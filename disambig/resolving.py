@@ -14,11 +14,13 @@ id is never issued twice, and resolving the same listing into two registries giv
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -34,7 +36,7 @@ from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize,
 from disambig.identifiers import PairRules, apply_identifiers, identifier_exclusions, pair_rules
 from disambig.mention import Mention, mention_from_record
 from disambig.model import PairwiseModel
-from disambig.names import GivenMatch, fold, given_match, parse_name
+from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
 from disambig.stored_mentions import Computed, StoredMentions, parts_of
@@ -505,22 +507,24 @@ class Resolver:
         )
 
     def search(self, query: str, context: Mention | None = None, limit: int = 10) -> list[tuple[str, float]]:
-        """Identities ranked for a name query: fuzzy name similarity, averaged with the link
-        probability to the context mention when one is given."""
-        wanted = parse_name(query)
-        if not wanted.surname_key:
+        """Identities ranked for a name query: fuzzy name similarity (to the query in either word
+        order, when it can be read both ways), averaged with the link probability to the context
+        mention when one is given."""
+        readings = _query_readings(query)
+        found: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        for wanted in readings:
+            for mention_id, identity, record in self.registry.surname(wanted.surname_key, wanted.first_initial or None):
+                found[mention_id] = (identity, record)
+        if not found:
             return []
-        stored = self.registry.surname(wanted.surname_key, wanted.first_initial or None)
-        if not stored:
-            return []
-        folded_query = fold(wanted.display)
+        stored = [(mention_id, identity, record) for mention_id, (identity, record) in sorted(found.items())]
         name_scores: dict[str, float] = {}
+        mention_counts: dict[str, int] = defaultdict(int)
         for _, identity, record in stored:
             candidate = parse_name(str(record.get("name", "")))
-            similarity = fuzz.WRatio(folded_query, fold(candidate.display)) / 100.0
-            if wanted.given and given_match(wanted.given, candidate.given) == GivenMatch.INCOMPATIBLE:
-                similarity *= 0.5
+            similarity = max(_name_similarity(wanted, candidate) for wanted in readings)
             name_scores[identity] = max(name_scores.get(identity, 0.0), similarity)
+            mention_counts[identity] += 1
         scores = dict(name_scores)
         if context is not None:
             known = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
@@ -531,8 +535,34 @@ class Resolver:
             candidates, _, _ = self._score_identities(_Arrival(table, owners))
             linked = {c.identity_id: c.score for c in candidates}
             scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        # Equal scores (a surname alone matches every identity of it alike): the identity with
+        # more mentions is the likelier one meant.
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], -mention_counts[item[0]], item[0]))
         return [(identity, round(score, 4)) for identity, score in ranked[:limit]]
+
+
+def _query_readings(query: str) -> list[ParsedName]:
+    """The names a search query may mean: as parsed and, for two spelled-out words, in the other
+    order too. The searcher types a name in the order they know it, and a stored "Zhang Lei" may
+    be Zhang Lei or Lei Zhang: alone, two words are read given name first, and a batch run settles
+    the order by a vote of the corpus, which a query has none of."""
+    first = parse_name(query)
+    readings = [first] if first.surname_key else []
+    words = [word for word in re.split(r"[\s,]+", query) if word]
+    if len(words) == 2 and first.has_full_first:
+        for surname, given in (words, words[::-1]):
+            other = parse_name(f"{surname}, {given}")
+            if other.has_full_first and all(other.block_key != r.block_key for r in readings):
+                readings.append(other)
+    return readings
+
+
+def _name_similarity(wanted: ParsedName, candidate: ParsedName) -> float:
+    """Fuzzy similarity of two names in [0, 1], halved when their given names are incompatible."""
+    similarity = fuzz.WRatio(fold(wanted.display), fold(candidate.display)) / 100.0
+    if wanted.given and given_match(wanted.given, candidate.given) == GivenMatch.INCOMPATIBLE:
+        similarity *= 0.5
+    return similarity
 
 
 def _gone() -> DeadlineExceeded:

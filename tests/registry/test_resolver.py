@@ -189,3 +189,24 @@ def test_a_different_orcid_is_named_when_it_keeps_a_mention_out(resolver: Resolv
     (a,) = resolver.resolve([Mention("o1", "Daniel Haziza", coauthors, title, orcid="0000-0002-1825-0097")])
     (b,) = resolver.resolve([Mention("o2", "D. Haziza", coauthors, title, orcid="0000-0001-5109-3700")])
     assert b.created and f"not {a.identity_id}: a different ORCID" in b.explanation
+
+
+@pytest.mark.parametrize("query", ["Lei Zhang", "Zhang Lei", "Zhang, Lei", "ZHANG Lei"])
+def test_a_search_finds_a_name_typed_in_either_order(resolver: Resolver, query: str) -> None:
+    (lei,) = resolver.resolve([Mention("z1", "Lei Zhang", ("Y. Chen",), "Graph neural networks")])
+    (other,) = resolver.resolve([Mention("z2", "Zhang Lei", ("K. Ito",), "Protein folding kinetics")])
+    found = dict(resolver.search(query))
+    assert found[lei.identity_id] == 1.0
+    # "Zhang Lei" alone reads as Zhang the given name: in either order a search finds it too.
+    assert other.identity_id in found
+
+
+def test_a_search_ranks_equal_names_by_their_mentions(resolver: Resolver) -> None:
+    few = resolver.resolve([Mention("h1", "D. Haziza", ("J.-F. Beaumont",), "Calibration of survey weights")])
+    many = resolver.resolve(
+        [Mention(f"h{k}", "D. Haziza", ("M. Oquab", "C. Couprie"), "Vision transformers") for k in range(2, 5)]
+    )
+    assert few[0].identity_id != many[0].identity_id
+    ranked = resolver.search("Haziza")
+    assert [identity for identity, _ in ranked] == [many[0].identity_id, few[0].identity_id]
+    assert ranked[0][1] == ranked[1][1]
