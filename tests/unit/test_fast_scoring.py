@@ -139,6 +139,30 @@ def test_the_array_classifier_is_predict_proba_bit_for_bit(blocks: list[list[Any
     assert np.array_equal(model.predict(real), same_person_probability(model.classifier, real))
 
 
+def test_repeated_rows_are_predicted_once_to_the_same_bits(
+    model: PairwiseModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = check_rows(len(FEATURE_NAMES), seed=5, count=40)
+    rng = np.random.default_rng(0)
+    repeated = rows[rng.integers(0, len(rows), 600)]  # a sparse catalogue's rows: few distinct
+    seen: list[int] = []
+
+    def counting(classifier: Any) -> Any:
+        def predict(features: np.ndarray) -> np.ndarray:
+            seen.append(len(features))
+            return same_person_probability(classifier, features)
+
+        return predict
+
+    monkeypatch.setattr("disambig.model.fast_predictor", counting)
+    assert np.array_equal(model.predict(repeated), same_person_probability(model.classifier, repeated))
+    assert seen == [len({row.tobytes() for row in repeated})]  # NaN included
+    distinct = check_rows(len(FEATURE_NAMES), seed=6, count=600)  # nothing repeats: predicted as given
+    seen.clear()
+    assert np.array_equal(model.predict(distinct), same_person_probability(model.classifier, distinct))
+    assert seen == [600]
+
+
 def test_other_classifiers_are_reproduced_or_left_to_predict_proba() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(600, 5)).astype(np.float32)
