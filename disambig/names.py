@@ -227,6 +227,13 @@ _MOJIBAKE = frozenset("?\ufffd")  # a letter lost in a bad transcoding: dropped,
 _PLAIN_ASCII = re.compile(r"[A-Za-z .,'\-]*")
 _WORD_BREAKS = re.compile(r"[\s,]+")
 _PARENTHESISED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+# A nickname in quotes, straight or curly, double or single: 'Robert "Bob" Smith', "Robert 'Bob'
+# Smith". The quote opens a word and closes one (before a space, a comma or the end), so an
+# apostrophe inside a surname ("O'Brien", "D'Angelo") or after it (MEDLINE's "Visona'") is none.
+_QUOTED = re.compile(
+    r"(?<!\S)(?:[\"\u201c\u201d\u201e\u00ab][^\"\u201c\u201d\u201e\u00ab\u00bb,]+[\"\u201c\u201d\u00bb]"
+    r"|['`\u2018\u2019][^'`\u2018\u2019,\s][^'`\u2018\u2019,]*['`\u2018\u2019])(?=[\s,]|$)"
+)
 # A name copied from a citation keeps its "et al." ("Smith J, et al."): it names no one.
 _ET_AL = re.compile(r"(?:^|[\s,;])+et\.?\s+al(?:ii|\.)?\s*$", re.IGNORECASE)
 
@@ -360,19 +367,32 @@ def _is_marker(ch: str) -> bool:
 
 def _normalise(raw: str) -> str:
     """NFKC, without mojibake '?', parenthesised asides ("Hong (Iris) Xie": a nickname, maiden
-    name or transliteration, not a middle name), trailing byline markers ("Gupta1,2", "Gupta*")
-    or a citation's trailing "et al." ("Smith J, et al.")."""
+    name or transliteration, not a middle name), nicknames in quotes between words ('Robert "Bob"
+    Smith'), trailing byline markers ("Gupta1,2", "Gupta*") or a citation's trailing "et al."
+    ("Smith J, et al.")."""
     raw = _ET_AL.sub("", raw)
-    if raw.isascii() and (raw[-1:].isalpha() or raw[-1:] == ".") and not any(ch in raw for ch in "([?"):
+    if raw.isascii() and (raw[-1:].isalpha() or raw[-1:] == ".") and not any(ch in raw for ch in "([?\"'`"):
         return raw  # the usual case, and already normal
     text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if ch not in _MOJIBAKE)
-    without = _PARENTHESISED.sub(" ", text)
+    without = _drop_quoted_nicknames(_PARENTHESISED.sub(" ", text))
     if any(ch.isalpha() for ch in without):
         text = without
     end = len(text)
     while end and _is_marker(text[end - 1]):
         end -= 1
     return text[:end]
+
+
+def _drop_quoted_nicknames(text: str) -> str:
+    """`text` without the quoted words that follow a given name: between two words of the name
+    ('Robert "Bob" Smith') or last after the surname's comma ('Smith, Robert "Bob"'). A quoted
+    whole name, first word or last word without a comma ('"Bob" Smith') is left alone."""
+    for match in reversed(list(_QUOTED.finditer(text))):
+        before, after = text[: match.start()], text[match.end() :]
+        given_before = any(ch.isalpha() for ch in before.rpartition(",")[2])
+        if given_before and ("," in before or any(ch.isalpha() for ch in after)):
+            text = f"{before} {after}"
+    return text
 
 
 def _is_suffix(token: str) -> bool:

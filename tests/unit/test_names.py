@@ -337,6 +337,19 @@ def test_capitalised_trailing_given_name_is_no_particle() -> None:
         ("B.O'Sullivan", "o'sullivan", ("b",)),
         ("Wang , Michael HLS.", "wang", ("michael", "h", "l", "s")),  # a stray period after initials
         ("Mary O\u2019Brien", "o'brien", ("mary",)),
+        # A nickname in quotes is dropped as a parenthesised one is, straight or curly.
+        ('Robert "Bob" Smith', "smith", ("robert",)),
+        ("Robert 'Bob' Smith", "smith", ("robert",)),
+        ("Robert \u201cBob\u201d Smith", "smith", ("robert",)),
+        ("Robert \u2018Bob\u2019 Smith", "smith", ("robert",)),
+        ('Smith, Robert "Bob"', "smith", ("robert",)),
+        ("Smith, Robert 'Bob', Jr.", "smith", ("robert",)),
+        # Apostrophes and quotes that are no nickname's stay as they were.
+        ("D'Angelo, Mary", "d'angelo", ("mary",)),
+        ("I Visona'", "visona", ("i",)),  # MEDLINE's lost accent
+        ('"Bob" Smith', "smith", ("bob",)),  # no given name before it
+        ('"Smith, John"', "smith", ("john",)),  # a quoted whole name
+        ("Smith, 'Bob'", "smith", ("bob",)),
     ],
 )
 def test_noise_in_names(raw: str, surname: str, given: tuple[str, ...]) -> None:
