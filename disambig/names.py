@@ -128,6 +128,13 @@ DEVOTIONAL_GIVEN_NAMES = frozenset(
         *("concepcion", "conceicao", "nazare", "penha", "gloria", "milagros", "montserrat"),
     }
 )
+# The Portuguese conjunction of a compound surname, "Ana de Souza e Silva": never an initial. Where
+# the surname is read it is the last word, as Brazilian catalogues enter such a name (LILACS,
+# after AACR-2: "Silva, Ovídio Saraiva de Carvalho", the compound only when hyphenated), and the
+# compound "de Souza e Silva" is the second reading the corpus may choose, as "Souza e Silva A"
+# or "de Souza e Silva, Ana" write it (MEDLINE enters a name as the article gives it, so both
+# forms occur there).
+SURNAME_CONJUNCTIONS = frozenset({"e"})
 # The runs that may be capitalised in a name in mixed case ("Maria Del Carmen"): not "De", "Da", "Do"
 # or "Das", which are Chinese, Vietnamese and Indian given names too ("Xiao De Ming", "Ram Das").
 _CAPITALISED_GIVEN_NAME_PARTICLES = frozenset({("del",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los")})
@@ -317,6 +324,28 @@ def _written_as_given_name_particle(words: list[str], run: tuple[str, ...], mixe
     if not mixed_case or all(word.islower() for word in words):
         return True
     return run in _CAPITALISED_GIVEN_NAME_PARTICLES and all(word.istitle() or word.islower() for word in words)
+
+
+def _is_conjunction(tokens: list[str], i: int) -> bool:
+    """Whether `tokens[i]` is the "e" of a compound surname (SURNAME_CONJUNCTIONS) between two
+    words: in lower case in a name in mixed case ("Ana de Souza e Silva", "Souza e Silva A"); in a
+    name in one case only before a word and then only initials ("SOUZA E SILVA A"), since
+    elsewhere "JOHN E SMITH" has the middle initial E, as "John E Smith" has."""
+    if not 0 < i < len(tokens) - 1 or tokens[i].lower() not in SURNAME_CONJUNCTIONS:
+        return False
+    if not all(_is_surname_word(tokens[j]) for j in (i - 1, i + 1)):
+        return False
+    if _mixed_case(tokens):
+        return tokens[i].islower()
+    rest = tokens[i + 2 :]
+    all_upper = "".join(tokens).replace(".", "").isupper()
+    return bool(rest) and all(_is_initials_token(t, all_upper) for t in rest)
+
+
+def _is_surname_word(token: str) -> bool:
+    """A word that can be part of a surname: no initial, no particle."""
+    letters = token.replace("-", "").replace("'", "")
+    return len(letters) > 1 and letters.isalpha() and token.lower() not in _PARTICLE_WORDS
 
 
 def _split_given(tokens: list[str], all_upper: bool) -> tuple[str, ...]:
@@ -634,6 +663,9 @@ def _initial_flags(tokens: list[str], all_upper: bool) -> list[bool]:
             voiced = [i for i in words if any(ch in _VOWELS for ch in tokens[i].lower())]
             if voiced or words:
                 flags[(voiced or words)[0]] = False
+    for i in range(1, len(tokens) - 1):
+        if _is_conjunction(tokens, i):
+            flags[i] = False
     # A particle between initials goes with them ("López-García M. del C."): `_build` drops it.
     particles_at = sorted(_given_name_particles(tokens, _mixed_case(tokens)))
     for i in particles_at:
@@ -876,11 +908,15 @@ def _build(given_tokens: list[str], surname_tokens: list[str], *, ambiguous: boo
     surname = " ".join(fold(t) for t in surname_tokens)
     surname = re.sub(r"[^a-z\- ']", "", surname).strip()
     particles_at = _given_name_particles(given_tokens, _mixed_case(given_tokens + surname_tokens))
+    if given_tokens and _is_conjunction(given_tokens + surname_tokens[:1], len(given_tokens) - 1):
+        # "Ana de Souza e Silva" read with the surname Silva: the "e" is no given name.
+        particles_at.add(len(given_tokens) - 1)
     given = _split_given([t for i, t in enumerate(given_tokens) if i not in particles_at], all_upper)
     particles = len(surname_tokens) > 1
+    lower_case = PARTICLES | SURNAME_CONJUNCTIONS
     # A surname is a word even when short and in capitals ("LI", "MA"): never shown as initials.
     surname_display = " ".join(
-        t.lower() if particles and t.lower() in PARTICLES and i < len(surname_tokens) - 1 else _pretty_word(t)
+        t.lower() if particles and t.lower() in lower_case and i < len(surname_tokens) - 1 else _pretty_word(t)
         for i, t in enumerate(surname_tokens)
     )
     given_display = " ".join(
@@ -939,9 +975,13 @@ def _open_to_two_word_surname(
     """`name`, read given names first from a name without a comma, with the reading of its last two
     words as the surname ("José García Márquez" as García Márquez, José) when it has one: a single
     surname word after two or more given words or initials, of which the last is a word, neither a
-    particle nor after one ("Maria del Carmen López", "Maria de Fátima Silva" keep theirs)."""
+    particle nor after one ("Maria del Carmen López", "Maria de Fátima Silva" keep theirs). After
+    the conjunction of a compound surname ("Ana de Souza e Silva") that reading is the compound,
+    with the particles before it: de Souza e Silva, Ana."""
     if len(surname_tokens) != 1 or len(given_tokens) < 2:
         return name
+    if _is_conjunction(given_tokens + surname_tokens, len(given_tokens) - 1):
+        return _open_to_compound_surname(name, given_tokens, surname_tokens)
     last = given_tokens[-1]
     if initial_flags[len(given_tokens) - 1] or not last.isalpha() or len(last) < 2:
         return name
@@ -951,6 +991,21 @@ def _open_to_two_word_surname(
         name,
         second_reading=TWO_WORD_SURNAME,
         alternative=_build(given_tokens[:-1], [last, *surname_tokens], ambiguous=False),
+    )
+
+
+def _open_to_compound_surname(name: ParsedName, given_tokens: list[str], surname_tokens: list[str]) -> ParsedName:
+    """`name` with the second reading of its compound surname: the word before the conjunction and
+    the particles before that word join the surname, if a given name is left."""
+    start = len(given_tokens) - 2
+    while start > 1 and given_tokens[start - 1].lower() in PARTICLES:
+        start -= 1
+    if start < 1:
+        return name  # "Souza e Silva": no given name would be left
+    return replace(
+        name,
+        second_reading=TWO_WORD_SURNAME,
+        alternative=_build(given_tokens[:start], [*given_tokens[start:], *surname_tokens], ambiguous=False),
     )
 
 

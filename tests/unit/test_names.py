@@ -853,6 +853,59 @@ def test_resolve_name_order_reads_a_two_word_surname_the_corpus_knows() -> None:
     assert resolved[3].block_key == parse_name("García-Márquez, J.").block_key == "garciamarquez_j"
 
 
+# The "e" of a Portuguese compound surname is no initial. Read alone, "Ana de Souza e Silva" has
+# the surname Silva, as Brazilian catalogues enter it ("Silva AS"); the compound "de Souza e Silva"
+# of "de Souza e Silva A" is its second reading, for the corpus's firm names to choose.
+# raw, surname, given, display, second reading's surname and given names (None: no second reading)
+COMPOUND_SURNAMES = [
+    ("Ana de Souza e Silva", "silva", ("ana", "souza"), "Ana de Souza e Silva", ("de souza e silva", ("ana",))),
+    ("Ana Souza e Silva", "silva", ("ana", "souza"), "Ana Souza e Silva", ("souza e silva", ("ana",))),
+    ("A. de Souza e Silva", "silva", ("a", "souza"), "A. de Souza e Silva", ("de souza e silva", ("a",))),
+    ("Silva, Ana de Souza e", "silva", ("ana", "souza"), "Ana de Souza e Silva", None),  # ABNT
+    ("Souza e Silva, Ana", "souza e silva", ("ana",), "Ana Souza e Silva", None),
+    ("de Souza e Silva A", "de souza e silva", ("a",), "A. de Souza e Silva", None),  # MEDLINE
+    ("Souza e Silva AS", "souza e silva", ("a", "s"), "A. S. Souza e Silva", None),
+    ("SOUZA E SILVA A", "souza e silva", ("a",), "A. Souza e Silva", None),
+    ("DE SOUZA E SILVA A", "de souza e silva", ("a",), "A. de Souza e Silva", None),
+    ("Souza e Silva", "silva", ("souza",), "Souza e Silva", None),  # no given name would be left
+    # Look-alikes that stay as they were: a middle initial E, in any case; "E" in capitals where
+    # no initials follow (it may be John E. Smith's), MEDLINE initials.
+    ("John E Smith", "smith", ("john", "e"), "John E. Smith", None),
+    ("JOHN E SMITH", "smith", ("john", "e"), "John E. Smith", None),
+    ("john e smith", "smith", ("john", "e"), "John E. Smith", None),
+    ("ANA DE SOUZA E SILVA", "silva", ("ana", "souza", "e"), "Ana de Souza E. Silva", None),
+    ("Smith JE", "smith", ("j", "e"), "J. E. Smith", None),
+    ("J E Ramirez Vargas", "vargas", ("j", "e", "ramirez"), "J. E. Ramirez Vargas", ("ramirez vargas", ("j", "e"))),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "display", "second"), COMPOUND_SURNAMES, ids=[r[0] for r in COMPOUND_SURNAMES]
+)
+def test_the_conjunction_of_a_compound_surname_is_no_initial(
+    raw: str,
+    surname: str,
+    given: tuple[str, ...],
+    display: str,
+    second: tuple[str, tuple[str, ...]] | None,
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given, parsed.display) == (surname, given, display)
+    if second is None:
+        assert not parsed.second_reading
+    else:
+        other = swapped(parsed)
+        assert parsed.second_reading and (other.surname, other.given, other.display) == (*second, display)
+
+
+def test_resolve_name_order_reads_a_compound_surname_the_corpus_knows() -> None:
+    raws = ["de Souza e Silva A", "Silva, Bruno", "Ana de Souza e Silva", "Ana de Souza e Silva"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert [n.block_key for n in resolved[2:]] == ["silva_a"] * 2  # one vote each: the last word stays
+    resolved = resolve_name_order([parse_name(raw) for raw in ["de Souza e Silva A", *raws[2:]]])
+    assert [(n.block_key, n.given) for n in resolved[1:]] == [("desouzaesilva_a", ("ana",))] * 2
+
+
 @pytest.mark.parametrize(
     ("raw", "first", "second"),
     [
