@@ -906,6 +906,47 @@ def test_resolve_name_order_reads_a_compound_surname_the_corpus_knows() -> None:
     assert [(n.block_key, n.given) for n in resolved[1:]] == [("desouzaesilva_a", ("ana",))] * 2
 
 
+# An Irish surname without its apostrophe: "Patrick O Brien" cannot be told from a middle initial
+# O ("Sara O Vargas") alone, so O'Brien is its second reading, for the corpus to choose; "O Brien P"
+# can only be O'Brien. raw, surname, given, second reading's surname and given names (or None)
+IRISH_O_NAMES = [
+    ("Patrick O Brien", "brien", ("patrick", "o"), ("o'brien", ("patrick",))),
+    ("PATRICK O BRIEN", "brien", ("patrick", "o"), ("o'brien", ("patrick",))),
+    ("Mary Ann O Neill", "neill", ("mary", "ann", "o"), ("o'neill", ("mary", "ann"))),
+    ("O Brien P", "o'brien", ("p",), None),
+    ("O BRIEN PJ", "o'brien", ("p", "j"), None),
+    # As before: a middle initial O before another surname, after an initial or with a dot.
+    ("Sara O Vargas", "vargas", ("sara", "o"), None),
+    ("John O Smith", "smith", ("john", "o"), None),
+    ("P O Brien", "brien", ("p", "o"), None),
+    ("Patrick O. Brien", "brien", ("patrick", "o"), None),
+    ("patrick o brien", "brien", ("patrick", "o"), None),
+    ("O Brien", "brien", ("o",), None),
+]
+
+
+@pytest.mark.parametrize(("raw", "surname", "given", "second"), IRISH_O_NAMES, ids=[r[0] for r in IRISH_O_NAMES])
+def test_an_irish_o_without_its_apostrophe(
+    raw: str, surname: str, given: tuple[str, ...], second: tuple[str, tuple[str, ...]] | None
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+    if second is None:
+        assert not parsed.second_reading
+    else:
+        other = swapped(parsed)
+        assert parsed.second_reading and (other.surname, other.given) == second
+        assert other.block_key == parse_name(f"{second[0]}, {second[1][0]}").block_key
+
+
+def test_resolve_name_order_reads_an_irish_o_the_corpus_knows() -> None:
+    resolved = resolve_name_order([parse_name(raw) for raw in ["O'Brien P", "Patrick O Brien", "Sara O Vargas"]])
+    assert [(n.block_key, n.given) for n in resolved[1:]] == [("obrien_p", ("patrick",)), ("vargas_s", ("sara", "o"))]
+    # Without O'Brien among the firm names the O stays a middle initial.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["Brien, Mark", "Patrick O Brien"]])
+    assert (resolved[1].block_key, resolved[1].given) == ("brien_p", ("patrick", "o"))
+
+
 @pytest.mark.parametrize(
     ("raw", "first", "second"),
     [
