@@ -128,13 +128,16 @@ DEVOTIONAL_GIVEN_NAMES = frozenset(
         *("concepcion", "conceicao", "nazare", "penha", "gloria", "milagros", "montserrat"),
     }
 )
-# The Portuguese conjunction of a compound surname, "Ana de Souza e Silva": never an initial. Where
+# The conjunctions of compound surnames, "Ana de Souza e Silva", "José Ortega y Gasset": never
+# initials, and the Spanish "y" a particle only there ("Wei Y Zhang" has the initial Y). The
+# Spanish compound is the surname, as catalogues enter it (LILACS: "Cotarelo y Mori, Emílio";
+# MEDLINE "Ortega y Gasset J"). For the Portuguese "e", where
 # the surname is read it is the last word, as Brazilian catalogues enter such a name (LILACS,
 # after AACR-2: "Silva, Ovídio Saraiva de Carvalho", the compound only when hyphenated), and the
 # compound "de Souza e Silva" is the second reading the corpus may choose, as "Souza e Silva A"
 # or "de Souza e Silva, Ana" write it (MEDLINE enters a name as the article gives it, so both
 # forms occur there).
-SURNAME_CONJUNCTIONS = frozenset({"e"})
+SURNAME_CONJUNCTIONS = frozenset({"e", "y"})
 # Irish surnames written with O' ("O'Brien"), without it: an export that loses the apostrophe writes
 # "Patrick O Brien", which cannot be told from a middle initial O ("Sara O Vargas", "Daniel O Stram"
 # in MEDLINE's full names) but by the corpus, and only for these. The corpus votes: O'Brien when
@@ -342,19 +345,27 @@ def _written_as_given_name_particle(words: list[str], run: tuple[str, ...], mixe
 
 
 def _is_conjunction(tokens: list[str], i: int) -> bool:
-    """Whether `tokens[i]` is the "e" of a compound surname (SURNAME_CONJUNCTIONS) between two
-    words: in lower case in a name in mixed case ("Ana de Souza e Silva", "Souza e Silva A"); in a
-    name in one case only before a word and then only initials ("SOUZA E SILVA A"), since
-    elsewhere "JOHN E SMITH" has the middle initial E, as "John E Smith" has."""
+    """Whether `tokens[i]` is the "e" or "y" of a compound surname (SURNAME_CONJUNCTIONS) after a
+    word and before a word or particle: in lower case in a name in mixed case ("Ana de Souza e
+    Silva", "Souza e Silva A", "Juan Pérez y de la Fuente"); in a name in one case only before a
+    word and then only initials ("SOUZA E SILVA A", "ORTEGA Y GASSET J"), since elsewhere
+    "JOHN E SMITH" and "WEI Y ZHANG" have middle initials, as "John E Smith" has."""
     if not 0 < i < len(tokens) - 1 or tokens[i].lower() not in SURNAME_CONJUNCTIONS:
         return False
-    if not all(_is_surname_word(tokens[j]) for j in (i - 1, i + 1)):
+    after = tokens[i + 1].replace("-", "")
+    if not _is_surname_word(tokens[i - 1]) or len(after) < 2 or not after.isalpha():
         return False
     if _mixed_case(tokens):
         return tokens[i].islower()
     rest = tokens[i + 2 :]
     all_upper = "".join(tokens).replace(".", "").isupper()
     return bool(rest) and all(_is_initials_token(t, all_upper) for t in rest)
+
+
+def _is_particle(tokens: list[str], i: int) -> bool:
+    """Whether `tokens[i]` is a surname particle (PARTICLES); the Spanish "y" only as a conjunction."""
+    word = tokens[i].lower()
+    return word in PARTICLES and (word not in SURNAME_CONJUNCTIONS or _is_conjunction(tokens, i))
 
 
 def _is_surname_word(token: str) -> bool:
@@ -670,8 +681,8 @@ def _initial_flags(tokens: list[str], all_upper: bool) -> list[bool]:
     ("MA Y", "JC MA")."""
     flags = [_is_initials_token(t, all_upper) for t in tokens]
     if all_upper:
-        for i, token in enumerate(tokens[:-1]):
-            if token.lower() in PARTICLES:
+        for i in range(len(tokens) - 1):
+            if _is_particle(tokens, i):
                 flags[i] = False
         if all(flags):
             words = [i for i, t in enumerate(tokens) if "." not in t and len(t) > 1]
@@ -740,7 +751,7 @@ def parse_name(raw: str) -> ParsedName:
             caseless = all(t.isupper() or t.islower() for t in given_tokens)
             while (
                 len(given_tokens) > 1
-                and given_tokens[-1].lower() in PARTICLES
+                and _is_particle(given_tokens, len(given_tokens) - 1)
                 and (caseless or given_tokens[-1].islower())
             ):
                 surname_tokens.insert(0, given_tokens.pop())
@@ -769,10 +780,13 @@ def parse_name(raw: str) -> ParsedName:
         if not any(initial_flags[:split]):
             parsed = _build(tokens[split:], tokens[:split], ambiguous=False)
             return _open_to_vote(parsed, tokens, split) if all_upper else parsed
-    # Western order; particles before the last word join the surname.
+    # Western order; particles before the last word join the surname, and so does the word before
+    # a Spanish "y", if a given name is left ("José Ortega y Gasset").
     start = len(tokens) - 1
-    while start > 1 and tokens[start - 1].lower() in PARTICLES:
+    while start > 1 and _is_particle(tokens, start - 1):
         start -= 1
+        if tokens[start].lower() == "y" and start > 1:
+            start -= 1
     given_tokens, surname_tokens = tokens[:start], tokens[start:]
     # "Wang Wei" may be read either way (the corpus votes); "Wang-Chang Su" may not: a hyphenated
     # first word is a given name, and the other reading would keep only its first part.

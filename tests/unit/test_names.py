@@ -855,7 +855,8 @@ def test_resolve_name_order_reads_a_two_word_surname_the_corpus_knows() -> None:
 
 # The "e" of a Portuguese compound surname is no initial. Read alone, "Ana de Souza e Silva" has
 # the surname Silva, as Brazilian catalogues enter it ("Silva AS"); the compound "de Souza e Silva"
-# of "de Souza e Silva A" is its second reading, for the corpus's firm names to choose.
+# of "de Souza e Silva A" is its second reading, for the corpus's firm names to choose. The "y" of
+# a Spanish one makes the surname whole ("Ortega y Gasset J"), and is an initial elsewhere.
 # raw, surname, given, display, second reading's surname and given names (None: no second reading)
 COMPOUND_SURNAMES = [
     ("Ana de Souza e Silva", "silva", ("ana", "souza"), "Ana de Souza e Silva", ("de souza e silva", ("ana",))),
@@ -868,6 +869,14 @@ COMPOUND_SURNAMES = [
     ("SOUZA E SILVA A", "souza e silva", ("a",), "A. Souza e Silva", None),
     ("DE SOUZA E SILVA A", "de souza e silva", ("a",), "A. de Souza e Silva", None),
     ("Souza e Silva", "silva", ("souza",), "Souza e Silva", None),  # no given name would be left
+    ("José Ortega y Gasset", "ortega y gasset", ("jose",), "Jose Ortega y Gasset", None),
+    ("Juan Pérez y de la Fuente", "perez y de la fuente", ("juan",), "Juan Perez y de la Fuente", None),
+    ("G J Otero y Garzón", "otero y garzon", ("g", "j"), "G. J. Otero y Garzon", None),
+    ("Wei Y Zhang", "zhang", ("wei", "y"), "Wei Y. Zhang", None),  # was the surname "y zhang"
+    ("WEI Y ZHANG", "zhang", ("wei", "y"), "Wei Y. Zhang", None),
+    ("R Y Zhu", "zhu", ("r", "y"), "R. Y. Zhu", None),
+    ("ZHANG, WEI Y", "zhang", ("wei", "y"), "Wei Y. Zhang", None),
+    ("Timothy Y Y Lai", "lai", ("timothy", "y", "y"), "Timothy Y. Y. Lai", None),
     # Look-alikes that stay as they were: a middle initial E, in any case; "E" in capitals where
     # no initials follow (it may be John E. Smith's), MEDLINE initials.
     ("John E Smith", "smith", ("john", "e"), "John E. Smith", None),
@@ -876,6 +885,11 @@ COMPOUND_SURNAMES = [
     ("ANA DE SOUZA E SILVA", "silva", ("ana", "souza", "e"), "Ana de Souza E. Silva", None),
     ("Smith JE", "smith", ("j", "e"), "J. E. Smith", None),
     ("J E Ramirez Vargas", "vargas", ("j", "e", "ramirez"), "J. E. Ramirez Vargas", ("ramirez vargas", ("j", "e"))),
+    ("Ortega y Gasset J", "ortega y gasset", ("j",), "J. Ortega y Gasset", None),
+    ("ORTEGA Y GASSET J", "ortega y gasset", ("j",), "J. Ortega y Gasset", None),
+    ("Ortega y Gasset, José", "ortega y gasset", ("jose",), "Jose Ortega y Gasset", None),
+    ("María y José López", "lopez", ("maria", "jose"), "Maria y Jose Lopez", None),
+    ("Zhang, Wei Y.", "zhang", ("wei", "y"), "Wei Y. Zhang", None),
 ]
 
 
