@@ -107,6 +107,11 @@ PARTICLES = frozenset(
         "des",
         "lo",
         "y",
+        # "Mary St. John" as "Mary St John"; Dutch "'t" and "'s" ("Gerard 't Hooft"), kept with
+        # their apostrophe by `_clean_tokens` so that they are no initials T and S.
+        "st.",
+        "'t",
+        "'s",
     }
 )
 # Spanish and Portuguese particles between given names ("María del Carmen", "Maria de Fátima",
@@ -403,6 +408,9 @@ def _plain_char(ch: str) -> str:
     return "'" if ch in _APOSTROPHES else " "
 
 
+_APOSTROPHE_PARTICLES = frozenset(word for word in PARTICLES if word.startswith("'"))
+
+
 def _clean_tokens(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii() or not _PLAIN_ASCII.fullmatch(text):
@@ -410,7 +418,11 @@ def _clean_tokens(text: str) -> list[str]:
     text = _ALLOWED.sub(" ", anyascii(text))
     # "J.C.Smith" -> "J.C. Smith", "B.O'Sullivan" -> "B. O'Sullivan"; keep "J.-P." together.
     text = re.sub(r"\.(?=[A-Za-z][A-Za-z'])", ". ", text)
-    return [tok.strip("'-") for tok in _SPACES.split(text.strip()) if tok.strip(".'-")]
+    return [
+        tok if tok.lower() in _APOSTROPHE_PARTICLES else tok.strip("'-")
+        for tok in _SPACES.split(text.strip())
+        if tok.strip(".'-")
+    ]
 
 
 def _is_marker(ch: str) -> bool:

@@ -47,6 +47,14 @@ PARSE_TABLE = [
     # MEDLINE initials that look like such a title stay initials.
     ("Smith PD", "smith", ("p", "d"), "smith_p", "P. D. Smith", False),
     ("PD Smith", "smith", ("p", "d"), "smith_p", "P. D. Smith", False),
+    # Dutch "'t" and "St." are particles of the surname in every form, not initials or given names.
+    ("Gerard 't Hooft", "'t hooft", ("gerard",), "thooft_g", "G. 't Hooft", False),
+    ("G. 't Hooft", "'t hooft", ("g",), "thooft_g", "G. 't Hooft", False),
+    ("'t Hooft G", "'t hooft", ("g",), "thooft_g", "G. 't Hooft", False),
+    ("'t Hooft, Gerard", "'t hooft", ("gerard",), "thooft_g", "G. 't Hooft", False),
+    ("Mary St. John", "st john", ("mary",), "stjohn_m", "M. st. John", False),
+    ("St John M", "st john", ("m",), "stjohn_m", "M. st John", False),
+    ("Mary St John", "st john", ("mary",), "stjohn_m", "M. st John", False),
 ]
 
 
