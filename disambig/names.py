@@ -9,7 +9,10 @@ table), so "José García-Márquez" and "Jose Garcia-Marquez" share a block. Lea
 ("Dr. John Smith", "Müller, Prof. Dr. Hans"), academic ones ("Dr. med. Hans Müller", "PD Dr. Eva
 Braun", "Ing. Jan Novák", "Müller, Hans, Dr. med.") and trailing degrees ("John Smith, MSc") are
 dropped, as are Spanish and Portuguese particles between given names: "María del Carmen López",
-"López, M. del C." and MEDLINE's "López MdC" have the given names of "López MC". A name written
+"López, M. del C." and MEDLINE's "López MdC" have the given names of "López MC". So are nicknames
+in quotes ('Robert "Bob" Smith', as "Robert (Bob) Smith"). The "e" and "y" of compound surnames are
+no initials ("Ana de Souza e Silva", MEDLINE's "Souza e Silva A", "José Ortega y Gasset"), nor are
+Dutch "'t" ("Gerard 't Hooft"); "O Brien P" is O'Brien, and "Patrick O Brien" may be. A name written
 in Chinese characters or Korean Hangul ("王小明", "김민준") is read family name first, as its
 pinyin or conventional romanisation ("Xiaoming Wang", "Minjun Kim").
 """
