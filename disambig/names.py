@@ -12,7 +12,8 @@ dropped, as are Spanish and Portuguese particles between given names: "María de
 "López, M. del C." and MEDLINE's "López MdC" have the given names of "López MC". So are nicknames
 in quotes ('Robert "Bob" Smith', as "Robert (Bob) Smith"). The "e" and "y" of compound surnames are
 no initials ("Ana de Souza e Silva", MEDLINE's "Souza e Silva A", "José Ortega y Gasset"), nor are
-Dutch "'t" ("Gerard 't Hooft"); "O Brien P" is O'Brien, and "Patrick O Brien" may be. A name written
+Dutch "'t" ("Gerard 't Hooft"); "O Brien P" is O'Brien, and "Patrick O Brien" may be. A Vietnamese
+name written family name first is read so ("Nguyen Van Anh" as "Van Anh Nguyen"). A name written
 in Chinese characters or Korean Hangul ("王小明", "김민준") is read family name first, as its
 pinyin or conventional romanisation ("Xiaoming Wang", "Minjun Kim").
 """
@@ -161,6 +162,17 @@ IRISH_O_SURNAMES = frozenset(
         *("flynn", "shaughnessy", "hehir", "neal", "keane"),
     }
 )
+# Common Vietnamese family names (folded: Nguyễn, Trần, Lê, Đỗ ...) and the middle names Văn and
+# Thị. A name of three or more words that starts with one and then the other is written family
+# name first, as Vietnamese names are: "Nguyen Van Anh" is Nguyen, Van Anh (MEDLINE's "Nguyen VA"),
+# and its "Van" no Dutch particle, nor its "Le" or "Do" a French or Portuguese one.
+VIETNAMESE_SURNAMES = frozenset(
+    {
+        *("nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do", "ho"),
+        *("ngo", "duong", "ly"),
+    }
+)
+_VIETNAMESE_MIDDLE_NAMES = frozenset({"van", "thi"})
 # The runs that may be capitalised in a name in mixed case ("Maria Del Carmen"): not "De", "Da", "Do"
 # or "Das", which are Chinese, Vietnamese and Indian given names too ("Xiao De Ming", "Ram Das").
 _CAPITALISED_GIVEN_NAME_PARTICLES = frozenset({("del",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los")})
@@ -787,6 +799,9 @@ def parse_name(raw: str) -> ParsedName:
         upper = _upper_surname(tokens, initial_flags)
         if upper is not None:
             return _open_to_initials_first(_build(*upper, ambiguous=False), tokens, initial_flags)
+    vietnamese = _vietnamese_family_name_first(tokens, initial_flags)
+    if vietnamese is not None:
+        return vietnamese
     # "HAZIZA D", "Haziza D.", "Stenkamp DL", "Garcia Marquez J": full words, then only initials.
     if not initial_flags[0] and initial_flags[-1]:
         split = len(tokens)
@@ -992,6 +1007,28 @@ def _open_to_vote(name: ParsedName, tokens: list[str], words: int) -> ParsedName
     # The vote compares surname keys: "guptaajay" is almost never voted for, so a corpus that
     # writes Gupta as a surname elsewhere reads the name as Gupta, Ajay K.
     return replace(name, order_ambiguous=True, alternative=_build(tokens[1:], tokens[:1], ambiguous=True))
+
+
+def _vietnamese_family_name_first(tokens: list[str], initial_flags: list[bool]) -> ParsedName | None:
+    """A Vietnamese name written family name first, "Nguyen Van Anh" or "DO THI HOA": three or more
+    words, none an initial, a family name of VIETNAMESE_SURNAMES and then Van or Thi, capitalised
+    (a lower-case "van" is Dutch) or in a name in one case. The given names first ("Van Anh Nguyen",
+    "Thi Van Anh Nguyen") are read as any name is. Where the last word is such a family name too
+    ("Le Thi Tran"), the name may be given names first: the corpus votes, as on "Wang Wei"."""
+    if len(tokens) < 3 or any(initial_flags):
+        return None
+    if fold(tokens[0]) not in VIETNAMESE_SURNAMES or fold(tokens[1]) not in _VIETNAMESE_MIDDLE_NAMES:
+        return None
+    words = [token.rstrip(".") for token in tokens]
+    if not all(len(word) > 1 and word.replace("-", "").isalpha() for word in words):
+        return None
+    if _mixed_case(tokens) and not all(word.istitle() for word in words[1:]):
+        return None  # "Ho van Dijk", "Nguyen Van de Anh": a particle in lower case
+    parsed = _build(tokens[1:], tokens[:1], ambiguous=False)
+    if fold(tokens[-1]) not in VIETNAMESE_SURNAMES:
+        return parsed
+    given_first = _build(tokens[:-1], tokens[-1:], ambiguous=True)
+    return replace(parsed, order_ambiguous=True, alternative=given_first)
 
 
 def _ends_in_devotional_given_name(tokens: list[str], start: int, initial_flags: list[bool]) -> bool:

@@ -321,12 +321,57 @@ def test_iberian_given_names_fit_their_medline_initials(full: str, medline: str)
         ("Nascimento, João do", "do nascimento", ("joao",)),
         ("Maria do Carmo Silva", "silva", ("maria", "carmo")),
         ("Smith DO", "smith", ("d", "o")),  # MEDLINE initials
-        ("Do Thi Hoa", "hoa", ("do", "thi")),  # a first word is never a particle
+        ("Do Thi Hoa", "do", ("thi", "hoa")),  # a first word is never a particle; here the family name
     ],
 )
 def test_spanish_and_portuguese_surname_particles(raw: str, surname: str, given: tuple[str, ...]) -> None:
     parsed = parse_name(raw)
     assert (parsed.surname, parsed.given) == (surname, given)
+
+
+# A Vietnamese name written family name first: Van and Thi after a common family name are middle
+# names, not a Dutch particle. raw, surname, given, display, order_ambiguous
+VIETNAMESE_NAMES = [
+    ("Nguyen Van Anh", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("NGUYEN VAN ANH", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("nguyen van anh", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("Nguy\u1ec5n V\u0103n Anh", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("Le Van Anh", "le", ("van", "anh"), "Van Anh Le", False),
+    ("Tran Van Thanh-Hai", "tran", ("van", "thanh", "hai"), "Van Thanh-Hai Tran", False),
+    ("Nguyen Thi Minh Khai", "nguyen", ("thi", "minh", "khai"), "Thi Minh Khai Nguyen", False),
+    ("\u0110\u1ed7 Th\u1ecb Hoa", "do", ("thi", "hoa"), "Thi Hoa Do", False),
+    # The last word a family name too: the corpus votes on the word order.
+    ("Le Thi Tran", "le", ("thi", "tran"), "Thi Tran Le", True),
+    ("Nguyen Thi Le", "nguyen", ("thi", "le"), "Thi Le Nguyen", True),
+    # As before: given names first, MEDLINE initials, Dutch particles, a lower-case "van".
+    ("Van Anh Nguyen", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("Nguyen, Van Anh", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("Nguyen VA", "nguyen", ("v", "a"), "V. A. Nguyen", False),
+    ("Nguyen Van", "van", ("nguyen",), "Nguyen Van", True),
+    ("Jan van Dijk", "van dijk", ("jan",), "Jan van Dijk", False),
+    ("Van Dijk, Jan", "van dijk", ("jan",), "Jan van Dijk", False),
+    ("VAN DIJK J", "van dijk", ("j",), "J. van Dijk", False),
+    ("Nguyen van Anh", "van anh", ("nguyen",), "Nguyen van Anh", False),
+    ("Ho van Dijk", "van dijk", ("ho",), "Ho van Dijk", False),
+    ("Nguyen Van A", "nguyen van", ("a",), "A. Nguyen Van", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "display", "ambiguous"), VIETNAMESE_NAMES, ids=[r[0] for r in VIETNAMESE_NAMES]
+)
+def test_vietnamese_names_family_name_first(
+    raw: str, surname: str, given: tuple[str, ...], display: str, ambiguous: bool
+) -> None:
+    parsed = parse_name(raw)
+    expected = (surname, given, display, ambiguous)
+    assert (parsed.surname, parsed.given, parsed.display, parsed.order_ambiguous) == expected
+
+
+def test_vietnamese_name_forms_share_a_block() -> None:
+    forms = [parse_name(raw) for raw in ["Nguyen Van Anh", "Van Anh Nguyen", "Nguyen VA", "NGUYEN Van Anh"]]
+    assert {name.block_key for name in forms} == {"nguyen_v"}
+    assert all(given_match(forms[0].given, name.given) for name in forms)
 
 
 def test_capitalised_trailing_given_name_is_no_particle() -> None:
