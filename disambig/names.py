@@ -9,7 +9,11 @@ table), so "José García-Márquez" and "Jose Garcia-Marquez" share a block. Lea
 ("Dr. John Smith", "Müller, Prof. Dr. Hans"), academic ones ("Dr. med. Hans Müller", "PD Dr. Eva
 Braun", "Ing. Jan Novák", "Müller, Hans, Dr. med.") and trailing degrees ("John Smith, MSc") are
 dropped, as are Spanish and Portuguese particles between given names: "María del Carmen López",
-"López, M. del C." and MEDLINE's "López MdC" have the given names of "López MC". A name written
+"López, M. del C." and MEDLINE's "López MdC" have the given names of "López MC". So are nicknames
+in quotes ('Robert "Bob" Smith', as "Robert (Bob) Smith"). The "e" and "y" of compound surnames are
+no initials ("Ana de Souza e Silva", MEDLINE's "Souza e Silva A", "José Ortega y Gasset"), nor are
+Dutch "'t" ("Gerard 't Hooft"); "O Brien P" is O'Brien, and "Patrick O Brien" may be. A Vietnamese
+name written family name first is read so ("Nguyen Van Anh" as "Van Anh Nguyen"). A name written
 in Chinese characters or Korean Hangul ("王小明", "김민준") is read family name first, as its
 pinyin or conventional romanisation ("Xiaoming Wang", "Minjun Kim").
 """
@@ -107,6 +111,11 @@ PARTICLES = frozenset(
         "des",
         "lo",
         "y",
+        # "Mary St. John" as "Mary St John"; Dutch "'t" and "'s" ("Gerard 't Hooft"), kept with
+        # their apostrophe by `_clean_tokens` so that they are no initials T and S.
+        "st.",
+        "'t",
+        "'s",
     }
 )
 # Spanish and Portuguese particles between given names ("María del Carmen", "Maria de Fátima",
@@ -128,6 +137,42 @@ DEVOTIONAL_GIVEN_NAMES = frozenset(
         *("concepcion", "conceicao", "nazare", "penha", "gloria", "milagros", "montserrat"),
     }
 )
+# The conjunctions of compound surnames, "Ana de Souza e Silva", "José Ortega y Gasset": never
+# initials, and the Spanish "y" a particle only there ("Wei Y Zhang" has the initial Y). The
+# Spanish compound is the surname, as catalogues enter it (LILACS: "Cotarelo y Mori, Emílio";
+# MEDLINE "Ortega y Gasset J"). For the Portuguese "e", where
+# the surname is read it is the last word, as Brazilian catalogues enter such a name (LILACS,
+# after AACR-2: "Silva, Ovídio Saraiva de Carvalho", the compound only when hyphenated), and the
+# compound "de Souza e Silva" is the second reading the corpus may choose, as "Souza e Silva A"
+# or "de Souza e Silva, Ana" write it (MEDLINE enters a name as the article gives it, so both
+# forms occur there).
+SURNAME_CONJUNCTIONS = frozenset({"e", "y"})
+# Irish surnames written with O' ("O'Brien"), without it: an export that loses the apostrophe writes
+# "Patrick O Brien", which cannot be told from a middle initial O ("Sara O Vargas", "Daniel O Stram"
+# in MEDLINE's full names) but by the corpus, and only for these. The corpus votes: O'Brien when
+# its firm names have it more often than Brien (`_open_to_two_word_surname`). "O Brien P"
+# (MEDLINE without the apostrophe) can only be O'Brien.
+IRISH_O_SURNAMES = frozenset(
+    {
+        *("brien", "brian", "neill", "neil", "connor", "conner", "connell", "sullivan", "reilly", "donnell"),
+        *("donoghue", "donohue", "donovan", "callaghan", "keeffe", "keefe", "mahony", "mahoney", "shea"),
+        *("leary", "dwyer", "driscoll", "rourke", "hara", "hare", "malley", "regan", "grady", "doherty"),
+        *("dowd", "flaherty", "gorman", "halloran", "hanlon", "kane", "kelly", "toole", "riordan", "meara"),
+        *("mara", "farrell", "carroll", "byrne", "boyle", "loughlin", "dea", "higgins", "hagan", "gara"),
+        *("flynn", "shaughnessy", "hehir", "neal", "keane"),
+    }
+)
+# Common Vietnamese family names (folded: Nguyễn, Trần, Lê, Đỗ ...) and the middle names Văn and
+# Thị. A name of three or more words that starts with one and then the other is written family
+# name first, as Vietnamese names are: "Nguyen Van Anh" is Nguyen, Van Anh (MEDLINE's "Nguyen VA"),
+# and its "Van" no Dutch particle, nor its "Le" or "Do" a French or Portuguese one.
+VIETNAMESE_SURNAMES = frozenset(
+    {
+        *("nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do", "ho"),
+        *("ngo", "duong", "ly"),
+    }
+)
+_VIETNAMESE_MIDDLE_NAMES = frozenset({"van", "thi"})
 # The runs that may be capitalised in a name in mixed case ("Maria Del Carmen"): not "De", "Da", "Do"
 # or "Das", which are Chinese, Vietnamese and Indian given names too ("Xiao De Ming", "Ram Das").
 _CAPITALISED_GIVEN_NAME_PARTICLES = frozenset({("del",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los")})
@@ -227,6 +272,13 @@ _MOJIBAKE = frozenset("?\ufffd")  # a letter lost in a bad transcoding: dropped,
 _PLAIN_ASCII = re.compile(r"[A-Za-z .,'\-]*")
 _WORD_BREAKS = re.compile(r"[\s,]+")
 _PARENTHESISED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+# A nickname in quotes, straight or curly, double or single: 'Robert "Bob" Smith', "Robert 'Bob'
+# Smith". The quote opens a word and closes one (before a space, a comma or the end), so an
+# apostrophe inside a surname ("O'Brien", "D'Angelo") or after it (MEDLINE's "Visona'") is none.
+_QUOTED = re.compile(
+    r"(?<!\S)(?:[\"\u201c\u201d\u201e\u00ab][^\"\u201c\u201d\u201e\u00ab\u00bb,]+[\"\u201c\u201d\u00bb]"
+    r"|['`\u2018\u2019][^'`\u2018\u2019,\s][^'`\u2018\u2019,]*['`\u2018\u2019])(?=[\s,]|$)"
+)
 # A name copied from a citation keeps its "et al." ("Smith J, et al."): it names no one.
 _ET_AL = re.compile(r"(?:^|[\s,;])+et\.?\s+al(?:ii|\.)?\s*$", re.IGNORECASE)
 
@@ -312,6 +364,36 @@ def _written_as_given_name_particle(words: list[str], run: tuple[str, ...], mixe
     return run in _CAPITALISED_GIVEN_NAME_PARTICLES and all(word.istitle() or word.islower() for word in words)
 
 
+def _is_conjunction(tokens: list[str], i: int) -> bool:
+    """Whether `tokens[i]` is the "e" or "y" of a compound surname (SURNAME_CONJUNCTIONS) after a
+    word and before a word or particle: in lower case in a name in mixed case ("Ana de Souza e
+    Silva", "Souza e Silva A", "Juan Pérez y de la Fuente"); in a name in one case only before a
+    word and then only initials ("SOUZA E SILVA A", "ORTEGA Y GASSET J"), since elsewhere
+    "JOHN E SMITH" and "WEI Y ZHANG" have middle initials, as "John E Smith" has."""
+    if not 0 < i < len(tokens) - 1 or tokens[i].lower() not in SURNAME_CONJUNCTIONS:
+        return False
+    after = tokens[i + 1].replace("-", "")
+    if not _is_surname_word(tokens[i - 1]) or len(after) < 2 or not after.isalpha():
+        return False
+    if _mixed_case(tokens):
+        return tokens[i].islower()
+    rest = tokens[i + 2 :]
+    all_upper = "".join(tokens).replace(".", "").isupper()
+    return bool(rest) and all(_is_initials_token(t, all_upper) for t in rest)
+
+
+def _is_particle(tokens: list[str], i: int) -> bool:
+    """Whether `tokens[i]` is a surname particle (PARTICLES); the Spanish "y" only as a conjunction."""
+    word = tokens[i].lower()
+    return word in PARTICLES and (word not in SURNAME_CONJUNCTIONS or _is_conjunction(tokens, i))
+
+
+def _is_surname_word(token: str) -> bool:
+    """A word that can be part of a surname: no initial, no particle."""
+    letters = token.replace("-", "").replace("'", "")
+    return len(letters) > 1 and letters.isalpha() and token.lower() not in _PARTICLE_WORDS
+
+
 def _split_given(tokens: list[str], all_upper: bool) -> tuple[str, ...]:
     parts: list[str] = []
     for i, token in enumerate(tokens):
@@ -341,6 +423,9 @@ def _plain_char(ch: str) -> str:
     return "'" if ch in _APOSTROPHES else " "
 
 
+_APOSTROPHE_PARTICLES = frozenset(word for word in PARTICLES if word.startswith("'"))
+
+
 def _clean_tokens(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii() or not _PLAIN_ASCII.fullmatch(text):
@@ -348,7 +433,11 @@ def _clean_tokens(text: str) -> list[str]:
     text = _ALLOWED.sub(" ", anyascii(text))
     # "J.C.Smith" -> "J.C. Smith", "B.O'Sullivan" -> "B. O'Sullivan"; keep "J.-P." together.
     text = re.sub(r"\.(?=[A-Za-z][A-Za-z'])", ". ", text)
-    return [tok.strip("'-") for tok in _SPACES.split(text.strip()) if tok.strip(".'-")]
+    return [
+        tok if tok.lower() in _APOSTROPHE_PARTICLES else tok.strip("'-")
+        for tok in _SPACES.split(text.strip())
+        if tok.strip(".'-")
+    ]
 
 
 def _is_marker(ch: str) -> bool:
@@ -360,19 +449,32 @@ def _is_marker(ch: str) -> bool:
 
 def _normalise(raw: str) -> str:
     """NFKC, without mojibake '?', parenthesised asides ("Hong (Iris) Xie": a nickname, maiden
-    name or transliteration, not a middle name), trailing byline markers ("Gupta1,2", "Gupta*")
-    or a citation's trailing "et al." ("Smith J, et al.")."""
+    name or transliteration, not a middle name), nicknames in quotes between words ('Robert "Bob"
+    Smith'), trailing byline markers ("Gupta1,2", "Gupta*") or a citation's trailing "et al."
+    ("Smith J, et al.")."""
     raw = _ET_AL.sub("", raw)
-    if raw.isascii() and (raw[-1:].isalpha() or raw[-1:] == ".") and not any(ch in raw for ch in "([?"):
+    if raw.isascii() and (raw[-1:].isalpha() or raw[-1:] == ".") and not any(ch in raw for ch in "([?\"'`"):
         return raw  # the usual case, and already normal
     text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if ch not in _MOJIBAKE)
-    without = _PARENTHESISED.sub(" ", text)
+    without = _drop_quoted_nicknames(_PARENTHESISED.sub(" ", text))
     if any(ch.isalpha() for ch in without):
         text = without
     end = len(text)
     while end and _is_marker(text[end - 1]):
         end -= 1
     return text[:end]
+
+
+def _drop_quoted_nicknames(text: str) -> str:
+    """`text` without the quoted words that follow a given name: between two words of the name
+    ('Robert "Bob" Smith') or last after the surname's comma ('Smith, Robert "Bob"'). A quoted
+    whole name, first word or last word without a comma ('"Bob" Smith') is left alone."""
+    for match in reversed(list(_QUOTED.finditer(text))):
+        before, after = text[: match.start()], text[match.end() :]
+        given_before = any(ch.isalpha() for ch in before.rpartition(",")[2])
+        if given_before and ("," in before or any(ch.isalpha() for ch in after)):
+            text = f"{before} {after}"
+    return text
 
 
 def _is_suffix(token: str) -> bool:
@@ -606,14 +708,17 @@ def _initial_flags(tokens: list[str], all_upper: bool) -> list[bool]:
     ("MA Y", "JC MA")."""
     flags = [_is_initials_token(t, all_upper) for t in tokens]
     if all_upper:
-        for i, token in enumerate(tokens[:-1]):
-            if token.lower() in PARTICLES:
+        for i in range(len(tokens) - 1):
+            if _is_particle(tokens, i):
                 flags[i] = False
         if all(flags):
             words = [i for i, t in enumerate(tokens) if "." not in t and len(t) > 1]
             voiced = [i for i in words if any(ch in _VOWELS for ch in tokens[i].lower())]
             if voiced or words:
                 flags[(voiced or words)[0]] = False
+    for i in range(1, len(tokens) - 1):
+        if _is_conjunction(tokens, i):
+            flags[i] = False
     # A particle between initials goes with them ("López-García M. del C."): `_build` drops it.
     particles_at = sorted(_given_name_particles(tokens, _mixed_case(tokens)))
     for i in particles_at:
@@ -673,7 +778,7 @@ def parse_name(raw: str) -> ParsedName:
             caseless = all(t.isupper() or t.islower() for t in given_tokens)
             while (
                 len(given_tokens) > 1
-                and given_tokens[-1].lower() in PARTICLES
+                and _is_particle(given_tokens, len(given_tokens) - 1)
                 and (caseless or given_tokens[-1].islower())
             ):
                 surname_tokens.insert(0, given_tokens.pop())
@@ -684,6 +789,8 @@ def parse_name(raw: str) -> ParsedName:
         return ParsedName("", ())
     if len(tokens) > 2 and _PARTICLE_INITIAL.fullmatch(tokens[-2]) and _LAST_INITIALS.fullmatch(tokens[-1]):
         tokens = [*tokens[:-2], tokens[-2] + tokens[-1]]  # "López-García Mdel C" as "López-García MdelC"
+    if len(tokens) > 2 and _is_irish_o(*tokens[:2]) and all(_is_initials_token(t, all_upper) for t in tokens[2:]):
+        tokens = [f"{tokens[0]}'{tokens[1]}", *tokens[2:]]  # MEDLINE's "O Brien P" as "O'Brien P"
     if len(tokens) == 1:
         return _build([], tokens, ambiguous=False)
     initial_flags = _initial_flags(tokens, all_upper)
@@ -692,6 +799,9 @@ def parse_name(raw: str) -> ParsedName:
         upper = _upper_surname(tokens, initial_flags)
         if upper is not None:
             return _open_to_initials_first(_build(*upper, ambiguous=False), tokens, initial_flags)
+    vietnamese = _vietnamese_family_name_first(tokens, initial_flags)
+    if vietnamese is not None:
+        return vietnamese
     # "HAZIZA D", "Haziza D.", "Stenkamp DL", "Garcia Marquez J": full words, then only initials.
     if not initial_flags[0] and initial_flags[-1]:
         split = len(tokens)
@@ -700,10 +810,13 @@ def parse_name(raw: str) -> ParsedName:
         if not any(initial_flags[:split]):
             parsed = _build(tokens[split:], tokens[:split], ambiguous=False)
             return _open_to_vote(parsed, tokens, split) if all_upper else parsed
-    # Western order; particles before the last word join the surname.
+    # Western order; particles before the last word join the surname, and so does the word before
+    # a Spanish "y", if a given name is left ("José Ortega y Gasset").
     start = len(tokens) - 1
-    while start > 1 and tokens[start - 1].lower() in PARTICLES:
+    while start > 1 and _is_particle(tokens, start - 1):
         start -= 1
+        if tokens[start].lower() == "y" and start > 1:
+            start -= 1
     given_tokens, surname_tokens = tokens[:start], tokens[start:]
     # "Wang Wei" may be read either way (the corpus votes); "Wang-Chang Su" may not: a hyphenated
     # first word is a given name, and the other reading would keep only its first part.
@@ -856,11 +969,15 @@ def _build(given_tokens: list[str], surname_tokens: list[str], *, ambiguous: boo
     surname = " ".join(fold(t) for t in surname_tokens)
     surname = re.sub(r"[^a-z\- ']", "", surname).strip()
     particles_at = _given_name_particles(given_tokens, _mixed_case(given_tokens + surname_tokens))
+    if given_tokens and _is_conjunction(given_tokens + surname_tokens[:1], len(given_tokens) - 1):
+        # "Ana de Souza e Silva" read with the surname Silva: the "e" is no given name.
+        particles_at.add(len(given_tokens) - 1)
     given = _split_given([t for i, t in enumerate(given_tokens) if i not in particles_at], all_upper)
     particles = len(surname_tokens) > 1
+    lower_case = PARTICLES | SURNAME_CONJUNCTIONS
     # A surname is a word even when short and in capitals ("LI", "MA"): never shown as initials.
     surname_display = " ".join(
-        t.lower() if particles and t.lower() in PARTICLES and i < len(surname_tokens) - 1 else _pretty_word(t)
+        t.lower() if particles and t.lower() in lower_case and i < len(surname_tokens) - 1 else _pretty_word(t)
         for i, t in enumerate(surname_tokens)
     )
     given_display = " ".join(
@@ -892,6 +1009,28 @@ def _open_to_vote(name: ParsedName, tokens: list[str], words: int) -> ParsedName
     return replace(name, order_ambiguous=True, alternative=_build(tokens[1:], tokens[:1], ambiguous=True))
 
 
+def _vietnamese_family_name_first(tokens: list[str], initial_flags: list[bool]) -> ParsedName | None:
+    """A Vietnamese name written family name first, "Nguyen Van Anh" or "DO THI HOA": three or more
+    words, none an initial, a family name of VIETNAMESE_SURNAMES and then Van or Thi, capitalised
+    (a lower-case "van" is Dutch) or in a name in one case. The given names first ("Van Anh Nguyen",
+    "Thi Van Anh Nguyen") are read as any name is. Where the last word is such a family name too
+    ("Le Thi Tran"), the name may be given names first: the corpus votes, as on "Wang Wei"."""
+    if len(tokens) < 3 or any(initial_flags):
+        return None
+    if fold(tokens[0]) not in VIETNAMESE_SURNAMES or fold(tokens[1]) not in _VIETNAMESE_MIDDLE_NAMES:
+        return None
+    words = [token.rstrip(".") for token in tokens]
+    if not all(len(word) > 1 and word.replace("-", "").isalpha() for word in words):
+        return None
+    if _mixed_case(tokens) and not all(word.istitle() for word in words[1:]):
+        return None  # "Ho van Dijk", "Nguyen Van de Anh": a particle in lower case
+    parsed = _build(tokens[1:], tokens[:1], ambiguous=False)
+    if fold(tokens[-1]) not in VIETNAMESE_SURNAMES:
+        return parsed
+    given_first = _build(tokens[:-1], tokens[-1:], ambiguous=True)
+    return replace(parsed, order_ambiguous=True, alternative=given_first)
+
+
 def _ends_in_devotional_given_name(tokens: list[str], start: int, initial_flags: list[bool]) -> bool:
     """Whether a name read given names first with the surname `tokens[start:]` ends in a given name
     and a devotional one after a particle ("... MARIA DEL CARMEN", "... Maria de Fátima"), with a
@@ -919,9 +1058,18 @@ def _open_to_two_word_surname(
     """`name`, read given names first from a name without a comma, with the reading of its last two
     words as the surname ("José García Márquez" as García Márquez, José) when it has one: a single
     surname word after two or more given words or initials, of which the last is a word, neither a
-    particle nor after one ("Maria del Carmen López", "Maria de Fátima Silva" keep theirs)."""
+    particle nor after one ("Maria del Carmen López", "Maria de Fátima Silva" keep theirs). After
+    the conjunction of a compound surname ("Ana de Souza e Silva") that reading is the compound,
+    with the particles before it: de Souza e Silva, Ana."""
     if len(surname_tokens) != 1 or len(given_tokens) < 2:
         return name
+    if _is_conjunction(given_tokens + surname_tokens, len(given_tokens) - 1):
+        return _open_to_compound_surname(name, given_tokens, surname_tokens)
+    if _is_irish_o(given_tokens[-1], surname_tokens[0]) and not any(initial_flags[: len(given_tokens) - 1]):
+        # "Patrick O Brien" as Patrick O'Brien: only after given names written out ("P O Brien" is
+        # MEDLINE's P. O. Brien).
+        irish = _build(given_tokens[:-1], [f"{given_tokens[-1]}'{surname_tokens[0]}"], ambiguous=False)
+        return replace(name, second_reading=TWO_WORD_SURNAME, alternative=irish)
     last = given_tokens[-1]
     if initial_flags[len(given_tokens) - 1] or not last.isalpha() or len(last) < 2:
         return name
@@ -931,6 +1079,27 @@ def _open_to_two_word_surname(
         name,
         second_reading=TWO_WORD_SURNAME,
         alternative=_build(given_tokens[:-1], [last, *surname_tokens], ambiguous=False),
+    )
+
+
+def _is_irish_o(token: str, word: str) -> bool:
+    """Whether `token` may be the O' of an Irish surname written without its apostrophe before
+    `word`: a capital O without a dot before one of IRISH_O_SURNAMES ("O Brien", "O BRIEN")."""
+    return token == "O" and fold(word) in IRISH_O_SURNAMES and (word.istitle() or word.isupper())
+
+
+def _open_to_compound_surname(name: ParsedName, given_tokens: list[str], surname_tokens: list[str]) -> ParsedName:
+    """`name` with the second reading of its compound surname: the word before the conjunction and
+    the particles before that word join the surname, if a given name is left."""
+    start = len(given_tokens) - 2
+    while start > 1 and given_tokens[start - 1].lower() in PARTICLES:
+        start -= 1
+    if start < 1:
+        return name  # "Souza e Silva": no given name would be left
+    return replace(
+        name,
+        second_reading=TWO_WORD_SURNAME,
+        alternative=_build(given_tokens[:start], [*given_tokens[start:], *surname_tokens], ambiguous=False),
     )
 
 

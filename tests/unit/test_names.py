@@ -47,6 +47,14 @@ PARSE_TABLE = [
     # MEDLINE initials that look like such a title stay initials.
     ("Smith PD", "smith", ("p", "d"), "smith_p", "P. D. Smith", False),
     ("PD Smith", "smith", ("p", "d"), "smith_p", "P. D. Smith", False),
+    # Dutch "'t" and "St." are particles of the surname in every form, not initials or given names.
+    ("Gerard 't Hooft", "'t hooft", ("gerard",), "thooft_g", "G. 't Hooft", False),
+    ("G. 't Hooft", "'t hooft", ("g",), "thooft_g", "G. 't Hooft", False),
+    ("'t Hooft G", "'t hooft", ("g",), "thooft_g", "G. 't Hooft", False),
+    ("'t Hooft, Gerard", "'t hooft", ("gerard",), "thooft_g", "G. 't Hooft", False),
+    ("Mary St. John", "st john", ("mary",), "stjohn_m", "M. st. John", False),
+    ("St John M", "st john", ("m",), "stjohn_m", "M. st John", False),
+    ("Mary St John", "st john", ("mary",), "stjohn_m", "M. st John", False),
 ]
 
 
@@ -313,12 +321,57 @@ def test_iberian_given_names_fit_their_medline_initials(full: str, medline: str)
         ("Nascimento, João do", "do nascimento", ("joao",)),
         ("Maria do Carmo Silva", "silva", ("maria", "carmo")),
         ("Smith DO", "smith", ("d", "o")),  # MEDLINE initials
-        ("Do Thi Hoa", "hoa", ("do", "thi")),  # a first word is never a particle
+        ("Do Thi Hoa", "do", ("thi", "hoa")),  # a first word is never a particle; here the family name
     ],
 )
 def test_spanish_and_portuguese_surname_particles(raw: str, surname: str, given: tuple[str, ...]) -> None:
     parsed = parse_name(raw)
     assert (parsed.surname, parsed.given) == (surname, given)
+
+
+# A Vietnamese name written family name first: Van and Thi after a common family name are middle
+# names, not a Dutch particle. raw, surname, given, display, order_ambiguous
+VIETNAMESE_NAMES = [
+    ("Nguyen Van Anh", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("NGUYEN VAN ANH", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("nguyen van anh", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("Nguy\u1ec5n V\u0103n Anh", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("Le Van Anh", "le", ("van", "anh"), "Van Anh Le", False),
+    ("Tran Van Thanh-Hai", "tran", ("van", "thanh", "hai"), "Van Thanh-Hai Tran", False),
+    ("Nguyen Thi Minh Khai", "nguyen", ("thi", "minh", "khai"), "Thi Minh Khai Nguyen", False),
+    ("\u0110\u1ed7 Th\u1ecb Hoa", "do", ("thi", "hoa"), "Thi Hoa Do", False),
+    # The last word a family name too: the corpus votes on the word order.
+    ("Le Thi Tran", "le", ("thi", "tran"), "Thi Tran Le", True),
+    ("Nguyen Thi Le", "nguyen", ("thi", "le"), "Thi Le Nguyen", True),
+    # As before: given names first, MEDLINE initials, Dutch particles, a lower-case "van".
+    ("Van Anh Nguyen", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("Nguyen, Van Anh", "nguyen", ("van", "anh"), "Van Anh Nguyen", False),
+    ("Nguyen VA", "nguyen", ("v", "a"), "V. A. Nguyen", False),
+    ("Nguyen Van", "van", ("nguyen",), "Nguyen Van", True),
+    ("Jan van Dijk", "van dijk", ("jan",), "Jan van Dijk", False),
+    ("Van Dijk, Jan", "van dijk", ("jan",), "Jan van Dijk", False),
+    ("VAN DIJK J", "van dijk", ("j",), "J. van Dijk", False),
+    ("Nguyen van Anh", "van anh", ("nguyen",), "Nguyen van Anh", False),
+    ("Ho van Dijk", "van dijk", ("ho",), "Ho van Dijk", False),
+    ("Nguyen Van A", "nguyen van", ("a",), "A. Nguyen Van", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "display", "ambiguous"), VIETNAMESE_NAMES, ids=[r[0] for r in VIETNAMESE_NAMES]
+)
+def test_vietnamese_names_family_name_first(
+    raw: str, surname: str, given: tuple[str, ...], display: str, ambiguous: bool
+) -> None:
+    parsed = parse_name(raw)
+    expected = (surname, given, display, ambiguous)
+    assert (parsed.surname, parsed.given, parsed.display, parsed.order_ambiguous) == expected
+
+
+def test_vietnamese_name_forms_share_a_block() -> None:
+    forms = [parse_name(raw) for raw in ["Nguyen Van Anh", "Van Anh Nguyen", "Nguyen VA", "NGUYEN Van Anh"]]
+    assert {name.block_key for name in forms} == {"nguyen_v"}
+    assert all(given_match(forms[0].given, name.given) for name in forms)
 
 
 def test_capitalised_trailing_given_name_is_no_particle() -> None:
@@ -337,6 +390,19 @@ def test_capitalised_trailing_given_name_is_no_particle() -> None:
         ("B.O'Sullivan", "o'sullivan", ("b",)),
         ("Wang , Michael HLS.", "wang", ("michael", "h", "l", "s")),  # a stray period after initials
         ("Mary O\u2019Brien", "o'brien", ("mary",)),
+        # A nickname in quotes is dropped as a parenthesised one is, straight or curly.
+        ('Robert "Bob" Smith', "smith", ("robert",)),
+        ("Robert 'Bob' Smith", "smith", ("robert",)),
+        ("Robert \u201cBob\u201d Smith", "smith", ("robert",)),
+        ("Robert \u2018Bob\u2019 Smith", "smith", ("robert",)),
+        ('Smith, Robert "Bob"', "smith", ("robert",)),
+        ("Smith, Robert 'Bob', Jr.", "smith", ("robert",)),
+        # Apostrophes and quotes that are no nickname's stay as they were.
+        ("D'Angelo, Mary", "d'angelo", ("mary",)),
+        ("I Visona'", "visona", ("i",)),  # MEDLINE's lost accent
+        ('"Bob" Smith', "smith", ("bob",)),  # no given name before it
+        ('"Smith, John"', "smith", ("john",)),  # a quoted whole name
+        ("Smith, 'Bob'", "smith", ("bob",)),
     ],
 )
 def test_noise_in_names(raw: str, surname: str, given: tuple[str, ...]) -> None:
@@ -838,6 +904,114 @@ def test_resolve_name_order_reads_a_two_word_surname_the_corpus_knows() -> None:
     resolved = resolve_name_order([parse_name(raw) for raw in raws])
     assert [(n.surname, n.given) for n in resolved[3:]] == [("garcia marquez", ("jose",)), ("gupta", ("ajay", "kumar"))]
     assert resolved[3].block_key == parse_name("García-Márquez, J.").block_key == "garciamarquez_j"
+
+
+# The "e" of a Portuguese compound surname is no initial. Read alone, "Ana de Souza e Silva" has
+# the surname Silva, as Brazilian catalogues enter it ("Silva AS"); the compound "de Souza e Silva"
+# of "de Souza e Silva A" is its second reading, for the corpus's firm names to choose. The "y" of
+# a Spanish one makes the surname whole ("Ortega y Gasset J"), and is an initial elsewhere.
+# raw, surname, given, display, second reading's surname and given names (None: no second reading)
+COMPOUND_SURNAMES = [
+    ("Ana de Souza e Silva", "silva", ("ana", "souza"), "Ana de Souza e Silva", ("de souza e silva", ("ana",))),
+    ("Ana Souza e Silva", "silva", ("ana", "souza"), "Ana Souza e Silva", ("souza e silva", ("ana",))),
+    ("A. de Souza e Silva", "silva", ("a", "souza"), "A. de Souza e Silva", ("de souza e silva", ("a",))),
+    ("Silva, Ana de Souza e", "silva", ("ana", "souza"), "Ana de Souza e Silva", None),  # ABNT
+    ("Souza e Silva, Ana", "souza e silva", ("ana",), "Ana Souza e Silva", None),
+    ("de Souza e Silva A", "de souza e silva", ("a",), "A. de Souza e Silva", None),  # MEDLINE
+    ("Souza e Silva AS", "souza e silva", ("a", "s"), "A. S. Souza e Silva", None),
+    ("SOUZA E SILVA A", "souza e silva", ("a",), "A. Souza e Silva", None),
+    ("DE SOUZA E SILVA A", "de souza e silva", ("a",), "A. de Souza e Silva", None),
+    ("Souza e Silva", "silva", ("souza",), "Souza e Silva", None),  # no given name would be left
+    ("José Ortega y Gasset", "ortega y gasset", ("jose",), "Jose Ortega y Gasset", None),
+    ("Juan Pérez y de la Fuente", "perez y de la fuente", ("juan",), "Juan Perez y de la Fuente", None),
+    ("G J Otero y Garzón", "otero y garzon", ("g", "j"), "G. J. Otero y Garzon", None),
+    ("Wei Y Zhang", "zhang", ("wei", "y"), "Wei Y. Zhang", None),  # was the surname "y zhang"
+    ("WEI Y ZHANG", "zhang", ("wei", "y"), "Wei Y. Zhang", None),
+    ("R Y Zhu", "zhu", ("r", "y"), "R. Y. Zhu", None),
+    ("ZHANG, WEI Y", "zhang", ("wei", "y"), "Wei Y. Zhang", None),
+    ("Timothy Y Y Lai", "lai", ("timothy", "y", "y"), "Timothy Y. Y. Lai", None),
+    # Look-alikes that stay as they were: a middle initial E, in any case; "E" in capitals where
+    # no initials follow (it may be John E. Smith's), MEDLINE initials.
+    ("John E Smith", "smith", ("john", "e"), "John E. Smith", None),
+    ("JOHN E SMITH", "smith", ("john", "e"), "John E. Smith", None),
+    ("john e smith", "smith", ("john", "e"), "John E. Smith", None),
+    ("ANA DE SOUZA E SILVA", "silva", ("ana", "souza", "e"), "Ana de Souza E. Silva", None),
+    ("Smith JE", "smith", ("j", "e"), "J. E. Smith", None),
+    ("J E Ramirez Vargas", "vargas", ("j", "e", "ramirez"), "J. E. Ramirez Vargas", ("ramirez vargas", ("j", "e"))),
+    ("Ortega y Gasset J", "ortega y gasset", ("j",), "J. Ortega y Gasset", None),
+    ("ORTEGA Y GASSET J", "ortega y gasset", ("j",), "J. Ortega y Gasset", None),
+    ("Ortega y Gasset, José", "ortega y gasset", ("jose",), "Jose Ortega y Gasset", None),
+    ("María y José López", "lopez", ("maria", "jose"), "Maria y Jose Lopez", None),
+    ("Zhang, Wei Y.", "zhang", ("wei", "y"), "Wei Y. Zhang", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "display", "second"), COMPOUND_SURNAMES, ids=[r[0] for r in COMPOUND_SURNAMES]
+)
+def test_the_conjunction_of_a_compound_surname_is_no_initial(
+    raw: str,
+    surname: str,
+    given: tuple[str, ...],
+    display: str,
+    second: tuple[str, tuple[str, ...]] | None,
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given, parsed.display) == (surname, given, display)
+    if second is None:
+        assert not parsed.second_reading
+    else:
+        other = swapped(parsed)
+        assert parsed.second_reading and (other.surname, other.given, other.display) == (*second, display)
+
+
+def test_resolve_name_order_reads_a_compound_surname_the_corpus_knows() -> None:
+    raws = ["de Souza e Silva A", "Silva, Bruno", "Ana de Souza e Silva", "Ana de Souza e Silva"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert [n.block_key for n in resolved[2:]] == ["silva_a"] * 2  # one vote each: the last word stays
+    resolved = resolve_name_order([parse_name(raw) for raw in ["de Souza e Silva A", *raws[2:]]])
+    assert [(n.block_key, n.given) for n in resolved[1:]] == [("desouzaesilva_a", ("ana",))] * 2
+
+
+# An Irish surname without its apostrophe: "Patrick O Brien" cannot be told from a middle initial
+# O ("Sara O Vargas") alone, so O'Brien is its second reading, for the corpus to choose; "O Brien P"
+# can only be O'Brien. raw, surname, given, second reading's surname and given names (or None)
+IRISH_O_NAMES = [
+    ("Patrick O Brien", "brien", ("patrick", "o"), ("o'brien", ("patrick",))),
+    ("PATRICK O BRIEN", "brien", ("patrick", "o"), ("o'brien", ("patrick",))),
+    ("Mary Ann O Neill", "neill", ("mary", "ann", "o"), ("o'neill", ("mary", "ann"))),
+    ("O Brien P", "o'brien", ("p",), None),
+    ("O BRIEN PJ", "o'brien", ("p", "j"), None),
+    # As before: a middle initial O before another surname, after an initial or with a dot.
+    ("Sara O Vargas", "vargas", ("sara", "o"), None),
+    ("John O Smith", "smith", ("john", "o"), None),
+    ("P O Brien", "brien", ("p", "o"), None),
+    ("Patrick O. Brien", "brien", ("patrick", "o"), None),
+    ("patrick o brien", "brien", ("patrick", "o"), None),
+    ("O Brien", "brien", ("o",), None),
+]
+
+
+@pytest.mark.parametrize(("raw", "surname", "given", "second"), IRISH_O_NAMES, ids=[r[0] for r in IRISH_O_NAMES])
+def test_an_irish_o_without_its_apostrophe(
+    raw: str, surname: str, given: tuple[str, ...], second: tuple[str, tuple[str, ...]] | None
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+    if second is None:
+        assert not parsed.second_reading
+    else:
+        other = swapped(parsed)
+        assert parsed.second_reading and (other.surname, other.given) == second
+        assert other.block_key == parse_name(f"{second[0]}, {second[1][0]}").block_key
+
+
+def test_resolve_name_order_reads_an_irish_o_the_corpus_knows() -> None:
+    resolved = resolve_name_order([parse_name(raw) for raw in ["O'Brien P", "Patrick O Brien", "Sara O Vargas"]])
+    assert [(n.block_key, n.given) for n in resolved[1:]] == [("obrien_p", ("patrick",)), ("vargas_s", ("sara", "o"))]
+    # Without O'Brien among the firm names the O stays a middle initial.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["Brien, Mark", "Patrick O Brien"]])
+    assert (resolved[1].block_key, resolved[1].given) == ("brien_p", ("patrick", "o"))
 
 
 @pytest.mark.parametrize(
