@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disambig.names import INITIALS_FIRST, ParsedName, parse_name, swapped
+from disambig.names import CAPITALS_LAST, INITIALS_FIRST, ParsedName, parse_name, swapped
 
 DEFAULT_MAX_BLOCK_SIZE = 3_000
 
@@ -23,14 +23,14 @@ def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
     Only names with two full words and no comma, and names in capitals of two or more words and
     then dotted initials ("GUPTA AJAY K."), are ambiguous; the corpus's own unambiguous names
     ("Wang, Wei", "W. Wang") vote on which word is the surname. A name with a second reading
-    ("José García Márquez" as García Márquez, "JA Smith" as J. A. Smith) is read so when
-    `reads_second_reading`.
+    ("José García Márquez" as García Márquez, "JA Smith" as J. A. Smith, "Wei LI" as Li) is read
+    so when `reads_second_reading`.
     """
     votes = Counter(n.surname_key for n in names if not n.order_ambiguous)
     if not votes:
         votes = Counter(n.surname_key for n in names)
     firm = firm_votes(names)
-    capitals_style = any(n.capitals_surname for n in names)
+    style = CorpusStyle.of(names)
     resolved = []
     for name in names:
         if name.order_ambiguous and name.first:
@@ -38,7 +38,7 @@ def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
             if votes[alternative.surname_key] > votes[name.surname_key]:
                 resolved.append(alternative)
                 continue
-        elif name.second_reading and reads_second_reading(name, firm, capitals_style):
+        elif name.second_reading and reads_second_reading(name, firm, style):
             resolved.append(swapped(name))
             continue
         resolved.append(name)
@@ -57,15 +57,39 @@ def firm_votes(names: Iterable[ParsedName]) -> Counter[str]:
     return Counter(n.surname_key for n in names if not (n.order_ambiguous or n.second_reading))
 
 
-def reads_second_reading(name: ParsedName, firm: Counter[str], capitals_style: bool) -> bool:
+@dataclass
+class CorpusStyle:
+    """How a corpus writes surnames, as its names show: how many in capitals ("HAZIZA Daniel",
+    "Ajay K. GUPTA"), how many before initials that can be nothing else ("Gupta AK", "Haziza D.")."""
+
+    capitals: int = 0
+    initials_last: int = 0
+
+    @classmethod
+    def of(cls, names: Iterable[ParsedName]) -> CorpusStyle:
+        style = cls()
+        for name in names:
+            style.see(name)
+        return style
+
+    def see(self, name: ParsedName) -> None:
+        self.capitals += name.capitals_surname
+        self.initials_last += name.initials_last
+
+
+def reads_second_reading(name: ParsedName, firm: Counter[str], style: CorpusStyle) -> bool:
     """Whether a name with a second reading is read so. "José García Márquez" is García Márquez,
     José when the corpus's firm names ("García-Márquez, J.", "Garcia Marquez J") have that surname
     more often than the last word alone ("Márquez, Ana"). "JA Smith" is J. A. Smith when they have
-    Smith and never JA as a surname, in a corpus that writes no surname in capitals
-    (`capitals_style`: "HAZIZA Daniel"), where "MA Lin" stays Ma even if Lin is the commoner."""
+    Smith and never JA as a surname, in a corpus that writes no surname in capitals ("HAZIZA
+    Daniel"), where "MA Lin" stays Ma even if Lin is the commoner. "Wei LI" is Li, Wei in a corpus
+    that writes more surnames in capitals than MEDLINE's way before initials ("Gupta AK"), whatever
+    the surname counts: the style says what such a name is."""
     own, other = firm[name.surname_key], firm[swapped(name).surname_key]
     if name.second_reading == INITIALS_FIRST:
-        return not capitals_style and own == 0 and other > 0
+        return style.capitals == 0 and own == 0 and other > 0
+    if name.second_reading == CAPITALS_LAST:
+        return style.capitals > style.initials_last
     return other > own
 
 

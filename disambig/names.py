@@ -173,6 +173,21 @@ VIETNAMESE_SURNAMES = frozenset(
     }
 )
 _VIETNAMESE_MIDDLE_NAMES = frozenset({"van", "thi"})
+# Chinese, Korean and Vietnamese surnames of two or three letters: written in capitals after the
+# given names ("Wei LI", "Van Thanh DO", "Minsoo KIM") they look like MEDLINE's initials ("Wei LI"
+# as Wei, L. I.), which the corpus's style decides (CAPITALS_LAST). Initials that are no such
+# surname ("Smith JA") are initials.
+SHORT_EAST_ASIAN_SURNAMES = frozenset(
+    {
+        *("li", "ma", "wu", "xu", "hu", "yu", "he", "lu", "du", "gu", "su", "fu", "ye", "ji", "xi", "qi"),
+        *("ni", "yi", "ou", "bi", "mo", "ge", "ke", "pu", "mu", "le", "do", "ho", "vo", "vu", "ly", "ko"),
+        *("oh", "an", "ng", "ha"),
+        *("kim", "lee", "wei", "yan", "xie", "liu", "sun", "han", "pan", "tan", "lin", "gao", "luo", "cai"),
+        *("mao", "guo", "zhu", "hou", "hao", "tao", "xia", "shi", "wan", "fan", "jia", "niu", "qiu", "qin"),
+        *("ren", "yao", "dai", "cao", "zou", "fei", "cui", "bai", "lai", "pei", "pak", "cho", "seo", "yoo"),
+        *("nam", "son", "lim", "koh", "teo", "ong", "lau", "lam", "yeo", "tse", "bui", "ngo", "dao", "mai"),
+    }
+)
 # The runs that may be capitalised in a name in mixed case ("Maria Del Carmen"): not "De", "Da", "Do"
 # or "Das", which are Chinese, Vietnamese and Indian given names too ("Xiao De Ming", "Ram Das").
 _CAPITALISED_GIVEN_NAME_PARTICLES = frozenset({("del",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los")})
@@ -187,6 +202,7 @@ _LAST_INITIALS = re.compile(r"[A-Z]{1,2}\.?")
 # The kinds of ParsedName.second_reading.
 TWO_WORD_SURNAME = "two-word surname"
 INITIALS_FIRST = "initials first"
+CAPITALS_LAST = "capitals last"
 
 _MIN_PREFIX_MATCH = 3
 _MIN_TYPO_LENGTH = 5
@@ -211,12 +227,16 @@ class ParsedName:
     # A second reading (`alternative`) the corpus may choose (blocking.resolve_name_order): for
     # TWO_WORD_SURNAME, "José García Márquez" with the surname García Márquez, as Spanish names
     # often have; for INITIALS_FIRST, Google Scholar's "JA Smith" as J. A. Smith rather than with
-    # the capitals surname of "LI Wei". Unlike a name of ambiguous word order, its own reading
-    # still counts as a vote for other names.
+    # the capitals surname of "LI Wei"; for CAPITALS_LAST, "Wei LI" as Li, Wei rather than MEDLINE's
+    # Wei, L. I. Unlike a name of ambiguous word order, its own reading still counts as a vote for
+    # other names.
     second_reading: str = ""
     # A surname written in capitals that cannot be initials ("HAZIZA Daniel", "GUPTA Ajay"): a
     # corpus with such names writes surnames in capitals, so its "MA Lin" is Ma, not M. A. Lin.
     capitals_surname: bool = False
+    # Initials after the surname that cannot be a word ("Gupta AK", "Haziza D."): a corpus with such
+    # names writes MEDLINE's "Surname Initials", so its "Wei LI" is Wei, L. I.
+    initials_last: bool = False
 
     @property
     def display(self) -> str:
@@ -809,7 +829,7 @@ def parse_name(raw: str) -> ParsedName:
             split -= 1
         if not any(initial_flags[:split]):
             parsed = _build(tokens[split:], tokens[:split], ambiguous=False)
-            return _open_to_vote(parsed, tokens, split) if all_upper else parsed
+            return _open_to_vote(parsed, tokens, split) if all_upper else _open_to_capitals_last(parsed, tokens, split)
     # Western order; particles before the last word join the surname, and so does the word before
     # a Spanish "y", if a given name is left ("José Ortega y Gasset").
     start = len(tokens) - 1
@@ -1050,6 +1070,19 @@ def _open_to_initials_first(name: ParsedName, tokens: list[str], initial_flags: 
     if len(tokens) != 2 or not initial_flags[0] or initial_flags[1] or "." in tokens[0]:
         return name
     return replace(name, second_reading=INITIALS_FIRST, alternative=_build(tokens[:1], tokens[1:], ambiguous=False))
+
+
+def _open_to_capitals_last(name: ParsedName, tokens: list[str], split: int) -> ParsedName:
+    """`name`, read MEDLINE's way from words and then initials in a name in mixed case: with the
+    second reading of a last token that is a short East Asian surname in capitals ("Wei LI", "Van
+    Thanh DO") as the surname, as "Ajay K. GUPTA" is written; else marked `initials_last`."""
+    last = tokens[-1]
+    given_words = all(part.isalpha() and part.istitle() for t in tokens[:split] for part in t.split("-"))
+    if split == len(tokens) - 1 and last.isupper() and last.lower() in SHORT_EAST_ASIAN_SURNAMES and given_words:
+        return replace(
+            name, second_reading=CAPITALS_LAST, alternative=_build(tokens[:split], tokens[split:], ambiguous=False)
+        )
+    return replace(name, initials_last=True)
 
 
 def _open_to_two_word_surname(

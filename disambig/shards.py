@@ -41,7 +41,7 @@ import orjson
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, reads_second_reading
+from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, CorpusStyle, make_blocks, reads_second_reading
 from disambig.corpus import TEXT_FIELDS, MentionTable, binary_rows, mention_parts, part_embeddings
 from disambig.engine import cluster_tables, identity_id_for
 from disambig.errors import DisambigError
@@ -210,7 +210,7 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
     spool_path = directory / "ambiguous-order.jsonl"
     unambiguous: Counter[str] = Counter()
     firm: Counter[str] = Counter()  # blocking.firm_votes
-    capitals_style = False  # as in blocking.resolve_name_order
+    style = CorpusStyle()  # as in blocking.resolve_name_order
     every: Counter[str] = Counter()
     names: dict[str, ParsedName] = {}  # names repeat (Zipf): parse each spelling once
     block_sizes: Counter[str] = Counter()
@@ -233,7 +233,7 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
                 if name is None:
                     name = names[mention.name] = parse_name(mention.name)
                 every[name.surname_key] += 1
-                capitals_style = capitals_style or name.capitals_surname
+                style.see(name)
                 if not name.order_ambiguous:
                     unambiguous[name.surname_key] += 1
                     if not name.second_reading:
@@ -250,7 +250,7 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
                 name = names.get(record["name"]) or parse_name(record["name"])
                 alternative = swapped(name)
                 if name.second_reading:
-                    record["swap"] = reads_second_reading(name, firm, capitals_style)
+                    record["swap"] = reads_second_reading(name, firm, style)
                 else:
                     record["swap"] = votes[alternative.surname_key] > votes[name.surname_key]
                 row_shards[record["row"]] = write(alternative.block_key if record["swap"] else name.block_key, record)

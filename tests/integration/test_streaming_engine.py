@@ -72,6 +72,17 @@ def test_shards_read_a_two_word_surname_as_the_one_table_engine_does(tmp_path: P
     assert_same(expected, mentions, streamed(StreamingEngine(model, jobs=1, shards=3), mentions))
 
 
+def test_shards_read_a_capitals_surname_last_as_the_one_table_engine_does(tmp_path: Path, model: PairwiseModel) -> None:
+    names = ["Wei LI", "Ajay K. GUPTA", "Jean DUPONT", "Li, Wei"]
+    mentions = [Mention(f"m{i}", name, title=f"Paper {i}") for i, name in enumerate(names)]
+    shards = write_shards(mentions, tmp_path, 3)
+    records = {r["mention_id"]: r for p in shards.paths for r in read_shard("jsonl", p.read_bytes())}
+    assert records["m0"]["swap"] is True  # Li, Wei: the block li_w
+    assert shards.row_shards[0] == shards.row_shards[3]
+    expected = Engine(model, jobs=1).cluster(mentions)
+    assert_same(expected, mentions, streamed(StreamingEngine(model, jobs=1, shards=3), mentions))
+
+
 def test_summaries_of_shards_combine_into_the_summary_of_the_whole(model: PairwiseModel) -> None:
     mentions = read_mentions(EXAMPLE)
     results = [(m, a.identity_id) for m, a in zip(mentions, Engine(model).cluster(mentions))]

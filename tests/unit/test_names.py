@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from disambig.blocking import resolve_name_order
-from disambig.names import INITIALS_FIRST, GivenMatch, given_match, parse_name, swapped, to_initials
+from disambig.names import CAPITALS_LAST, INITIALS_FIRST, GivenMatch, given_match, parse_name, swapped, to_initials
 
 # raw, surname, given, block_key, as_initials(), order_ambiguous
 PARSE_TABLE = [
@@ -1046,6 +1046,41 @@ def test_google_scholar_initials_are_read_where_the_corpus_writes_no_capitals_su
     # A corpus that writes surnames in capitals ("HAZIZA Daniel"): "MA Lin" is Ma, never M. A. Lin.
     resolved = resolve_name_order([parse_name(raw) for raw in ["MA Lin", "HAZIZA Daniel", "Lin, Jun"]])
     assert resolved[0].surname == "ma"
+
+
+@pytest.mark.parametrize(
+    ("raw", "first", "second"),
+    [
+        ("Wei LI", ("wei", ("l", "i")), ("li", ("wei",))),
+        ("Van Thanh DO", ("van thanh", ("d", "o")), ("do", ("van", "thanh"))),
+        ("Wei-Ying MA", ("wei-ying", ("m", "a")), ("ma", ("wei", "ying"))),
+    ],
+)
+def test_a_short_east_asian_surname_in_capitals_last_has_that_reading_second(
+    raw: str, first: tuple[str, tuple[str, ...]], second: tuple[str, tuple[str, ...]]
+) -> None:
+    parsed = parse_name(raw)
+    assert parsed.second_reading == CAPITALS_LAST and not parsed.initials_last
+    assert (parsed.surname, parsed.given) == first  # alone, as MEDLINE's "Gupta AK" must be read
+    assert (swapped(parsed).surname, swapped(parsed).given) == second
+
+
+@pytest.mark.parametrize("raw", ["Smith JA", "Gupta AK", "Wei LW", "Haziza D.", "Stenkamp DL"])
+def test_initials_that_are_no_surname_mark_medlines_style(raw: str) -> None:
+    parsed = parse_name(raw)
+    assert parsed.initials_last and not parsed.second_reading
+
+
+def test_capitals_last_is_read_as_the_surname_where_the_corpus_writes_surnames_in_capitals() -> None:
+    # Given names, then the surname in capitals ("Ajay K. GUPTA", "Jean DUPONT"): "Wei LI" is Li.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["Wei LI", "Ajay K. GUPTA", "Jean DUPONT"]])
+    assert (resolved[0].block_key, resolved[0].given) == ("li_w", ("wei",))
+    # MEDLINE's surname and initials ("Gupta AK", "Haziza D"): Wei, L. I., even with Li a surname.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["Wei LI", "Gupta AK", "Haziza D", "Li, Xiaoming"]])
+    assert (resolved[0].block_key, resolved[0].given) == ("wei_l", ("l", "i"))
+    # The style more names show decides: here MEDLINE's, two names to one.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["Wei LI", "Ajay K. GUPTA", "Gupta AK", "Haziza D"]])
+    assert resolved[0].block_key == "wei_l"
 
 
 def test_resolve_name_order_keeps_the_last_word_without_more_votes_for_two() -> None:
