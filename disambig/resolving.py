@@ -36,7 +36,7 @@ from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize,
 from disambig.identifiers import PairRules, apply_identifiers, identifier_exclusions, pair_rules
 from disambig.mention import Mention, mention_from_record
 from disambig.model import PairwiseModel
-from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name
+from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
 from disambig.stored_mentions import Computed, StoredMentions, parts_of
@@ -542,19 +542,23 @@ class Resolver:
 
 
 def _query_readings(query: str) -> list[ParsedName]:
-    """The names a search query may mean: as parsed and, for two spelled-out words, in the other
-    order too. The searcher types a name in the order they know it, and a stored "Zhang Lei" may
-    be Zhang Lei or Lei Zhang: alone, two words are read given name first, and a batch run settles
-    the order by a vote of the corpus, which a query has none of."""
+    """The names a search query may mean: as parsed, its other reading where the parser sees one
+    ("Wang Wei", "José García Márquez", "Wei LI"), and for two spelled-out words the other order
+    even when the query writes one ("Zhang, Lei" finds a stored "Zhang Lei" read as Lei Zhang). A
+    batch run settles such readings by a vote of the corpus, which a query has none of."""
     first = parse_name(query)
-    readings = [first] if first.surname_key else []
+    candidates = [first]
+    if first.order_ambiguous or first.second_reading:
+        candidates.append(swapped(first))
     words = [word for word in re.split(r"[\s,]+", query) if word]
     if len(words) == 2 and first.has_full_first:
-        for surname, given in (words, words[::-1]):
-            other = parse_name(f"{surname}, {given}")
-            if other.has_full_first and all(other.block_key != r.block_key for r in readings):
-                readings.append(other)
-    return readings
+        orders = (parse_name(f"{surname}, {given}") for surname, given in (words, words[::-1]))
+        candidates += [reading for reading in orders if reading.has_full_first]
+    readings: dict[str, ParsedName] = {}
+    for reading in candidates:
+        if reading.surname_key:
+            readings.setdefault(reading.block_key, reading)
+    return list(readings.values())
 
 
 def _name_similarity(wanted: ParsedName, candidate: ParsedName) -> float:

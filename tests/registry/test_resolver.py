@@ -210,3 +210,14 @@ def test_a_search_ranks_equal_names_by_their_mentions(resolver: Resolver) -> Non
     ranked = resolver.search("Haziza")
     assert [identity for identity, _ in ranked] == [many[0].identity_id, few[0].identity_id]
     assert ranked[0][1] == ranked[1][1]
+
+
+@pytest.mark.parametrize(
+    ("query", "stored"),
+    [("Wei LI", "Li, Wei"), ("José García Márquez", "García Márquez, José"), ("JA Smith", "Smith, J. A.")],
+)
+def test_a_search_also_reads_a_query_the_other_way_the_parser_sees(resolver: Resolver, query: str, stored: str) -> None:
+    # Alone, "Wei LI" is MEDLINE's Wei, L. I., "José García Márquez" has the surname Márquez and
+    # "JA Smith" the surname Ja: a search also looks where their other reading puts them.
+    (resolution,) = resolver.resolve([Mention("r1", stored, ("Y. Chen",), "Graph mining")])
+    assert resolution.identity_id in dict(resolver.search(query))
