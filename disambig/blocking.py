@@ -62,7 +62,9 @@ def reads_second_reading(name: ParsedName, firm: Counter[str], capitals_style: b
     José when the corpus's firm names ("García-Márquez, J.", "Garcia Marquez J") have that surname
     more often than the last word alone ("Márquez, Ana"). "JA Smith" is J. A. Smith when they have
     Smith and never JA as a surname, in a corpus that writes no surname in capitals
-    (`capitals_style`: "HAZIZA Daniel"), where "MA Lin" stays Ma even if Lin is the commoner."""
+    (`capitals_style`: "HAZIZA Daniel"), where "MA Lin" stays Ma even if Lin is the commoner.
+    "Lior Ben Aronovich", read family name first for its patronymic-like last word, is Aronovich,
+    Lior Ben when they have Aronovich more often than Lior."""
     own, other = firm[name.surname_key], firm[swapped(name).surname_key]
     if name.second_reading == INITIALS_FIRST:
         return not capitals_style and own == 0 and other > 0
