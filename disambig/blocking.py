@@ -84,7 +84,9 @@ def reads_second_reading(name: ParsedName, firm: Counter[str], style: CorpusStyl
     Smith and never JA as a surname, in a corpus that writes no surname in capitals ("HAZIZA
     Daniel"), where "MA Lin" stays Ma even if Lin is the commoner. "Wei LI" is Li, Wei in a corpus
     that writes more surnames in capitals than MEDLINE's way before initials ("Gupta AK"), whatever
-    the surname counts: the style says what such a name is."""
+    the surname counts: the style says what such a name is. "Lior Ben Aronovich", read family name
+    first for its patronymic-like last word, is Aronovich, Lior Ben when they have Aronovich more
+    often than Lior."""
     own, other = firm[name.surname_key], firm[swapped(name).surname_key]
     if name.second_reading == INITIALS_FIRST:
         return style.capitals == 0 and own == 0 and other > 0

@@ -13,9 +13,11 @@ dropped, as are Spanish and Portuguese particles between given names: "María de
 in quotes ('Robert "Bob" Smith', as "Robert (Bob) Smith"). The "e" and "y" of compound surnames are
 no initials ("Ana de Souza e Silva", MEDLINE's "Souza e Silva A", "José Ortega y Gasset"), nor are
 Dutch "'t" ("Gerard 't Hooft"); "O Brien P" is O'Brien, and "Patrick O Brien" may be. A Vietnamese
-name written family name first is read so ("Nguyen Van Anh" as "Van Anh Nguyen"). A name written
-in Chinese characters or Korean Hangul ("王小明", "김민준") is read family name first, as its
-pinyin or conventional romanisation ("Xiaoming Wang", "Minjun Kim").
+name written family name first is read so ("Nguyen Van Anh" as "Van Anh Nguyen"), and so is a
+Russian, Ukrainian or Belarusian one with its patronymic ("Ivanov Ivan Ivanovich" as "Ivan
+Ivanovich Ivanov"). A name written in Chinese characters or Korean Hangul ("王小明", "김민준")
+is read family name first, as its pinyin or conventional romanisation ("Xiaoming Wang",
+"Minjun Kim").
 """
 
 from __future__ import annotations
@@ -188,6 +190,14 @@ SHORT_EAST_ASIAN_SURNAMES = frozenset(
         *("nam", "son", "lim", "koh", "teo", "ong", "lau", "lam", "yeo", "tse", "bui", "ngo", "dao", "mai"),
     }
 )
+# An East Slavic patronymic, folded, after a stem of two or more letters: Russian -ovich, -evich
+# (-ievich, -yevich), -ovna, -evna, -ichna (Il'inichna); Ukrainian -ovych, -evych, -ivna;
+# Belarusian -avich, -auna, -euna. anyascii reads the Cyrillic so: Иванович Ivanovich, Сергеевна
+# Sergeevna, Григорович Grigorovich, Іванівна Ivanivna, Аляксандравіч Alyaksandravich,
+# Аляксандраўна Alyaksandrauna. Not a bare -ich, the end of German given names (Friedrich, Ulrich)
+# and of a few patronymics only (Il'ich); nor Serbo-Croatian -ić, -ović, which fold without the h
+# (Petrović is Petrovic) and are surnames.
+_PATRONYMIC = re.compile(r"[a-z]{2,}(?:ovich|evich|avich|ovych|evych|ovna|evna|ichna|ivna|auna|euna)")
 # The runs that may be capitalised in a name in mixed case ("Maria Del Carmen"): not "De", "Da", "Do"
 # or "Das", which are Chinese, Vietnamese and Indian given names too ("Xiao De Ming", "Ram Das").
 _CAPITALISED_GIVEN_NAME_PARTICLES = frozenset({("del",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los")})
@@ -203,6 +213,7 @@ _LAST_INITIALS = re.compile(r"[A-Z]{1,2}\.?")
 TWO_WORD_SURNAME = "two-word surname"
 INITIALS_FIRST = "initials first"
 CAPITALS_LAST = "capitals last"
+GIVEN_NAMES_FIRST = "given names first"
 
 _MIN_PREFIX_MATCH = 3
 _MIN_TYPO_LENGTH = 5
@@ -228,8 +239,9 @@ class ParsedName:
     # TWO_WORD_SURNAME, "José García Márquez" with the surname García Márquez, as Spanish names
     # often have; for INITIALS_FIRST, Google Scholar's "JA Smith" as J. A. Smith rather than with
     # the capitals surname of "LI Wei"; for CAPITALS_LAST, "Wei LI" as Li, Wei rather than MEDLINE's
-    # Wei, L. I. Unlike a name of ambiguous word order, its own reading still counts as a vote for
-    # other names.
+    # Wei, L. I.; for GIVEN_NAMES_FIRST, "Ivanov Ivan Ivanovich" read as Western names are, with the
+    # surname Ivanovich. Unlike a name of ambiguous word order, its own reading still counts as a
+    # vote for other names.
     second_reading: str = ""
     # A surname written in capitals that cannot be initials ("HAZIZA Daniel", "GUPTA Ajay"): a
     # corpus with such names writes surnames in capitals, so its "MA Lin" is Ma, not M. A. Lin.
@@ -822,6 +834,11 @@ def parse_name(raw: str) -> ParsedName:
     vietnamese = _vietnamese_family_name_first(tokens, initial_flags)
     if vietnamese is not None:
         return vietnamese
+    if _east_slavic_family_name_first(tokens, initial_flags):
+        # The Western reading, surname Ivanovich, is for the corpus to choose (`reads_second_reading`).
+        parsed = _build(tokens[1:], tokens[:1], ambiguous=False)
+        western = _build(tokens[:2], tokens[2:], ambiguous=False)
+        return replace(parsed, second_reading=GIVEN_NAMES_FIRST, alternative=western)
     # "HAZIZA D", "Haziza D.", "Stenkamp DL", "Garcia Marquez J": full words, then only initials.
     if not initial_flags[0] and initial_flags[-1]:
         split = len(tokens)
@@ -1049,6 +1066,28 @@ def _vietnamese_family_name_first(tokens: list[str], initial_flags: list[bool]) 
         return parsed
     given_first = _build(tokens[:-1], tokens[-1:], ambiguous=True)
     return replace(parsed, order_ambiguous=True, alternative=given_first)
+
+
+def _is_patronymic(token: str) -> bool:
+    """'Ivanovich', 'Sergeevna', 'Hryhorovych', 'Vasil'evich' (see _PATRONYMIC)."""
+    return _PATRONYMIC.fullmatch(re.sub(r"[^a-z]", "", fold(token))) is not None
+
+
+def _east_slavic_family_name_first(tokens: list[str], initial_flags: list[bool]) -> bool:
+    """Whether a name is written as Russian, Ukrainian and Belarusian catalogues (eLibrary) write
+    one, family name, given name, patronymic: "Ivanov Ivan Ivanovich", "IVANOVA ANNA SERGEEVNA",
+    "Shevchenko Taras Hryhorovych". Three words, none an initial or particle, the last a patronymic
+    and the middle none: "Dmitri Dmitriyevich Shostakovich" is given names first. Nor is a name
+    whose first word is a given name of the nickname table ("Jodi Heintz Obradovich", "John Paul
+    Rabinovich"): there the last word is a surname of Slavic origin, and the name is Western. The
+    corpus vote on the Western reading cannot decide those alone: a registry resolves one mention
+    with no corpus, and aminer110 writes Jodi Heintz Obradovich only so. A patronymic written as an
+    initial ("Ivanov Ivan I.") cannot be told from "Garcia Marquez J."."""
+    if len(tokens) != 3 or any(initial_flags) or not all(_is_surname_word(token) for token in tokens):
+        return False
+    if not _is_patronymic(tokens[2]) or _is_patronymic(tokens[1]):
+        return False
+    return not _nicknames_of(re.sub(r"[^a-z]", "", fold(tokens[0])))
 
 
 def _ends_in_devotional_given_name(tokens: list[str], start: int, initial_flags: list[bool]) -> bool:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from disambig.blocking import resolve_name_order
-from disambig.names import CAPITALS_LAST, INITIALS_FIRST, GivenMatch, given_match, parse_name, swapped, to_initials
+from disambig.blocking import registry_block_key, resolve_name_order
+from disambig.names import (
+    CAPITALS_LAST,
+    GIVEN_NAMES_FIRST,
+    INITIALS_FIRST,
+    GivenMatch,
+    given_match,
+    parse_name,
+    swapped,
+    to_initials,
+)
 
 # raw, surname, given, block_key, as_initials(), order_ambiguous
 PARSE_TABLE = [
@@ -1012,6 +1021,120 @@ def test_resolve_name_order_reads_an_irish_o_the_corpus_knows() -> None:
     # Without O'Brien among the firm names the O stays a middle initial.
     resolved = resolve_name_order([parse_name(raw) for raw in ["Brien, Mark", "Patrick O Brien"]])
     assert (resolved[1].block_key, resolved[1].given) == ("brien_p", ("patrick", "o"))
+
+
+# A Russian, Ukrainian or Belarusian name written family name first with its patronymic, as
+# eLibrary and Russian journals write it, is read as "Ivan Ivanovich Ivanov" is; the Western
+# reading, with the patronymic as the surname, is its second reading, for the corpus to choose.
+# raw, surname, given, display, second reading's surname (None: no such reading)
+EAST_SLAVIC_NAMES = [
+    ("Ivanov Ivan Ivanovich", "ivanov", ("ivan", "ivanovich"), "Ivan Ivanovich Ivanov", "ivanovich"),
+    (
+        "Иванов Иван Иванович",
+        "ivanov",
+        ("ivan", "ivanovich"),
+        "Ivan Ivanovich Ivanov",
+        "ivanovich",
+    ),
+    ("IVANOV IVAN IVANOVICH", "ivanov", ("ivan", "ivanovich"), "Ivan Ivanovich Ivanov", "ivanovich"),
+    ("ivanov ivan ivanovich", "ivanov", ("ivan", "ivanovich"), "Ivan Ivanovich Ivanov", "ivanovich"),
+    ("Ivanova Anna Sergeevna", "ivanova", ("anna", "sergeevna"), "Anna Sergeevna Ivanova", "sergeevna"),
+    ("Tolstoy Lev Nikolayevich", "tolstoy", ("lev", "nikolayevich"), "Lev Nikolayevich Tolstoy", "nikolayevich"),
+    ("Ulyanova Mariya Il'inichna", "ulyanova", ("mariya", "ilinichna"), "Mariya Il'inichna Ulyanova", "il'inichna"),
+    (
+        "Rimsky-Korsakov Nikolai Andreyevich",
+        "rimsky-korsakov",
+        ("nikolai", "andreyevich"),
+        "Nikolai Andreyevich Rimsky-Korsakov",
+        "andreyevich",
+    ),
+    # Ukrainian (national transliteration; anyascii reads the Cyrillic with Russian g and i) and Belarusian.
+    (
+        "Shevchenko Taras Hryhorovych",
+        "shevchenko",
+        ("taras", "hryhorovych"),
+        "Taras Hryhorovych Shevchenko",
+        "hryhorovych",
+    ),
+    (
+        "Шевченко Тарас Григорович",  # noqa: RUF001 (Cyrillic, not Latin look-alikes)
+        "shevchenko",
+        ("taras", "grigorovich"),
+        "Taras Grigorovich Shevchenko",
+        "grigorovich",
+    ),
+    ("Kovalenko Oksana Ivanivna", "kovalenko", ("oksana", "ivanivna"), "Oksana Ivanivna Kovalenko", "ivanivna"),
+    (
+        "Петренко Оксана Іванівна",
+        "petrenko",
+        ("oksana", "ivanivna"),
+        "Oksana Ivanivna Petrenko",
+        "ivanivna",
+    ),
+    (
+        "Bykau Vasil Uladzimiravich",
+        "bykau",
+        ("vasil", "uladzimiravich"),
+        "Vasil Uladzimiravich Bykau",
+        "uladzimiravich",
+    ),
+    # As before: given names first, a comma, initials, a capitals surname, two words; a patronymic
+    # in the middle ("Shostakovich" is the surname), or as an initial, which cannot be told from
+    # "Garcia Marquez J."; a Western given name first; Serbo-Croatian -ić; German and bare -ich.
+    ("Ivan Ivanovich Ivanov", "ivanov", ("ivan", "ivanovich"), "Ivan Ivanovich Ivanov", None),
+    ("Ivanov, Ivan Ivanovich", "ivanov", ("ivan", "ivanovich"), "Ivan Ivanovich Ivanov", None),
+    ("Ivanov I.I.", "ivanov", ("i", "i"), "I. I. Ivanov", None),
+    ("I. I. Ivanov", "ivanov", ("i", "i"), "I. I. Ivanov", None),
+    ("IVANOV Ivan Ivanovich", "ivanov", ("ivan", "ivanovich"), "Ivan Ivanovich Ivanov", None),
+    ("Ivanov Ivan I.", "ivanov ivan", ("i",), "I. Ivanov Ivan", None),
+    (
+        "Dmitri Dmitriyevich Shostakovich",
+        "shostakovich",
+        ("dmitri", "dmitriyevich"),
+        "Dmitri Dmitriyevich Shostakovich",
+        None,
+    ),
+    ("Roman Abramovich", "abramovich", ("roman",), "Roman Abramovich", None),
+    ("Novak Djokovic", "djokovic", ("novak",), "Novak Djokovic", None),
+    ("Ana Marija Petrovi\u0107", "petrovic", ("ana", "marija"), "Ana Marija Petrovic", None),
+    ("John Paul Rabinovich", "rabinovich", ("john", "paul"), "John Paul Rabinovich", None),
+    ("Jodi Heintz Obradovich", "obradovich", ("jodi", "heintz"), "Jodi Heintz Obradovich", None),
+    ("Hans Peter Friedrich", "friedrich", ("hans", "peter"), "Hans Peter Friedrich", None),
+    ("Ulyanov Vladimir Il'ich", "il'ich", ("ulyanov", "vladimir"), "Ulyanov Vladimir Il'ich", None),
+    ("Fauna Maria Ivna", "ivna", ("fauna", "maria"), "Fauna Maria Ivna", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given", "display", "second"), EAST_SLAVIC_NAMES, ids=[r[0] for r in EAST_SLAVIC_NAMES]
+)
+def test_east_slavic_names_family_name_first(
+    raw: str, surname: str, given: tuple[str, ...], display: str, second: str | None
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given, parsed.display) == (surname, given, display)
+    if second is None:
+        assert parsed.second_reading != GIVEN_NAMES_FIRST
+    else:
+        other = swapped(parsed)
+        assert parsed.second_reading == GIVEN_NAMES_FIRST and not parsed.order_ambiguous
+        assert (other.surname, other.given[-1]) == (second, given[0])
+
+
+def test_east_slavic_name_forms_share_a_block() -> None:
+    forms = ["Ivanov Ivan Ivanovich", "Ivan Ivanovich Ivanov", "Ivanov, Ivan Ivanovich", "Ivanov I.I.", "I. I. Ivanov"]
+    assert {registry_block_key(raw) for raw in forms} == {"ivanov_i"}
+    parsed = [parse_name(raw) for raw in forms]
+    assert all(given_match(parsed[0].given, name.given) for name in parsed)
+
+
+def test_resolve_name_order_reads_a_slavic_surname_last_the_corpus_knows() -> None:
+    # "Lior Ben Aronovich" starts with no given name of the nickname table: family name first
+    # alone, given names first where the corpus's firm names have the surname Aronovich.
+    assert registry_block_key("Lior Ben Aronovich") == "lior_b"
+    raws = ["Aronovich, M.", "Lior Ben Aronovich", "Ivanov Ivan Ivanovich", "Ivanov, Petr"]
+    resolved = resolve_name_order([parse_name(raw) for raw in raws])
+    assert [n.block_key for n in resolved[1:3]] == ["aronovich_l", "ivanov_i"]
 
 
 @pytest.mark.parametrize(
