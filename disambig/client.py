@@ -13,7 +13,7 @@ from disambig.mention import Mention
 from disambig.registry import Change
 from disambig.resolving import Resolution
 from disambig.service.channel import open_channel
-from disambig.service.convert import change_from_proto
+from disambig.service.convert import change_from_proto, mention_from_proto
 from disambig.service.convert import mention_to_proto as record_to_proto
 from disambig.v1 import disambig_pb2 as pb
 from disambig.v1 import disambig_pb2_grpc as pb_grpc
@@ -100,6 +100,42 @@ class Client:
         requests = (pb.ResolveStreamRequest(mentions=[mention_to_proto(m) for m in chunk]) for chunk in chunks)
         for reply in self.stub.ResolveStream(requests):
             yield [resolution_from_proto(r) for r in reply.resolutions]
+
+    def get_identity(self, identity_id: str) -> pb.GetIdentityResponse:
+        """The identity an id belongs to now: after a merge the survivor, with `merged_into` and
+        `merge_path` telling how it was reached. NOT_FOUND for an id never issued."""
+        return self.stub.GetIdentity(pb.GetIdentityRequest(identity_id=identity_id), timeout=self.timeout)
+
+    def identity_mentions(self, identity_id: str, page_size: int = 100) -> Iterator[Mention]:
+        """Every mention of an identity, in mention id order, paged through ListIdentityMentions."""
+        token = ""
+        while True:
+            request = pb.ListIdentityMentionsRequest(identity_id=identity_id, page_size=page_size, page_token=token)
+            reply = self.stub.ListIdentityMentions(request, timeout=self.timeout)
+            for message in reply.mentions:
+                yield mention_from_proto(message, f"{identity_id} mention")
+            token = reply.next_page_token
+            if not token:
+                return
+
+    def search(self, query: str, context: Mention | None = None, limit: int = 10) -> list[tuple[pb.Identity, float]]:
+        """Identities ranked for a name query (and a context mention, if given), with their scores."""
+        request = pb.SearchIdentitiesRequest(query=query, limit=limit)
+        if context is not None:
+            request.context.CopyFrom(mention_to_proto(context))
+        reply = self.stub.SearchIdentities(request, timeout=self.timeout)
+        return [(hit.identity, hit.score) for hit in reply.results]
+
+    def merge(self, identity_ids: Sequence[str], reason: str = "") -> pb.Identity:
+        """Merge identities into one (a must-link every later resolution keeps); the survivor."""
+        request = pb.MergeIdentitiesRequest(identity_ids=list(identity_ids), reason=reason)
+        return self.stub.MergeIdentities(request, timeout=self.timeout).identity
+
+    def split(self, identity_id: str, mention_ids: Sequence[str], reason: str = "") -> tuple[pb.Identity, pb.Identity]:
+        """Move mentions of an identity to a new one (a cannot-link); (what remains, what split off)."""
+        request = pb.SplitIdentityRequest(identity_id=identity_id, mention_ids=list(mention_ids), reason=reason)
+        reply = self.stub.SplitIdentity(request, timeout=self.timeout)
+        return reply.remaining, reply.split_off
 
     def list_changes(self, since: int = 0, limit: int = 0) -> tuple[list[Change], int]:
         """One page of the change feed after `since` (limit 0: the server's default page) and

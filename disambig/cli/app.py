@@ -4,6 +4,7 @@ input, 1 for a failed service, a one-line message naming the file and line) and 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -25,6 +26,8 @@ EXIT_BAD_INPUT = 2
 def fail_cleanly(func: F) -> F:
     """Turn DisambigError into a one-line message: exit code 2 for bad input, 1 for a failed service."""
 
+    # functools.wraps also carries the click parameters already declared on func.
+    @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
@@ -32,8 +35,6 @@ def fail_cleanly(func: F) -> F:
             click.echo(f"disambig: error: {exc}", err=True)
             sys.exit(EXIT_FAILURE if isinstance(exc, ServiceError) else EXIT_BAD_INPUT)
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
     return wrapper  # type: ignore[return-value]
 
 

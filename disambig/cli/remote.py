@@ -1,11 +1,14 @@
-"""Commands that call a running server: `disambig client resolve`, `changes` and `health`."""
+"""Commands that call a running server: `disambig client ...` (resolve, identity, mentions,
+search, merge, split), `changes` and `health`."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 import orjson
@@ -13,6 +16,8 @@ import orjson
 from disambig.cli.app import EXIT_BAD_INPUT, EXIT_FAILURE, F, atomic_output, fail_cleanly, main
 
 if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
     from disambig.client import Client
 
 
@@ -65,37 +70,114 @@ def _connect(target: str, connection: dict[str, Any], timeout: float = 60.0) -> 
     return Client(target, timeout, **connection)
 
 
+@contextmanager
+def _reporting_call_errors(target: str) -> Iterator[None]:
+    """A call the server refuses ends the command with its status on stderr: exit 2 when the
+    input was bad (INVALID_ARGUMENT), else 1 (NOT_FOUND, UNAVAILABLE, ...)."""
+    import grpc
+
+    try:
+        yield
+    except grpc.RpcError as exc:
+        click.echo(f"disambig: error: {target}: {exc.code().name}: {exc.details()}", err=True)
+        sys.exit(EXIT_BAD_INPUT if exc.code() == grpc.StatusCode.INVALID_ARGUMENT else EXIT_FAILURE)
+
+
+def _json_line(message: Message) -> str:
+    from google.protobuf import json_format
+
+    return orjson.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True)).decode()
+
+
 @main.group()
 def client() -> None:
     """Talk to a running disambig server."""
 
 
-@client.command("resolve")
+def _client_command(name: str) -> Callable[[F], F]:
+    """`disambig client NAME`, with --target and the connection options; its own arguments and
+    options are declared below this decorator."""
+
+    def decorate(func: F) -> F:
+        func = _connection_options(fail_cleanly(func))
+        func = click.option("--target", required=True, help="Server address, HOST:PORT.")(func)
+        return cast(F, client.command(name)(func))
+
+    return decorate
+
+
+@_client_command("resolve")
 @click.argument("mentions", type=str)
-@click.option("--target", required=True, help="Server address, HOST:PORT.")
 @click.option("-o", "--output", default="-", show_default=True, help="Output JSONL ('-' = stdout).")
-@_connection_options
-@fail_cleanly
 def client_resolve(mentions: str, target: str, output: str, **connection: Any) -> None:
     """Stream the mentions of MENTIONS (JSONL) through the server's ResolveStream."""
-    import grpc
-
     from disambig.readers import read_mentions
 
     records = read_mentions(mentions)
-    try:
-        with _connect(target, connection) as remote, atomic_output(output) as handle:
-            for r in remote.resolve_stream(records):
-                line = {
-                    "mention_id": r.mention_id,
-                    "identity_id": r.identity_id,
-                    "confidence": r.confidence,
-                    "created": r.created,
-                }
-                handle.write(orjson.dumps(line) + b"\n")
-    except grpc.RpcError as exc:
-        click.echo(f"disambig: error: {target}: {exc.code().name}: {exc.details()}", err=True)
-        sys.exit(EXIT_BAD_INPUT if exc.code() == grpc.StatusCode.INVALID_ARGUMENT else 1)
+    with (
+        _reporting_call_errors(target),
+        _connect(target, connection) as remote,
+        atomic_output(output) as handle,
+    ):
+        for r in remote.resolve_stream(records):
+            line = {
+                "mention_id": r.mention_id,
+                "identity_id": r.identity_id,
+                "confidence": r.confidence,
+                "created": r.created,
+            }
+            handle.write(orjson.dumps(line) + b"\n")
+
+
+@_client_command("identity")
+@click.argument("identity_id")
+def client_identity(identity_id: str, target: str, **connection: Any) -> None:
+    """Print the identity IDENTITY_ID belongs to now, as JSON (merged ids: the survivor)."""
+    with _reporting_call_errors(target), _connect(target, connection) as remote:
+        click.echo(_json_line(remote.get_identity(identity_id)))
+
+
+@_client_command("mentions")
+@click.argument("identity_id")
+def client_mentions(identity_id: str, target: str, **connection: Any) -> None:
+    """Print every mention of IDENTITY_ID as JSONL, in mention id order."""
+    with _reporting_call_errors(target), _connect(target, connection) as remote:
+        for mention in remote.identity_mentions(identity_id):
+            click.echo(orjson.dumps(mention.to_dict()).decode())
+
+
+@_client_command("search")
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Identities to print.")
+def client_search(query: str, target: str, limit: int, **connection: Any) -> None:
+    """Print the identities a name QUERY may mean, best first: one JSON line each, with its score."""
+    from google.protobuf import json_format
+
+    with _reporting_call_errors(target), _connect(target, connection) as remote:
+        for identity, score in remote.search(query, limit=limit):
+            record = json_format.MessageToDict(identity, preserving_proto_field_name=True)
+            click.echo(orjson.dumps({"score": score, "identity": record}).decode())
+
+
+@_client_command("merge")
+@click.argument("identity_ids", nargs=-1, required=True)
+@click.option("--reason", default="", help="Who asks and why, kept in the audit trail.")
+def client_merge(identity_ids: tuple[str, ...], target: str, reason: str, **connection: Any) -> None:
+    """Merge IDENTITY_IDS into one identity (kept by every later resolution); print the survivor."""
+    with _reporting_call_errors(target), _connect(target, connection) as remote:
+        click.echo(_json_line(remote.merge(identity_ids, reason)))
+
+
+@_client_command("split")
+@click.argument("identity_id")
+@click.argument("mention_ids", nargs=-1, required=True)
+@click.option("--reason", default="", help="Who asks and why, kept in the audit trail.")
+def client_split(identity_id: str, mention_ids: tuple[str, ...], target: str, reason: str, **connection: Any) -> None:
+    """Move MENTION_IDS of IDENTITY_ID to a new identity (kept apart from then on); print both."""
+    with _reporting_call_errors(target), _connect(target, connection) as remote:
+        remaining, split_off = remote.split(identity_id, mention_ids, reason)
+        click.echo(_json_line(remaining))
+        click.echo(_json_line(split_off))
 
 
 @main.command()

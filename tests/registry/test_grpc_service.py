@@ -160,3 +160,49 @@ def test_a_deadline_too_short_for_the_work_is_reported_and_a_retry_resolves(chan
     assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     again = stub.Resolve(pb.ResolveRequest(mentions=mentions), timeout=60).resolutions
     assert [r.mention_id for r in again] == [m.mention_id for m in mentions]
+
+
+def test_python_client_and_cli_curate_identities(target: str) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from disambig.cli import main
+    from disambig.client import Client
+
+    corpus = LabelledCorpus.read(EXAMPLE)
+    with Client(target) as remote:
+        resolutions = remote.resolve(corpus.mentions)
+        ml, stat = resolutions[0].identity_id, resolutions[3].identity_id
+        assert [m.mention_id for m in remote.identity_mentions(ml, page_size=2)] == sorted(
+            r.mention_id for r in resolutions if r.identity_id == ml
+        )
+        ranked = remote.search("D. Haziza", context=corpus.mentions[4])
+        assert ranked[0][0].identity_id == stat and ranked[0][1] > ranked[1][1]
+
+    def run(*args: str) -> tuple[int, list[str]]:
+        result = CliRunner().invoke(main, ["client", *args, "--target", target])
+        return result.exit_code, result.output.splitlines()
+
+    code, lines = run("search", "Haziza", "--limit", "1")
+    assert code == 0 and len(lines) == 1 and json.loads(lines[0])["identity"]["identity_id"] in {ml, stat}
+    code, lines = run("mentions", stat)
+    assert code == 0 and {json.loads(line)["mention_id"] for line in lines} == {
+        r.mention_id for r in resolutions if r.identity_id == stat
+    }
+    code, lines = run("merge", ml, stat, "--reason", "curator: one person after all")
+    survivor = json.loads(lines[0])["identity_id"]
+    assert code == 0 and survivor in {ml, stat}
+    merged_away = stat if survivor == ml else ml
+    code, lines = run("identity", merged_away)
+    assert code == 0 and json.loads(lines[0])["merged_into"] == survivor
+    moved = resolutions[3].mention_id
+    code, lines = run("split", survivor, moved, "--reason", "curator: not the same after all")
+    remaining, split_off = (json.loads(line) for line in lines)
+    assert (
+        code == 0 and remaining["identity_id"] == survivor and int(split_off["mention_count"]) == 1
+    )  # int64: a JSON string
+    code, lines = run("identity", "id-nope")
+    assert code == 1
+    code, lines = run("merge", survivor)  # one identity is nothing to merge: the server refuses
+    assert code == 2
