@@ -83,10 +83,15 @@ def _reporting_call_errors(target: str) -> Iterator[None]:
         sys.exit(EXIT_BAD_INPUT if exc.code() == grpc.StatusCode.INVALID_ARGUMENT else EXIT_FAILURE)
 
 
-def _json_line(message: Message) -> str:
+def _as_dict(message: Message) -> dict[str, Any]:
+    """A message as proto3 JSON maps it (field names as in the proto; int64 as strings)."""
     from google.protobuf import json_format
 
-    return orjson.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True)).decode()
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _json_line(message: Message) -> str:
+    return orjson.dumps(_as_dict(message)).decode()
 
 
 @main.group()
@@ -151,12 +156,9 @@ def client_mentions(identity_id: str, target: str, **connection: Any) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Identities to print.")
 def client_search(query: str, target: str, limit: int, **connection: Any) -> None:
     """Print the identities a name QUERY may mean, best first: one JSON line each, with its score."""
-    from google.protobuf import json_format
-
     with _reporting_call_errors(target), _connect(target, connection) as remote:
         for identity, score in remote.search(query, limit=limit):
-            record = json_format.MessageToDict(identity, preserving_proto_field_name=True)
-            click.echo(orjson.dumps({"score": score, "identity": record}).decode())
+            click.echo(orjson.dumps({"score": score, "identity": _as_dict(identity)}).decode())
 
 
 @_client_command("merge")
