@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,9 +52,16 @@ def registry_block_key(name: str) -> str:
 
 
 def firm_votes(names: Iterable[ParsedName]) -> Counter[str]:
-    """The surname keys of the names that are open to no vote: those that decide whether a name
-    with a second reading ("José García Márquez", "JA Smith") is read so."""
-    return Counter(n.surname_key for n in names if not (n.order_ambiguous or n.second_reading))
+    """The surname keys of the names whose own reading is firm (`votes_firmly`): those that decide
+    whether a name with a second reading ("José García Márquez", "JA Smith") is read so."""
+    return Counter(n.surname_key for n in names if votes_firmly(n))
+
+
+def votes_firmly(name: ParsedName) -> bool:
+    """Whether a name's own reading counts as a firm surname vote: open to no word-order vote, and
+    to no second reading but CAPITALS_LAST, which the corpus's style decides, not its surname
+    counts: MEDLINE's "Smith MA" is Smith's vote as "Smith JA" is."""
+    return not name.order_ambiguous and name.second_reading in ("", CAPITALS_LAST)
 
 
 @dataclass
@@ -64,6 +71,9 @@ class CorpusStyle:
 
     capitals: int = 0
     initials_last: int = 0
+    # The surname keys of names with a single reading: a word that is a surname there ("Smith J")
+    # keeps it in "Smith MA", whatever the style.
+    plain: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def of(cls, names: Iterable[ParsedName]) -> CorpusStyle:
@@ -75,6 +85,8 @@ class CorpusStyle:
     def see(self, name: ParsedName) -> None:
         self.capitals += name.capitals_surname
         self.initials_last += name.initials_last
+        if not (name.order_ambiguous or name.second_reading):
+            self.plain[name.surname_key] += 1
 
 
 def reads_second_reading(name: ParsedName, firm: Counter[str], style: CorpusStyle) -> bool:
@@ -83,15 +95,16 @@ def reads_second_reading(name: ParsedName, firm: Counter[str], style: CorpusStyl
     more often than the last word alone ("Márquez, Ana"). "JA Smith" is J. A. Smith when they have
     Smith and never JA as a surname, in a corpus that writes no surname in capitals ("HAZIZA
     Daniel"), where "MA Lin" stays Ma even if Lin is the commoner. "Wei LI" is Li, Wei in a corpus
-    that writes more surnames in capitals than MEDLINE's way before initials ("Gupta AK"), whatever
-    the surname counts: the style says what such a name is. "Lior Ben Aronovich", read family name
-    first for its patronymic-like last word, is Aronovich, Lior Ben when they have Aronovich more
-    often than Lior."""
+    that writes more surnames in capitals than MEDLINE's way before initials ("Gupta AK"), unless
+    Wei is a surname of a name with no other reading ("Wei, Jun"): the style says what such a name
+    is, and MEDLINE's "Smith MA" stays Smith beside "Smith J". "Popov Lev Aronovich", read family
+    name first for its patronymic-like last word, is Aronovich, Popov Lev when they have Aronovich
+    more often than Popov."""
     own, other = firm[name.surname_key], firm[swapped(name).surname_key]
     if name.second_reading == INITIALS_FIRST:
         return style.capitals == 0 and own == 0 and other > 0
     if name.second_reading == CAPITALS_LAST:
-        return style.capitals > style.initials_last
+        return style.capitals > style.initials_last and style.plain[name.surname_key] == 0
     return other > own
 
 

@@ -198,6 +198,13 @@ SHORT_EAST_ASIAN_SURNAMES = frozenset(
 # and of a few patronymics only (Il'ich); nor Serbo-Croatian -ić, -ović, which fold without the h
 # (Petrović is Petrovic) and are surnames.
 _PATRONYMIC = re.compile(r"[a-z]{2,}(?:ovich|evich|avich|ovych|evych|ovna|evna|ichna|ivna|auna|euna)")
+# The endings of East Slavic family names, folded (Ivanov, Ivanova, Ilyin, Tolstoy, Tolstaya,
+# Dostoevsky, Shevchenko, Kovalchuk, Yanukovych, Abramovich, Bykau): a name read family name first
+# for its patronymic starts with one, where a Western name with a Slavic surname last starts with a
+# given name ("Tatiana Maria Petrovich", "Goran Milan Markovich").
+_EAST_SLAVIC_FAMILY_NAME = re.compile(
+    r"[a-z]{2,}(?:ov|ev|in|yn|ova|eva|ina|yna|aya|oy|ky|iy|ii|yi|ki|ska|ko|uk|ak|ych|ich|au|ets)"
+)
 # The runs that may be capitalised in a name in mixed case ("Maria Del Carmen"): not "De", "Da", "Do"
 # or "Das", which are Chinese, Vietnamese and Indian given names too ("Xiao De Ming", "Ram Das").
 _CAPITALISED_GIVEN_NAME_PARTICLES = frozenset({("del",), ("dos",), ("de", "la"), ("de", "las"), ("de", "los")})
@@ -1077,9 +1084,10 @@ def _east_slavic_family_name_first(tokens: list[str], initial_flags: list[bool])
     """Whether a name is written as Russian, Ukrainian and Belarusian catalogues (eLibrary) write
     one, family name, given name, patronymic: "Ivanov Ivan Ivanovich", "IVANOVA ANNA SERGEEVNA",
     "Shevchenko Taras Hryhorovych". Three words, none an initial or particle, the last a patronymic
-    and the middle none: "Dmitri Dmitriyevich Shostakovich" is given names first. Nor is a name
-    whose first word is a given name of the nickname table ("Jodi Heintz Obradovich", "John Paul
-    Rabinovich"): there the last word is a surname of Slavic origin, and the name is Western. The
+    and the middle none: "Dmitri Dmitriyevich Shostakovich" is given names first. The first word
+    must end as East Slavic family names do (_EAST_SLAVIC_FAMILY_NAME) and be no given name of the
+    nickname table ("Jodi Heintz Obradovich", "John Paul Rabinovich", "Juan Carlos Petrovich"):
+    there the last word is a surname of Slavic origin, and the name is Western. The
     corpus vote on the Western reading cannot decide those alone: a registry resolves one mention
     with no corpus, and aminer110 writes Jodi Heintz Obradovich only so. A patronymic written as an
     initial ("Ivanov Ivan I.") cannot be told from "Garcia Marquez J."."""
@@ -1087,7 +1095,8 @@ def _east_slavic_family_name_first(tokens: list[str], initial_flags: list[bool])
         return False
     if not _is_patronymic(tokens[2]) or _is_patronymic(tokens[1]):
         return False
-    return not _nicknames_of(re.sub(r"[^a-z]", "", fold(tokens[0])))
+    first = re.sub(r"[^a-z]", "", fold(tokens[0]))
+    return _EAST_SLAVIC_FAMILY_NAME.fullmatch(first) is not None and not _nicknames_of(first)
 
 
 def _ends_in_devotional_given_name(tokens: list[str], start: int, initial_flags: list[bool]) -> bool:
@@ -1116,7 +1125,8 @@ def _open_to_capitals_last(name: ParsedName, tokens: list[str], split: int) -> P
     second reading of a last token that is a short East Asian surname in capitals ("Wei LI", "Van
     Thanh DO") as the surname, as "Ajay K. GUPTA" is written; else marked `initials_last`."""
     last = tokens[-1]
-    given_words = all(part.isalpha() and part.istitle() for t in tokens[:split] for part in t.split("-"))
+    # Words in mixed case ("Wei", "Xiao-ming", "Wei-Ying"), no capitals or initials.
+    given_words = all(t.replace("-", "").isalpha() and t[:1].isupper() and not t.isupper() for t in tokens[:split])
     if split == len(tokens) - 1 and last.isupper() and last.lower() in SHORT_EAST_ASIAN_SURNAMES and given_words:
         return replace(
             name, second_reading=CAPITALS_LAST, alternative=_build(tokens[:split], tokens[split:], ambiguous=False)

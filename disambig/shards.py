@@ -41,7 +41,14 @@ import orjson
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, CorpusStyle, make_blocks, reads_second_reading
+from disambig.blocking import (
+    DEFAULT_MAX_BLOCK_SIZE,
+    Block,
+    CorpusStyle,
+    make_blocks,
+    reads_second_reading,
+    votes_firmly,
+)
 from disambig.corpus import TEXT_FIELDS, MentionTable, binary_rows, mention_parts, part_embeddings
 from disambig.engine import cluster_tables, identity_id_for
 from disambig.errors import DisambigError
@@ -236,8 +243,8 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
                 style.see(name)
                 if not name.order_ambiguous:
                     unambiguous[name.surname_key] += 1
-                    if not name.second_reading:
-                        firm[name.surname_key] += 1
+                if votes_firmly(name):
+                    firm[name.surname_key] += 1
                 if (name.order_ambiguous and name.first) or name.second_reading:
                     spool.write(orjson.dumps(_record(mention, row, False)) + b"\n")
                     row_shards.append(0)  # known once the votes are in

@@ -1099,6 +1099,11 @@ EAST_SLAVIC_NAMES = [
     ("Ana Marija Petrovi\u0107", "petrovic", ("ana", "marija"), "Ana Marija Petrovic", None),
     ("John Paul Rabinovich", "rabinovich", ("john", "paul"), "John Paul Rabinovich", None),
     ("Jodi Heintz Obradovich", "obradovich", ("jodi", "heintz"), "Jodi Heintz Obradovich", None),
+    # A first word that ends as no East Slavic family name does: a given name.
+    ("Tatiana Maria Petrovich", "petrovich", ("tatiana", "maria"), "Tatiana Maria Petrovich", None),
+    ("Goran Milan Markovich", "markovich", ("goran", "milan"), "Goran Milan Markovich", None),
+    ("Juan Carlos Petrovich", "petrovich", ("juan", "carlos"), "Juan Carlos Petrovich", None),
+    ("Mei Ling Rabinovich", "rabinovich", ("mei", "ling"), "Mei Ling Rabinovich", None),
     ("Hans Peter Friedrich", "friedrich", ("hans", "peter"), "Hans Peter Friedrich", None),
     ("Ulyanov Vladimir Il'ich", "il'ich", ("ulyanov", "vladimir"), "Ulyanov Vladimir Il'ich", None),
     ("Fauna Maria Ivna", "ivna", ("fauna", "maria"), "Fauna Maria Ivna", None),
@@ -1129,12 +1134,12 @@ def test_east_slavic_name_forms_share_a_block() -> None:
 
 
 def test_resolve_name_order_reads_a_slavic_surname_last_the_corpus_knows() -> None:
-    # "Lior Ben Aronovich" starts with no given name of the nickname table: family name first
-    # alone, given names first where the corpus's firm names have the surname Aronovich.
-    assert registry_block_key("Lior Ben Aronovich") == "lior_b"
-    raws = ["Aronovich, M.", "Lior Ben Aronovich", "Ivanov Ivan Ivanovich", "Ivanov, Petr"]
+    # "Popov Lev Aronovich" starts as a family name does: family name first alone, given names
+    # first where the corpus's firm names have the surname Aronovich (more than Popov).
+    assert registry_block_key("Popov Lev Aronovich") == "popov_l"
+    raws = ["Aronovich, M.", "Popov Lev Aronovich", "Ivanov Ivan Ivanovich", "Ivanov, Petr"]
     resolved = resolve_name_order([parse_name(raw) for raw in raws])
-    assert [n.block_key for n in resolved[1:3]] == ["aronovich_l", "ivanov_i"]
+    assert [n.block_key for n in resolved[1:3]] == ["aronovich_p", "ivanov_i"]
 
 
 @pytest.mark.parametrize(
@@ -1204,6 +1209,21 @@ def test_capitals_last_is_read_as_the_surname_where_the_corpus_writes_surnames_i
     # The style more names show decides: here MEDLINE's, two names to one.
     resolved = resolve_name_order([parse_name(raw) for raw in ["Wei LI", "Ajay K. GUPTA", "Gupta AK", "Haziza D"]])
     assert resolved[0].block_key == "wei_l"
+    # "Xiao-ming LI", a hyphenated given name in mixed case, reads as "Wei LI" does.
+    resolved = resolve_name_order([parse_name(raw) for raw in ["Xiao-ming LI", "Ajay K. GUPTA", "Jean DUPONT"]])
+    assert resolved[0].block_key == "li_x"
+
+
+def test_medline_initials_that_spell_a_surname_keep_their_surname_and_its_vote() -> None:
+    # More capitals surnames than MEDLINE names, but Smith is a surname of "Smith M": "Smith MA" stays.
+    raws = ["HAZIZA Daniel", "GUPTA Ajay", "Ajay K. GUPTA", "Smith MA", "Smith MA", "Smith M"]
+    assert [n.block_key for n in resolve_name_order([parse_name(raw) for raw in raws])][3:] == ["smith_m"] * 3
+    # "Marquez MA" still votes for Marquez: "Jose Garcia Marquez" keeps the surname Marquez.
+    raws = ["Marquez MA", "Marquez MA", "Garcia-Marquez J", "Jose Garcia Marquez"]
+    assert resolve_name_order([parse_name(raw) for raw in raws])[-1].block_key == "marquez_j"
+    # "Smith HE" still votes for Smith: Google Scholar's "JA Smith" is J. A. Smith.
+    raws = ["Smith HE", "Smith HE", "JA Smith"]
+    assert resolve_name_order([parse_name(raw) for raw in raws])[-1].block_key == "smith_j"
 
 
 def test_resolve_name_order_keeps_the_last_word_without_more_votes_for_two() -> None:
