@@ -175,19 +175,16 @@ VIETNAMESE_SURNAMES = frozenset(
     }
 )
 _VIETNAMESE_MIDDLE_NAMES = frozenset({"van", "thi"})
-# Chinese, Korean and Vietnamese surnames of two or three letters: written in capitals after the
-# given names ("Wei LI", "Van Thanh DO", "Minsoo KIM") they look like MEDLINE's initials ("Wei LI"
-# as Wei, L. I.), which the corpus's style decides (CAPITALS_LAST). Initials that are no such
-# surname ("Smith JA") are initials.
+# Chinese, Korean and Vietnamese surnames of two letters: written in capitals after the given names
+# ("Wei LI", "Van Thanh DO") they look like MEDLINE's initials ("Wei LI" as Wei, L. I.), which the
+# corpus's style decides (CAPITALS_LAST). Initials that are no such surname ("Smith JA") are
+# initials. Three capitals that start with a consonant are read as a capitals surname already
+# ("Minsoo KIM", "Wei LIU": `_upper_surname`), so of those only the ones that start with a vowel.
 SHORT_EAST_ASIAN_SURNAMES = frozenset(
     {
         *("li", "ma", "wu", "xu", "hu", "yu", "he", "lu", "du", "gu", "su", "fu", "ye", "ji", "xi", "qi"),
         *("ni", "yi", "ou", "bi", "mo", "ge", "ke", "pu", "mu", "le", "do", "ho", "vo", "vu", "ly", "ko"),
-        *("oh", "an", "ng", "ha"),
-        *("kim", "lee", "wei", "yan", "xie", "liu", "sun", "han", "pan", "tan", "lin", "gao", "luo", "cai"),
-        *("mao", "guo", "zhu", "hou", "hao", "tao", "xia", "shi", "wan", "fan", "jia", "niu", "qiu", "qin"),
-        *("ren", "yao", "dai", "cao", "zou", "fei", "cui", "bai", "lai", "pei", "pak", "cho", "seo", "yoo"),
-        *("nam", "son", "lim", "koh", "teo", "ong", "lau", "lam", "yeo", "tse", "bui", "ngo", "dao", "mai"),
+        *("oh", "an", "ng", "ha", "ong"),
     }
 )
 # An East Slavic patronymic, folded, after a stem of two or more letters: Russian -ovich, -evich
@@ -303,6 +300,11 @@ class ParsedName:
 def fold(text: str) -> str:
     """Unicode to lower-case ASCII, diacritics and ligatures folded."""
     return anyascii(unicodedata.normalize("NFKC", text)).lower()
+
+
+def _folded_letters(text: str) -> str:
+    """`fold(text)` with its letters only: "Il'inichna" -> "ilinichna", "inż." -> "inz"."""
+    return re.sub(r"[^a-z]", "", fold(text))
 
 
 _VOWELS = frozenset("aeiou")
@@ -441,7 +443,7 @@ def _split_given(tokens: list[str], all_upper: bool) -> tuple[str, ...]:
             parts.extend(_initial_letters(token))
             continue
         for piece in token.split("-"):
-            folded = re.sub(r"[^a-z]", "", fold(piece))
+            folded = _folded_letters(piece)
             if folded:
                 parts.append(folded)
     return tuple(parts)
@@ -523,7 +525,7 @@ def _is_suffix(token: str) -> bool:
 def _title_key(word: str) -> str:
     """'Dr.' -> 'dr', 'MUDr.' -> 'mudr', 'inż.' -> 'inz'."""
     word = word.rstrip(".")
-    return word.lower() if word.isascii() else re.sub(r"[^a-z]", "", fold(word))
+    return word.lower() if word.isascii() else _folded_letters(word)
 
 
 def _written_as_title(token: str, key: str, all_upper: bool) -> bool:
@@ -996,8 +998,8 @@ def _parse_chinese_or_korean(text: str) -> ParsedName | None:
     else:
         size = 2 if len(words[0]) > 2 and words[0][:2] in compounds else 1
         family, given_text = words[0][:size], words[0][size:]
-    surname = compounds.get(family) or readings.get(family) or re.sub(r"[^a-z]", "", fold(family))
-    given = re.sub(r"[^a-z]", "", fold(given_text))
+    surname = compounds.get(family) or readings.get(family) or _folded_letters(family)
+    given = _folded_letters(given_text)
     if not surname:
         return None
     return ParsedName(surname, (given,) if given else (), given.capitalize(), surname.capitalize())
@@ -1077,7 +1079,7 @@ def _vietnamese_family_name_first(tokens: list[str], initial_flags: list[bool]) 
 
 def _is_patronymic(token: str) -> bool:
     """'Ivanovich', 'Sergeevna', 'Hryhorovych', 'Vasil'evich' (see _PATRONYMIC)."""
-    return _PATRONYMIC.fullmatch(re.sub(r"[^a-z]", "", fold(token))) is not None
+    return _PATRONYMIC.fullmatch(_folded_letters(token)) is not None
 
 
 def _east_slavic_family_name_first(tokens: list[str], initial_flags: list[bool]) -> bool:
@@ -1095,7 +1097,7 @@ def _east_slavic_family_name_first(tokens: list[str], initial_flags: list[bool])
         return False
     if not _is_patronymic(tokens[2]) or _is_patronymic(tokens[1]):
         return False
-    first = re.sub(r"[^a-z]", "", fold(tokens[0]))
+    first = _folded_letters(tokens[0])
     return _EAST_SLAVIC_FAMILY_NAME.fullmatch(first) is not None and not _nicknames_of(first)
 
 
