@@ -193,13 +193,11 @@ def changes(target: str, since: int, follow: bool, limit: int) -> None:
 
     Restart with --since set to the last seq printed: nothing is missed and nothing repeated.
     """
-    import grpc
-
     from disambig.client import Client
 
     out = sys.stdout.buffer
     printed = 0
-    with Client(target) as remote:
+    with _reporting_call_errors(target), Client(target) as remote:
         watch = remote.watch_changes(since) if follow else None
         feed = iter(watch) if watch is not None else remote.changes(since)
         try:
@@ -221,9 +219,6 @@ def changes(target: str, since: int, follow: bool, limit: int) -> None:
             pass
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except grpc.RpcError as exc:
-            click.echo(f"disambig: error: {target}: {exc.code().name}: {exc.details()}", err=True)
-            sys.exit(EXIT_BAD_INPUT if exc.code() == grpc.StatusCode.INVALID_ARGUMENT else EXIT_FAILURE)
         finally:
             if watch is not None:
                 watch.cancel()
