@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -219,6 +220,9 @@ class BlockIndex:
     _tail: Segment | None = None
     _names: _Names | None = None
     _next_names: _Names | None = None
+    # The table `context` made _next_names for, weakly: a cached index must not keep a whole
+    # copy of its block alive.
+    _next_table: weakref.ref[MentionTable] | None = None
     _usable: bool = field(default=True)
 
     def __post_init__(self) -> None:
@@ -235,8 +239,11 @@ class BlockIndex:
             tail = len(table) - self.base.stop
             if 0 <= tail <= max(TAIL_ROWS, TAIL_SHARE * self.base.stop):
                 out.base = self.base
-        if self._next_names is not None and self._next_names.rows == len(table):
-            out._names = self._next_names  # made for this very table by `context`
+        # Only for the very table `context` made them for: a decision dropped unwritten (or a
+        # search) leaves names whose last row is a mention that was never stored, and a table
+        # with another one row appended has the same length.
+        if self._next_names is not None and self._next_table is not None and self._next_table() is table:
+            out._names = self._next_names
         else:
             out._names = self._names  # extended lazily, from these
         return out
@@ -271,7 +278,7 @@ class BlockIndex:
         if not self._usable or self.rows == 0 or not _matrices_match(self.table, full):
             names = BlockNames(full)
             return names, PairContext(full, names, last, last + 1)
-        self._next_names = self.names().extended(full)
+        self._next_names, self._next_table = self.names().extended(full), weakref.ref(full)
         names = self._next_names.names
         given = row is not None and len(row) == 1
         new = _matrices(row) if row is not None and given else [m[last : last + 1] for m in _matrices(full)]

@@ -98,6 +98,32 @@ def test_one_new_row_gets_the_pair_context_features_bit_for_bit(blocks: list[lis
     assert checked > 40
 
 
+def test_names_made_for_a_row_never_stored_are_not_carried_to_another(
+    blocks: list[list[Any]], model: PairwiseModel
+) -> None:
+    """A decision dropped unwritten (or a search) scores a mention that is never stored; the
+    block's next table appends another mention instead, and must get that mention's names."""
+    mentions = blocks[-1]
+    stored = mentions[:-2]
+    weights = TableWeights.fit(parts_of(stored), model.text_prior)
+    table = weights.rows(parts_of(stored))
+    index = BlockIndex(table)
+    # Two arrivals whose given names differ, so that their names rows differ.
+    dropped, kept = next(
+        (a, b)
+        for a in mentions[len(stored) :] + stored
+        for b in reversed(stored)
+        if parse_name(a.name).given != parse_name(b.name).given
+    )
+    dropped_row = weights.rows(parts_of([dropped]))
+    index.context(stack_row(table, dropped_row), dropped_row)
+    kept_row = weights.rows(parts_of([kept]))
+    full = stack_row(table, kept_row)
+    carried = index.extended(full).names().names
+    assert_same_names(carried, BlockNames(full))
+    assert carried._coauthors is full.coauthors
+
+
 def test_a_mention_weighted_alone_gets_its_row_of_the_whole_table(
     blocks: list[list[Any]], model: PairwiseModel
 ) -> None:
