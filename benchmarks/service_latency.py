@@ -10,7 +10,10 @@
 3. Latency: --requests single-mention Resolve calls, one after another. Each probe is a copy of a
    stored mention (same name and context, a new mention_id): a new record of a known author,
    sampled over all files, so big name blocks are hit as often as the data holds them.
-4. Throughput: --clients threads, each sending single-mention Resolve calls for --seconds.
+4. Search: --searches SearchIdentities calls, one after another, for the names of sampled
+   mentions: a third by name, a third by name with the mention as context, a third by its
+   surname alone with the mention as context (the widest search: every block of the surname).
+5. Throughput: --clients threads, each sending single-mention Resolve calls for --seconds.
 
 Targets: p50 <= 5 ms, p99 <= 30 ms, >= 500 mentions/s with 8 clients.
 """
@@ -36,6 +39,7 @@ from threadpoolctl import threadpool_limits
 from disambig.client import mention_to_proto
 from disambig.mention import Mention
 from disambig.model import load_model
+from disambig.names import parse_name
 from disambig.readers import read_mentions
 from disambig.registry import Registry
 from disambig.resolving import Resolver
@@ -100,6 +104,20 @@ def latency(stub: pb_grpc.DisambiguatorStub, messages: list[pb.Mention]) -> np.n
     return np.array(times) * 1000.0
 
 
+def search_latency(stub: pb_grpc.DisambiguatorStub, messages: list[pb.Mention]) -> dict[str, np.ndarray]:
+    times: dict[str, list[float]] = {"name": [], "name + context": [], "surname + context": []}
+    for k, message in enumerate(messages):
+        kind = list(times)[k % 3]
+        query = message.name if kind != "surname + context" else parse_name(message.name).surname
+        request = pb.SearchIdentitiesRequest(query=query, limit=10)
+        if kind != "name":
+            request.context.CopyFrom(message)
+        started = time.perf_counter()
+        stub.SearchIdentities(request, timeout=30)
+        times[kind].append(time.perf_counter() - started)
+    return {kind: np.array(t) * 1000.0 for kind, t in times.items()}
+
+
 def throughput(target: str, messages: list[pb.Mention], clients: int, seconds: float) -> tuple[int, float]:
     done = [0] * clients
     deadline = time.perf_counter() + seconds
@@ -132,6 +150,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--searches", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not (args.data / "README.md").is_file():
@@ -164,6 +183,12 @@ def main() -> int:
                         f"single-mention Resolve, {len(times)} calls, caches {label}: p50 {p50:.1f} ms  "
                         f"p99 {p99:.1f} ms  max {times.max():.1f} ms  [targets p50 <= 5: "
                         f"{'PASS' if p50 <= 5 else 'MISS'}, p99 <= 30: {'PASS' if p99 <= 30 else 'MISS'}]"
+                    )
+                for kind, times in search_latency(stub, probes(mentions, args.searches, args.seed + 2, tag)).items():
+                    p50, p99 = np.percentile(times, [50, 99])
+                    print(
+                        f"SearchIdentities by {kind}, {len(times)} calls: p50 {p50:.1f} ms  p99 {p99:.1f} ms  "
+                        f"max {times.max():.1f} ms"
                     )
             pool = probes(mentions, min(len(mentions), 50_000), args.seed + 1, tag + "t")
             count, wall = throughput(target, pool, args.clients, args.seconds)

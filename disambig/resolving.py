@@ -18,28 +18,28 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
-from disambig.block_scoring import IdentityCodes, stack_row
+from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
 from disambig.blocking import registry_block_key
 from disambig.coauthors import written_coauthor_key
-from disambig.corpus import MentionTable, assemble_table, build_table
+from disambig.corpus import MentionParts, MentionTable, TableWeights, build_table
 from disambig.engine import Engine, identity_id_for
 from disambig.errors import DeadlineExceeded
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
 from disambig.identifiers import PairRules, apply_identifiers, identifier_exclusions, pair_rules
-from disambig.mention import Mention, mention_from_record
+from disambig.mention import Mention
 from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
-from disambig.stored_mentions import Computed, StoredMentions, parts_of
+from disambig.stored_mentions import Computed, StoredBlock, StoredMentions, parts_of
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,8 @@ class Resolver:
         misses a resolution that was stored on its behalf."""
         job = _Job(mentions, still_wanted)
         if not self.group_commit:
-            self._resolve_group([job])
+            with self._alone():
+                self._resolve_group([job])
         else:
             self._wait_for_group(job)
         if job.error is not None:
@@ -206,6 +207,23 @@ class Resolver:
                         waiting.finished = True
                     self._leading = False
                     self._turn.notify_all()
+
+    @contextmanager
+    def _alone(self) -> Iterator[None]:
+        """This thread alone uses the caches (a search, or a resolution without group commit): it
+        waits for the thread resolving a group, and the next group waits for it. The caches are
+        made for one thread at a time: a decision's loads, its checkpoint and the index it scores
+        against must not interleave with another's."""
+        with self._turn:
+            while self._leading:
+                self._turn.wait()
+            self._leading = True
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._leading = False
+                self._turn.notify_all()
 
     def warm_up(self, seconds: float) -> tuple[int, int]:
         """Load the largest name blocks into the caches, as a first call to each would, for at
@@ -354,19 +372,34 @@ class Resolver:
         # Mentions of one request are resolved in order: a later one may join an identity an
         # earlier one created.
         for mention in new:
-            parts = parts_of([mention], embed=self.model.needs_embeddings)
-            row = weights.rows(parts)
-            full = stack_row(table, row)
-            names, context = index.context(full, row) if known else (None, None)
-            resolution = self._resolve_one(mention, _Arrival(full, owners, names, context, codes))
+            parts, row, arrival = self._arrival(mention, table, weights, index, owners, codes)
+            resolution = self._resolve_one(mention, arrival)
             out.append(resolution)
+            full = arrival.table
             following = index.extended(full)
-            computed.append(Computed(block_key, mention, parts[0], row, weights, table, full, following))
+            computed.append(Computed(block_key, mention, parts, row, weights, table, full, following))
             known = [*known, mention]
             owners = [*owners, resolution.identity_id]
             codes = codes.extended([resolution.identity_id]) if codes is not None else None
             table, index = full, following
         return out
+
+    def _arrival(
+        self,
+        mention: Mention,
+        table: MentionTable,
+        weights: TableWeights,
+        index: BlockIndex,
+        owners: Sequence[str],
+        codes: IdentityCodes | None,
+    ) -> tuple[MentionParts, MentionTable, _Arrival]:
+        """A mention arriving at a block table (rows owned by `owners`): its parts, its row under
+        the block's weights, and the table with that row stacked on, against the block."""
+        parts = parts_of([mention], embed=self.model.needs_embeddings)
+        row = weights.rows(parts)
+        full = stack_row(table, row)
+        names, context = index.context(full, row) if owners else (None, None)
+        return parts[0], row, _Arrival(full, owners, names, context, codes)
 
     def _cluster_jointly(self, known: list[Mention], owners: list[str], new: Sequence[Mention]) -> list[Resolution]:
         """Many new mentions for a block are clustered together with its stored ones, as a batch
@@ -509,36 +542,52 @@ class Resolver:
     def search(self, query: str, context: Mention | None = None, limit: int = 10) -> list[tuple[str, float]]:
         """Identities ranked for a name query: fuzzy name similarity (to the query in either word
         order, when it can be read both ways), averaged with the link probability to the context
-        mention when one is given."""
+        mention when one is given. The context is scored as Resolve would score it: against the
+        identities of its own name block (an identity of another block has given names it
+        cannot link to).
+
+        The name blocks searched are read through the resolver's caches, so a search waits for
+        the resolutions being decided, and they for it; a block not yet cached is read whole
+        first, as by a resolution's first call to it."""
         readings = _query_readings(query)
-        found: dict[str, tuple[str, Mapping[str, Any]]] = {}
-        for wanted in readings:
-            for mention_id, identity, record in self.registry.surname(wanted.surname_key, wanted.first_initial or None):
-                found[mention_id] = (identity, record)
-        if not found:
+        keys = dict.fromkeys(k for r in readings for k in self.registry.name_blocks(r.surname_key, r.first_initial))
+        if not keys:
             return []
-        stored = [(mention_id, identity, record) for mention_id, (identity, record) in sorted(found.items())]
+        with self._alone(), self.registry.reading() as session:
+            blocks = {key: self.stored_mentions.load(session, key, self.model.text_prior) for key in keys}
+            own = blocks.get(registry_block_key(context.name)) if context is not None else None
+            linked = self._links_of(context, own) if context is not None and own is not None else {}
         name_scores: dict[str, float] = {}
         mention_counts: dict[str, int] = defaultdict(int)
-        for _, identity, record in stored:
-            candidate = parse_name(str(record.get("name", "")))
-            similarity = max(_name_similarity(wanted, candidate) for wanted in readings)
-            name_scores[identity] = max(name_scores.get(identity, 0.0), similarity)
-            mention_counts[identity] += 1
-        scores = dict(name_scores)
+        similarity_of: dict[str, float] = {}  # by name as written: a block repeats its names
+        for block in blocks.values():
+            for mention, part, identity in zip(block.mentions, block.parts, block.owners, strict=True):
+                similarity = similarity_of.get(mention.name)
+                if similarity is None:
+                    similarity = max(_name_similarity(wanted, part.name) for wanted in readings)
+                    similarity_of[mention.name] = similarity
+                name_scores[identity] = max(name_scores.get(identity, 0.0), similarity)
+                mention_counts[identity] += 1
+        scores = name_scores
         if context is not None:
-            known = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
-            owners = [i for _, i, _ in stored]
-            table = assemble_table(
-                parts_of([*known, context], embed=self.model.needs_embeddings), self.model.text_prior
-            )
-            candidates, _, _ = self._score_identities(_Arrival(table, owners))
-            linked = {c.identity_id: c.score for c in candidates}
             scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
         # Equal scores (a surname alone matches every identity of it alike): the identity with
         # more mentions is the likelier one meant.
         ranked = sorted(scores.items(), key=lambda item: (-item[1], -mention_counts[item[0]], item[0]))
         return [(identity, round(score, 4)) for identity, score in ranked[:limit]]
+
+    def _links_of(self, mention: Mention, block: StoredBlock) -> dict[str, float]:
+        """The mean link probability of `mention` to each identity of `block` that may take it,
+        without changing the block: its weights take new coauthor columns for the mention, so
+        the search weighs it with a copy of them."""
+        weights = replace(
+            block.weights,
+            coauthor_columns=dict(block.weights.coauthor_columns),
+            full_columns=dict(block.weights.full_columns),
+        )
+        _, _, arrival = self._arrival(mention, block.table, weights, block.index, block.owners, block.codes)
+        candidates, _, _ = self._score_identities(arrival)
+        return {c.identity_id: c.score for c in candidates}
 
 
 def _query_readings(query: str) -> list[ParsedName]:

@@ -354,19 +354,18 @@ class Registry:
                 active.rollback()  # ends SQLAlchemy's autobegun transaction; nothing goes to the database
                 active.execution_options(isolation_level=active.default_isolation_level)
 
-    def surname(self, surname_key: str, first_initial: str | None = None) -> list[tuple[str, str, Mapping[str, Any]]]:
-        """Stored mentions under a surname (all initials, or one): candidates for a name search."""
+    def name_blocks(self, surname_key: str, first_initial: str = "") -> list[str]:
+        """The stored name blocks of a surname (with any first initial, or this one): where a name
+        search looks."""
+        column = mentions.c.block_key
+        # startswith escapes LIKE's wildcards: "_" would match any character ("li_%" finds "lin_a").
+        condition = (
+            column == f"{surname_key}_{first_initial}"
+            if first_initial
+            else column.startswith(f"{surname_key}_", autoescape=True)
+        )
         with self.engine.connect() as conn:
-            pattern = f"{surname_key}_{first_initial}" if first_initial else f"{surname_key}_%"
-            column = mentions.c.block_key
-            # startswith escapes LIKE's wildcards: "_" would match any character ("li_%" finds "lin_a").
-            condition = column == pattern if first_initial else column.startswith(f"{surname_key}_", autoescape=True)
-            query = (
-                select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.record)
-                .where(condition)
-                .order_by(mentions.c.mention_id)
-            )
-            return [(r.mention_id, r.identity_id, r.record) for r in conn.execute(query)]
+            return [r[0] for r in conn.execute(select(column).where(condition).distinct().order_by(column))]
 
     @contextmanager
     def locked_blocks(self, block_keys: Iterable[str], conn: Connection | None = None) -> Iterator[BlockSession]:

@@ -221,3 +221,37 @@ def test_a_search_also_reads_a_query_the_other_way_the_parser_sees(resolver: Res
     # "JA Smith" the surname Ja: a search also looks where their other reading puts them.
     (resolution,) = resolver.resolve([Mention("r1", stored, ("Y. Chen",), "Graph mining")])
     assert resolution.identity_id in dict(resolver.search(query))
+
+
+def test_a_search_scores_its_context_as_resolve_scores_that_mention(resolver: Resolver) -> None:
+    corpus = LabelledCorpus.read(EXAMPLE)
+    resolver.resolve(corpus.mentions[:-1])
+    last = corpus.mentions[-1]
+    by_name = dict(resolver.search(last.name))
+    with_context = dict(resolver.search(last.name, context=last))
+    (resolution,) = resolver.resolve([last])
+    assert not resolution.created
+    # A search averages the name score with the context's link probability.
+    link = 2 * with_context[resolution.identity_id] - by_name[resolution.identity_id]
+    assert link == pytest.approx(resolution.confidence, abs=2e-4)
+    assert resolution.confidence > resolver.model.threshold
+
+
+def test_searches_with_a_context_leave_later_resolutions_unchanged(model: PairwiseModel, tmp_path: Path) -> None:
+    """A search reads the resolver's block caches and scores its context against them: what the
+    next resolutions see must be what they would have seen without the search."""
+    corpus = LabelledCorpus.read(EXAMPLE)
+    stranger = Mention("ctx", "D. Haziza", ("A. Nobody", "B. Someone"), "Robust estimation in surveys")
+    results = []
+    for searching in (False, True):
+        registry = Registry(f"sqlite:///{tmp_path / f'{searching}.db'}")
+        registry.migrate()
+        resolver = Resolver(model, registry)
+        made = []
+        for mention in corpus.mentions:
+            if searching:
+                resolver.search("Haziza", context=stranger)
+            made += resolver.resolve([mention])
+        results.append(made)
+        registry.close()
+    assert results[0] == results[1]
