@@ -166,6 +166,7 @@ class Resolver:
         self.group_commit = group_commit
         self._waiting: list[_Job] = []
         self._leading = False
+        self._asking = 0  # threads waiting to use the caches alone: they go before the next group
         self._turn = threading.Condition()
 
     def resolve(self, mentions: Sequence[Mention], still_wanted: Callable[[], bool] | None = None) -> list[Resolution]:
@@ -190,7 +191,7 @@ class Resolver:
             self._waiting.append(job)
         while True:
             with self._turn:
-                while self._leading and not job.finished:
+                while (self._leading or self._asking) and not job.finished:
                     self._turn.wait()
                 if job.finished:
                     return
@@ -213,10 +214,13 @@ class Resolver:
         """This thread alone uses the caches (a search, or a resolution without group commit): it
         waits for the thread resolving a group, and the next group waits for it. The caches are
         made for one thread at a time: a decision's loads, its checkpoint and the index it scores
-        against must not interleave with another's."""
+        against must not interleave with another's. It goes before the groups still waiting,
+        so that a search waits for one group at most, not for a queue of them."""
         with self._turn:
+            self._asking += 1
             while self._leading:
                 self._turn.wait()
+            self._asking -= 1
             self._leading = True
         try:
             yield
