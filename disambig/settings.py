@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from disambig.errors import DisambigError
+from disambig.stored_mentions import DEFAULT_CAPACITY
 
 ENV_PREFIX = "DISAMBIG_"
 ENV_CONFIG = "DISAMBIG_CONFIG"
@@ -166,6 +167,14 @@ class Settings:
     )
     max_message_bytes: int = field(
         default=16 * 1024 * 1024, metadata=_meta("Largest request or response.", _integer(1024, 2**31 - 1))
+    )
+    cache_mentions: int = field(
+        default=DEFAULT_CAPACITY,
+        metadata=_meta(
+            "Stored mentions kept parsed and indexed in memory per server process (about 4 KB each),"
+            " the least recently used name blocks dropped first.",
+            _integer(0, 100_000_000),
+        ),
     )
     warm_up_seconds: float = field(
         default=30.0,
@@ -371,6 +380,7 @@ def click_options(func: F) -> F:
         "max_message_bytes": click.INT,
         "grace_seconds": click.FLOAT,
         "warm_up_seconds": click.FLOAT,
+        "cache_mentions": click.INT,
         "log_format": click.Choice(LOG_FORMATS),
         "log_level": click.Choice(LOG_LEVELS, case_sensitive=False),
     }

@@ -33,7 +33,7 @@ from disambig.names import parse_name
 from disambig.registry.store import LINKING_CHANGES, BlockSession
 from disambig.text import DocumentFrequencies
 
-DEFAULT_CAPACITY = 200_000  # mentions; about 1-2 KB each, and as much again in block tables
+DEFAULT_CAPACITY = 200_000  # mentions; about 4 KB each with their block tables and indexes (measured)
 REWEIGHT_SHARE = 0.1
 KEPT_ROWS = 1_024  # just-resolved mentions kept for their block's next load (one block's newest, mostly)
 

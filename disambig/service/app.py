@@ -83,6 +83,7 @@ def start_service(settings: Settings, model: PairwiseModel, registry: Registry) 
         max_message_bytes=settings.max_message_bytes,
         stopping=stopping,
         warm_up_seconds=settings.warm_up_seconds,
+        cache_mentions=settings.cache_mentions,
     )
     server.start()
     running = RunningService(server, port, stopping=stopping)

@@ -18,6 +18,7 @@ from disambig.model import PairwiseModel
 from disambig.registry import Registry
 from disambig.resolving import Resolver
 from disambig.service.servicer import MAX_WATCHERS, DisambiguatorServicer
+from disambig.stored_mentions import DEFAULT_CAPACITY, StoredMentions
 from disambig.v1 import disambig_pb2, disambig_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def create_server(
     max_message_bytes: int = MAX_MESSAGE_BYTES,
     stopping: threading.Event | None = None,
     warm_up_seconds: float = 0.0,
+    cache_mentions: int = DEFAULT_CAPACITY,
 ) -> tuple[grpc.Server, int]:
     """A started-ready server bound to address ('host:0' picks a free port); returns it and its port.
 
@@ -76,7 +78,8 @@ def create_server(
     Setting `stopping` ends the open WatchChanges streams: set it before a graceful stop, or they
     hold the shutdown for the whole grace period. Each open watch holds a worker thread, so at
     most half the workers may watch. With `warm_up_seconds`, the largest name blocks are loaded
-    for up to that long before the server is returned (see Resolver.warm_up).
+    for up to that long before the server is returned (see Resolver.warm_up). `cache_mentions`
+    bounds the stored mentions the resolver keeps in memory.
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, initializer=_one_native_thread),
@@ -86,7 +89,7 @@ def create_server(
             ("grpc.max_send_message_length", max_message_bytes),
         ],
     )
-    resolver = Resolver(model, registry)
+    resolver = Resolver(model, registry, StoredMentions(cache_mentions, embed=model.needs_embeddings))
     if warm_up_seconds > 0:
         _warm_up(resolver, warm_up_seconds)
     servicer = DisambiguatorServicer(

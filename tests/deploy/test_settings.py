@@ -85,6 +85,11 @@ def test_relative_paths_in_a_file_are_relative_to_it(tmp_path: Path) -> None:
             "setting 'metrics_port' (flag --metrics-port): the metrics ports 50049-50051 include the gRPC port",
         ),
         (["--processes", "0"], {}, "setting 'processes' (flag --processes): must be between 1 and 64"),
+        (
+            [],
+            {"DISAMBIG_CACHE_MENTIONS": "-1"},
+            "setting 'cache_mentions' (env DISAMBIG_CACHE_MENTIONS): must be between 0 and 100000000",
+        ),
         (["--config", "absent.toml"], {}, "setting 'config' (file absent.toml): no such file"),
     ],
 )

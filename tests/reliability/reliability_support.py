@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, settings
 
 from disambig.cli import main
 from disambig.registry import Registry
-from disambig.registry.schema import counters, metadata
+from disambig.registry.schema import counters, mentions, metadata
 from disambig.v1 import disambig_pb2 as pb
 
 # Injection attempts for every text field: they must round-trip unchanged and harm no table.
@@ -87,6 +87,14 @@ def feed_counter(registry: Registry) -> int:
 
     with registry.engine.connect() as conn:
         return int(conn.execute(select(counters.c.value).where(counters.c.name == "changes")).scalar_one())
+
+
+def stored_count(registry: Registry) -> int:
+    """Mentions stored in the registry."""
+    from sqlalchemy import func, select
+
+    with registry.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(mentions)).scalar_one())
 
 
 def stored_mapping(url: str) -> dict[str, str]:
