@@ -575,10 +575,10 @@ class Resolver:
         scores = name_scores
         if context is not None:
             scores = {i: (s + linked.get(i, 0.0)) / 2.0 for i, s in name_scores.items()}
-        # Equal scores (a surname alone matches every identity of it alike): the identity with
-        # more mentions is the likelier one meant.
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], -mention_counts[item[0]], item[0]))
-        return [(identity, round(score, 4)) for identity, score in ranked[:limit]]
+        # Equal scores as shown (a surname alone matches every identity of it alike): the identity
+        # with more mentions is the likelier one meant.
+        shown = {identity: round(score, 4) for identity, score in scores.items()}
+        return sorted(shown.items(), key=lambda item: (-item[1], -mention_counts[item[0]], item[0]))[:limit]
 
     def _links_of(self, mention: Mention, block: StoredBlock) -> dict[str, float]:
         """The mean link probability of `mention` to each identity of `block` that may take it,
