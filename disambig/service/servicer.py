@@ -98,8 +98,7 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
     @mapped
     def GetIdentity(self, request: pb.GetIdentityRequest, context: grpc.ServicerContext) -> pb.GetIdentityResponse:
         checks.checked(checks.text(request.identity_id, "identity_id", required=True))
-        record = self.registry.get_identity(request.identity_id)
-        mentions, _ = self.registry.list_mentions(record.resolved_id, page_size=MAX_PAGE_SIZE)
+        ((record, mentions),) = self.registry.profiles([request.identity_id], MAX_PAGE_SIZE)
         return pb.GetIdentityResponse(
             identity=identity_to_proto(record, mentions),
             merged_into=record.resolved_id if record.merge_path else "",
@@ -163,7 +162,12 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
         limit = min(request.limit or 10, MAX_SEARCH_LIMIT)
         ranked = self.resolver.search(request.query, query_context, limit=limit)
         return pb.SearchIdentitiesResponse(
-            results=[pb.ScoredIdentity(identity=self._identity(i), score=score) for i, score in ranked]
+            results=[
+                pb.ScoredIdentity(identity=identity_to_proto(record, mentions), score=score)
+                for (record, mentions), (_, score) in zip(
+                    self.registry.profiles([i for i, _ in ranked], MAX_PAGE_SIZE), ranked, strict=True
+                )
+            ]
         )
 
     @mapped
@@ -197,6 +201,5 @@ class DisambiguatorServicer(pb_grpc.DisambiguatorServicer):
             self._watch_slots.release()
 
     def _identity(self, identity_id: str) -> pb.Identity:
-        record = self.registry.get_identity(identity_id)
-        mentions, _ = self.registry.list_mentions(record.resolved_id, page_size=MAX_PAGE_SIZE)
+        ((record, mentions),) = self.registry.profiles([identity_id], MAX_PAGE_SIZE)
         return identity_to_proto(record, mentions)

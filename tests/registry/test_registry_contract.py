@@ -55,6 +55,22 @@ def test_merge_redirects_chains_and_records_must_link(registry: Registry) -> Non
     assert linked == {"m1", "m2", "m3", "m4", "m5"}
 
 
+def test_profiles_are_each_identity_with_its_first_page(registry: Registry) -> None:
+    a, b, c = (registry.record_links([link(m)])[0].identity_id for m in ("m1", "m2", "m3"))
+    registry.record_links([link(f"m{k}", c) for k in range(4, 9)] + [link("n1", b, block="other_x")])
+    merged = registry.merge([a, c])  # c is the larger: a now redirects to it
+    asked = [a, b, merged, b]  # a merged id, repeats
+    profiles = registry.profiles(asked, page_size=3)
+    for identity_id, (record, records) in zip(asked, profiles, strict=True):
+        assert record == registry.get_identity(identity_id)
+        assert records == registry.list_mentions(identity_id, page_size=3)[0]
+    assert [len(records) for _, records in profiles] == [3, 2, 3, 2]
+    assert [r["mention_id"] for r in profiles[0][1]] == ["m1", "m3", "m4"]
+    assert profiles[0][0].mention_count == 7 and profiles[0][0].merge_path == (a, merged)
+    with pytest.raises(UnknownIdentityError):
+        registry.profiles([b, "id-unknown"], page_size=3)
+
+
 def test_split_keeps_the_id_with_the_larger_part(registry: Registry) -> None:
     (a,) = registry.record_links([link("m1")])
     registry.record_links([link(m, a.identity_id) for m in ("m2", "m3", "m4")])
