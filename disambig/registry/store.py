@@ -436,9 +436,9 @@ class Registry:
         self, identity_id: str, page_size: int = 100, after: str | None = None
     ) -> tuple[list[Mapping[str, Any]], str | None]:
         """One page of an identity's mention records, ordered by mention id, and the next cursor."""
-        resolved = self.get_identity(identity_id).resolved_id
         with self.engine.connect() as conn:
-            query = select(mentions.c.mention_id, mentions.c.record).where(mentions.c.identity_id == resolved)
+            _, row, _ = self._follow(conn, identity_id)
+            query = select(mentions.c.mention_id, mentions.c.record).where(mentions.c.identity_id == row.identity_id)
             if after:
                 query = query.where(mentions.c.mention_id > after)
             rows = list(conn.execute(query.order_by(mentions.c.mention_id).limit(page_size + 1)))
