@@ -5,8 +5,11 @@ nothing stored twice, and no reply before its commit."""
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -260,3 +263,51 @@ def test_block_tables_beyond_capacity_evict_the_least_recently_loaded(
     assert block_state(registry, cache, second, model) == block_state(registry, StoredMentions(), second, model)
     kept = cache.checkpoint([first, second, third]).tables
     assert sum(len(entry.ids) for entry in kept.values() if entry is not None) <= cache.capacity
+
+
+def test_a_search_goes_before_the_groups_waiting(
+    registry: Registry, model: PairwiseModel, mentions: list[Mention]
+) -> None:
+    """A search waits for the caches' current user only, not for a queue of resolution groups."""
+    resolver = Resolver(model, registry)
+    resolver.resolve(mentions[:3])
+    order: list[str] = []
+    resolve_group, links_of = resolver._resolve_group, resolver._links_of
+
+    def group_noted(group: Any) -> None:
+        order.append("group")
+        resolve_group(group)
+
+    def search_noted(*args: Any) -> dict[str, float]:
+        order.append("search")
+        return links_of(*args)
+
+    resolver._resolve_group = group_noted  # type: ignore[method-assign]
+    resolver._links_of = search_noted  # type: ignore[method-assign]
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # has the caches, as a long group would
+        with resolver._alone():
+            holding.set()
+            release.wait(30)
+
+    def wait_for(condition: Callable[[], bool]) -> None:
+        for _ in range(3000):
+            if condition():
+                return
+            time.sleep(0.001)
+        raise AssertionError("the calls never queued")
+
+    threads = [threading.Thread(target=hold)]
+    threads[0].start()
+    holding.wait(30)
+    threads.append(threading.Thread(target=resolver.resolve, args=([mentions[3]],)))
+    threads[-1].start()
+    wait_for(lambda: len(resolver._waiting) == 1)
+    threads.append(threading.Thread(target=resolver.search, args=(mentions[0].name, mentions[0])))
+    threads[-1].start()
+    wait_for(lambda: resolver._asking == 1)
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert order == ["search", "group"]
