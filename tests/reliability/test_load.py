@@ -44,7 +44,7 @@ DEADLINE = 30.0
 # malloc's arenas), limited as the image limits it (MALLOC_ARENA_MAX in the Dockerfile).
 RSS_TOLERANCE = 0.15
 RSS_SLACK_BYTES = 24 * 1024 * 1024
-CACHE_MENTIONS = 1_000
+CACHE_MENTIONS = 500
 SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
 # Each client's surnames are its own (letters only: "Load0berg" would parse as "Load0 Berg").
 TREES = ("Alder", "Birch", "Cedar", "Elm", "Fir", "Hazel", "Larch", "Maple", "Oak", "Pine", "Rowan", "Willow")
