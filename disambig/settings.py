@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from disambig.errors import DisambigError
-from disambig.stored_mentions import DEFAULT_CAPACITY
 
 ENV_PREFIX = "DISAMBIG_"
 ENV_CONFIG = "DISAMBIG_CONFIG"
@@ -168,8 +167,10 @@ class Settings:
     max_message_bytes: int = field(
         default=16 * 1024 * 1024, metadata=_meta("Largest request or response.", _integer(1024, 2**31 - 1))
     )
+    # stored_mentions.DEFAULT_CAPACITY (tested equal): importing it here would import the
+    # registry's SQLAlchemy into every command, `disambig cluster` too.
     cache_mentions: int = field(
-        default=DEFAULT_CAPACITY,
+        default=200_000,
         metadata=_meta(
             "Stored mentions kept parsed and indexed in memory per server process (about 4 KB each),"
             " the least recently used name blocks dropped first.",

@@ -134,3 +134,10 @@ def test_config_prints_the_effective_configuration_masked(tmp_path: Path, pki: A
     # What it prints reads back as a config file (the masked password aside).
     write(tmp_path / "again.toml", result.stdout.replace("***", "pw"))
     assert resolve_settings({}, {}, tmp_path / "again.toml")[0].port == 6000
+
+
+def test_the_cache_setting_defaults_to_the_cache_s_own_capacity() -> None:
+    from disambig.settings import Settings
+    from disambig.stored_mentions import DEFAULT_CAPACITY
+
+    assert Settings().cache_mentions == DEFAULT_CAPACITY
