@@ -382,7 +382,6 @@ class Resolver:
             full = arrival.table
             following = index.extended(full)
             computed.append(Computed(block_key, mention, parts, row, weights, table, full, following))
-            known = [*known, mention]
             owners = [*owners, resolution.identity_id]
             codes = codes.extended([resolution.identity_id]) if codes is not None else None
             table, index = full, following
