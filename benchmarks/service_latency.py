@@ -184,7 +184,10 @@ def main() -> int:
                         f"p99 {p99:.1f} ms  max {times.max():.1f} ms  [targets p50 <= 5: "
                         f"{'PASS' if p50 <= 5 else 'MISS'}, p99 <= 30: {'PASS' if p99 <= 30 else 'MISS'}]"
                     )
-                for kind, times in search_latency(stub, probes(mentions, args.searches, args.seed + 2, tag)).items():
+                searched = search_latency(stub, probes(mentions, args.searches, args.seed + 2, tag))
+                for kind, times in searched.items():
+                    if not len(times):  # --searches 0 (or fewer than the three kinds)
+                        continue
                     p50, p99 = np.percentile(times, [50, 99])
                     print(
                         f"SearchIdentities by {kind}, {len(times)} calls: p50 {p50:.1f} ms  p99 {p99:.1f} ms  "

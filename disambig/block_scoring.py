@@ -28,7 +28,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from disambig.corpus import MentionTable, stack_tables, take_rows, widen
+from disambig.corpus import MentionTable, index_array, stack_tables, take_rows, widen
 from disambig.features import BlockNames, PairContext
 
 # Rows appended to a block since its main segment was built are kept in a second, small segment;
@@ -85,8 +85,8 @@ class Segment:
         stacked = sp.csr_matrix(
             (
                 np.concatenate([m.data[first:last] for m, (first, last) in zip(matrices, spans, strict=True)]),
-                np.searchsorted(self.vocabulary, keys),
-                indptr,
+                index_array(np.searchsorted(self.vocabulary, keys), len(self.vocabulary)),
+                index_array(indptr, int(stored[-1])),
             ),
             shape=(len(matrices) * rows, max(len(self.vocabulary), 1)),
         )
@@ -95,10 +95,10 @@ class Segment:
     def _local(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(local columns of the keys the segment has, which keys those are)."""
         if not len(self.vocabulary):
-            return np.empty(0, dtype=np.int64), np.zeros(len(keys), dtype=bool)
+            return np.empty(0, dtype=np.int32), np.zeros(len(keys), dtype=bool)
         at = np.minimum(np.searchsorted(self.vocabulary, keys), len(self.vocabulary) - 1)
         known = self.vocabulary[at] == keys
-        return at[known], known
+        return index_array(at[known], len(self.vocabulary)), known
 
     def local_row(self, rows: list[sp.csr_matrix]) -> sp.csr_matrix:
         """The new row (one 1-row matrix per block matrix) over this segment's vocabulary; entries
@@ -107,7 +107,7 @@ class Segment:
         local, known = self._local(keys)
         data = np.concatenate([row.data for row in rows])[known]
         width = max(len(self.vocabulary), 1)
-        return sp.csr_matrix((data, local, np.array([0, len(local)])), shape=(1, width))
+        return sp.csr_matrix((data, local, index_array(np.array([0, len(local)]), len(local))), shape=(1, width))
 
     def dots(self, rows: list[sp.csr_matrix]) -> np.ndarray:
         """(matrices, segment rows) float32: the new row's dot products, per matrix."""
@@ -124,6 +124,7 @@ class Segment:
         row_of = np.repeat(np.arange(n), np.diff(coauthor_rows.indptr))[known]
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(row_of, minlength=n), out=indptr[1:])
+        indptr = index_array(indptr, len(local))
         # Built as CSR directly (row_of is sorted): scipy's conversion from (row, column) pairs
         # costs more than the product for the few rows of one resolution.
         matrix = sp.csr_matrix(

@@ -286,8 +286,16 @@ def widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
     )
 
 
+def index_array(values: np.ndarray, bound: int) -> np.ndarray:
+    """Sparse index values below `bound` as int32 when they fit: scipy takes int32 index arrays as
+    they are, and scans int64 ones for whether they would fit (a visible cost in the many small
+    matrices of an online resolution)."""
+    return values.astype(np.int32, copy=False) if bound <= np.iinfo(np.int32).max else values
+
+
 def binary_rows(rows: Sequence[Sequence[int] | np.ndarray], width: int) -> sp.csr_matrix:
-    indptr = np.cumsum([0] + [len(r) for r in rows])
+    lengths = [len(r) for r in rows]
+    indptr = index_array(np.cumsum([0, *lengths]), sum(lengths))
     indices = np.concatenate([np.asarray(r, dtype=np.int32) for r in rows]) if rows else np.empty(0, np.int32)
     data = np.ones(len(indices), dtype=np.float32)
     return sp.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
