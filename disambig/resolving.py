@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -39,7 +39,7 @@ from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
-from disambig.stored_mentions import Computed, StoredBlock, StoredMentions, parts_of
+from disambig.stored_mentions import Computed, FeedPosition, StoredBlock, StoredMentions, parts_of
 
 log = logging.getLogger(__name__)
 
@@ -276,14 +276,13 @@ class Resolver:
         try:
             with self.registry.connection() as conn:
                 with self.registry.reading(conn) as session:
-                    since = session.last_change()
-                    decisions = self._decide(session, wave)
+                    decisions, since = self._decide(session, wave)
                 with self.registry.locked_blocks(blocks, conn) as session:
                     if not self._still_valid(session, since, blocks):
                         # Decided again from the caches as they were: the same loads, so the same
                         # decision, as if the first had never been made.
                         self.stored_mentions.restore(checkpoint)
-                        decisions = self._decide(session, wave)
+                        decisions, _ = self._decide(session, wave)
                     for k, job in enumerate(wave):
                         # A caller gone since its decision: its call shares no block with the others,
                         # so leaving it out changes nothing of theirs.
@@ -300,8 +299,14 @@ class Resolver:
                 job.result = decision.results
         self._remember([c for d in decisions if d is not None for c in d.computed])
 
-    def _decide(self, session: BlockSession, wave: Sequence[_Job]) -> list[_Decision | None]:
-        """Each call's decision, or None (its error set) for a call whose caller has gone."""
+    def _decide(self, session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
+        """Each call's decision, or None (its error set) for a call whose caller has gone; and the
+        last change as of the decisions' first read (they saw at least the registry as of it).
+
+        The wave's calls share no mention id and no block: one read finds their stored mentions,
+        and one read of the change feed serves the loads of all their blocks."""
+        feed = self.stored_mentions.follow_feed(session)
+        stored = session.stored(mid for job in wave for mid in job.keys)
         out: list[_Decision | None] = []
         for job in wave:
             if job.still_wanted is not None and not job.still_wanted():
@@ -309,8 +314,8 @@ class Resolver:
                 out.append(None)
             else:
                 job.error = None
-                out.append(self._decide_call(session, job))
-        return out
+                out.append(self._decide_call(session, job, stored, feed))
+        return out, feed.seq
 
     @staticmethod
     def _still_valid(session: BlockSession, since: int, blocks: set[str]) -> bool:
@@ -330,10 +335,13 @@ class Resolver:
             log.exception("resolved mentions not kept in the cache; their blocks will be read again")
             self.stored_mentions.forget({c.block_key for c in computed})
 
-    def _decide_call(self, session: BlockSession, job: _Job) -> _Decision:
-        """Resolve a call's mentions on the registry as the session reads it; nothing is written."""
+    def _decide_call(
+        self, session: BlockSession, job: _Job, stored: Mapping[str, tuple[str, float]], feed: FeedPosition
+    ) -> _Decision:
+        """Resolve a call's mentions on the registry as the session reads it (`stored`: those of
+        its mentions already stored; `feed`: as far as the session read the feed); nothing is
+        written."""
         keys = job.keys
-        stored = session.stored(keys)
         results: dict[str, Resolution] = {}
         by_block: dict[str, list[Mention]] = defaultdict(list)
         pending: set[str] = set()
@@ -347,7 +355,7 @@ class Resolver:
         links: list[NewLink] = []
         made: list[Computed] = []
         for block_key, new in by_block.items():
-            resolved = self._resolve_block(session, block_key, new, made)
+            resolved = self._resolve_block(session, block_key, new, made, feed)
             for mention, resolution in zip(new, resolved, strict=True):
                 results[mention.mention_id] = resolution
                 links.append(
@@ -363,10 +371,15 @@ class Resolver:
         return _Decision([results[m.mention_id] for m in job.mentions], links, made)
 
     def _resolve_block(
-        self, session: BlockSession, block_key: str, new: Sequence[Mention], computed: list[Computed]
+        self,
+        session: BlockSession,
+        block_key: str,
+        new: Sequence[Mention],
+        computed: list[Computed],
+        feed: FeedPosition,
     ) -> list[Resolution]:
         """Resolve the block's new mentions in order; what each was made into goes to `computed`."""
-        stored = self.stored_mentions.load(session, block_key, self.model.text_prior)
+        stored = self.stored_mentions.load(session, block_key, self.model.text_prior, feed)
         known, owners = stored.mentions, stored.owners
         if len(new) > 1 and JOINT_RATIO * len(new) >= len(known):
             return self._cluster_jointly(known, owners, new)

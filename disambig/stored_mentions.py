@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from types import MappingProxyType
+from typing import NamedTuple
 
 from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
 from disambig.corpus import MentionParts, MentionTable, TableWeights, mention_parts, stack_tables
@@ -36,6 +37,11 @@ from disambig.text import DocumentFrequencies
 DEFAULT_CAPACITY = 200_000  # mentions; about 4 KB each with their block tables and indexes (measured)
 REWEIGHT_SHARE = 0.1
 KEPT_ROWS = 1_024  # just-resolved mentions kept for their block's next load (one block's newest, mostly)
+
+
+class FeedPosition(NamedTuple):
+    seq: int  # every change up to this one was read
+    moved: int  # the last change read that moved stored mentions between identities
 
 
 @dataclass(frozen=True)
@@ -142,10 +148,13 @@ class StoredMentions:
         session: BlockSession,
         block_key: str,
         text_prior: Mapping[str, DocumentFrequencies] | None = None,
+        feed: FeedPosition | None = None,
     ) -> StoredBlock:
         """The block as the session reads it (a resolver decides on it, then checks under the
-        block's lock that it has not changed before writing)."""
-        seq, moved = self._follow_feed(session)
+        block's lock that it has not changed before writing). `feed`: where `follow_feed` just
+        read the feed to on this session, for loads of several blocks in a row; else it is read
+        now."""
+        seq, moved = feed if feed is not None else self.follow_feed(session)
         with self._lock:
             cached = self._tables.pop(block_key)
         if cached is not None and moved <= cached.owners_seq:
@@ -307,23 +316,23 @@ class StoredMentions:
                 self._rows = {i: c for i, c in self._rows.items() if c.block_key not in evicted}
         return entry
 
-    def _follow_feed(self, session: BlockSession) -> tuple[int, int]:
-        """(how far the feed is known, the last change in it that moved mentions)."""
+    def follow_feed(self, session: BlockSession) -> FeedPosition:
+        """Read the change feed to its end: how far it now is known (the last change as of this
+        read), and the last change in it that moved mentions."""
         with self._lock:
             after = self._feed_seq
         if after is None:
             last = session.last_change()
             with self._lock:
-                if self._feed_seq is None:
-                    self._feed_seq = last
-                return max(self._feed_seq, last), self._moved_seq
+                self._feed_seq = max(self._feed_seq or 0, last)
+                return FeedPosition(last, self._moved_seq)
         changes = session.changes_after(after)
         moved = max((seq for seq, kind in changes if kind not in LINKING_CHANGES), default=-1)
         seen = changes[-1][0] if changes else after
         with self._lock:
             self._moved_seq = max(self._moved_seq, moved)
             self._feed_seq = max(self._feed_seq or 0, seen)
-            return seen, self._moved_seq
+            return FeedPosition(seen, self._moved_seq)
 
     def _mentions(self, session: BlockSession, ids: Sequence[str]) -> dict[str, tuple[Mention, MentionParts]]:
         found = self._get(ids)

@@ -86,10 +86,10 @@ def test_a_rolled_back_wave_leaves_the_other_blocks_following_the_feed(
     resolver = Resolver(model, registry)
     decide = resolver._decide
 
-    def meanwhile(session: BlockSession, wave: Sequence[_Job]) -> list[_Decision | None]:
-        decisions = decide(session, wave)
+    def meanwhile(session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
+        decided = decide(session, wave)
         block_state(registry, resolver.stored_mentions, grace, model)  # another call's load
-        return decisions
+        return decided
 
     resolver._decide = meanwhile  # type: ignore[method-assign]
     with pytest.raises(InvalidMentionError):
@@ -124,15 +124,15 @@ def test_a_decision_made_again_starts_from_the_tables_its_wave_started_from(
     decide = resolver._decide
     loaded: list[int] = []
 
-    def overtaken(session: BlockSession, wave: Sequence[_Job]) -> list[_Decision | None]:
-        decisions = decide(session, wave)
+    def overtaken(session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
+        decided = decide(session, wave)
         (table,) = resolver.stored_mentions.checkpoint([ada]).tables.values()
         assert table is not None
         loaded.append(len(table.ids))
         if len(loaded) == 1:
             assert table.weights is started_from.weights  # appended to
             replica.resolve([person("overtaking")])
-        return decisions
+        return decided
 
     resolver._decide = overtaken  # type: ignore[method-assign]
     resolver.resolve([person("new")])

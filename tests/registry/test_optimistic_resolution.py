@@ -42,12 +42,12 @@ def overtaken(resolver: Resolver, replica: Resolver, first: Mention) -> list[lis
     decide = resolver._decide
     made: list[list[_Decision | None]] = []
 
-    def then_overtaken(session: BlockSession, wave: Sequence[_Job]) -> list[_Decision | None]:
-        decisions = decide(session, wave)
+    def then_overtaken(session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
+        decisions, since = decide(session, wave)
         made.append(decisions)
         if len(made) == 1:
             replica.resolve([first])
-        return decisions
+        return decisions, since
 
     resolver._decide = then_overtaken  # type: ignore[method-assign]
     return made
