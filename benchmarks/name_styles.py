@@ -257,10 +257,9 @@ def check_styles() -> None:
 
 def source_names(mentions: Sequence[Mention]) -> list[ParsedName]:
     """The mention names as the engine reads them: parsed, then the corpus's word-order vote."""
-    from disambig.blocking import resolve_name_order
-    from disambig.names import parse_name
+    from disambig.engine import corpus_names
 
-    return resolve_name_order([parse_name(m.name) for m in mentions])
+    return corpus_names(mentions)
 
 
 def rewrite(corpus: LabelledCorpus, style: Style, names: Sequence[ParsedName]) -> LabelledCorpus:

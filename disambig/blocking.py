@@ -17,18 +17,17 @@ from disambig.names import CAPITALS_LAST, INITIALS_FIRST, ParsedName, parse_name
 DEFAULT_MAX_BLOCK_SIZE = 3_000
 
 
-def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
+def resolve_name_order(names: Sequence[ParsedName], coauthors: Iterable[ParsedName] = ()) -> list[ParsedName]:
     """Read "Wang Wei" as surname Wang when the corpus uses Wang as a surname more than Wei.
 
     Only names with two full words and no comma, and names in capitals of two or more words and
     then dotted initials ("GUPTA AJAY K."), are ambiguous; the corpus's own unambiguous names
-    ("Wang, Wei", "W. Wang") vote on which word is the surname. A name with a second reading
-    ("José García Márquez" as García Márquez, "JA Smith" as J. A. Smith, "Wei LI" as Li) is read
-    so when `reads_second_reading`.
+    ("Wang, Wei", "W. Wang") vote on which word is the surname, its coauthors' (`coauthors`, the
+    names of its author lists) as its mentions' do. A name with a second reading ("José García
+    Márquez" as García Márquez, "JA Smith" as J. A. Smith, "Wei LI" as Li) is read so when
+    `reads_second_reading`.
     """
-    votes = Counter(n.surname_key for n in names if not n.order_ambiguous)
-    if not votes:
-        votes = Counter(n.surname_key for n in names)
+    votes = order_votes(names, coauthors)
     firm = firm_votes(names)
     style = CorpusStyle.of(names)
     resolved = []
@@ -43,6 +42,17 @@ def resolve_name_order(names: Sequence[ParsedName]) -> list[ParsedName]:
             continue
         resolved.append(name)
     return resolved
+
+
+def order_votes(names: Iterable[ParsedName], coauthors: Iterable[ParsedName] = ()) -> Counter[str]:
+    """The surname votes on word order: the surname keys of the names open to no word-order vote,
+    mentions' and coauthors' alike. Coauthors are most of a listing's names, and a listing whose
+    mentions write nearly every name as two bare words ("Wang Wei" beside "Wei Wang") has its
+    unambiguous names mostly in its author lists ("W. Wang", "Wang, Wei"). Without any, every
+    name votes as read."""
+    voters = [*names, *coauthors]
+    votes = Counter(n.surname_key for n in voters if not n.order_ambiguous)
+    return votes or Counter(n.surname_key for n in voters)
 
 
 def registry_block_key(name: str) -> str:

@@ -11,6 +11,7 @@ matched by its whole name.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from disambig.names import ParsedName, fold, parse_name
@@ -65,6 +66,14 @@ def _group_key(words: list[str]) -> str:
     if len(words) < 2 or not GROUP_WORDS.intersection(words):
         return ""
     return "group:" + " ".join(words)
+
+
+def coauthor_names(coauthors: Iterable[str]) -> Iterator[ParsedName]:
+    """The coauthors that are persons, parsed (placeholders and group authors left out)."""
+    for raw in coauthors:
+        name = written_coauthor_key(raw)[1]
+        if name is not None:
+            yield name
 
 
 @lru_cache(maxsize=200_000)  # coauthors repeat across a listing: each spelling read once

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, make_blocks, resolve_name_order
 from disambig.clustering import cluster_block, condensed_index, membership_confidence, must_link_groups
+from disambig.coauthors import coauthor_names
 from disambig.corpus import MentionTable, build_table, compact_columns
 from disambig.features import (
     BlockNames,
@@ -34,7 +35,7 @@ from disambig.identifiers import apply_identifiers, pair_rules
 from disambig.mention import Mention
 from disambig.merging import merge_clusters
 from disambig.model import PairwiseModel
-from disambig.names import parse_name
+from disambig.names import ParsedName, parse_name
 from disambig.text import DocumentFrequencies
 
 # Pairs featurised and scored at once: bounds the feature matrix to PAIR_CHUNK x len(FEATURES) floats.
@@ -70,9 +71,15 @@ class ScoredBlock:
     must_link: tuple[np.ndarray, np.ndarray]
 
 
+def corpus_names(mentions: Sequence[Mention]) -> list[ParsedName]:
+    """Each mention's name, read in the word order the corpus's names vote for."""
+    coauthors = (name for m in mentions for name in coauthor_names(m.coauthors))
+    return resolve_name_order([parse_name(m.name) for m in mentions], coauthors)
+
+
 def name_blocks(mentions: Sequence[Mention], max_block_size: int = DEFAULT_MAX_BLOCK_SIZE) -> list[Block]:
     """The blocks of a corpus, from names alone."""
-    return make_blocks(resolve_name_order([parse_name(m.name) for m in mentions]), max_block_size)
+    return make_blocks(corpus_names(mentions), max_block_size)
 
 
 def prepare(
@@ -83,7 +90,7 @@ def prepare(
     embed: bool = False,
 ) -> Prepared:
     """The table and blocks of a corpus; with `embed`, the table carries sentence embeddings."""
-    names = resolve_name_order([parse_name(m.name) for m in mentions])
+    names = corpus_names(mentions)
     table = build_table(mentions, names, text_prior, embed=embed)
     return Prepared(mentions, table, make_blocks(names, max_block_size))
 

@@ -8,7 +8,7 @@ over the whole corpus must therefore be computed corpus-wide before any block is
 the identities would differ:
 
 - the word order of "Wang Wei" and "GUPTA AJAY K." names, and the two-word surname of "José
-  García Márquez": the corpus's unambiguous names vote (resolve_name_order);
+  García Márquez": the corpus's unambiguous names, its coauthors' too, vote (resolve_name_order);
 - the document frequencies of the text fields, which weight every text cosine (IDF = corpus
   counts + the model's prior);
 - the coauthor vocabulary and its document frequencies, which weight the coauthor cosine. Column
@@ -49,6 +49,7 @@ from disambig.blocking import (
     reads_second_reading,
     votes_firmly,
 )
+from disambig.coauthors import coauthor_names
 from disambig.corpus import TEXT_FIELDS, MentionTable, binary_rows, mention_parts, part_embeddings
 from disambig.engine import cluster_tables, identity_id_for
 from disambig.errors import DisambigError
@@ -239,10 +240,11 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
                 name = names.get(mention.name)
                 if name is None:
                     name = names[mention.name] = parse_name(mention.name)
-                every[name.surname_key] += 1
                 style.see(name)
-                if not name.order_ambiguous:
-                    unambiguous[name.surname_key] += 1
+                for voter in (name, *coauthor_names(mention.coauthors)):  # as blocking.order_votes counts
+                    every[voter.surname_key] += 1
+                    if not voter.order_ambiguous:
+                        unambiguous[voter.surname_key] += 1
                 if votes_firmly(name):
                     firm[name.surname_key] += 1
                 if (name.order_ambiguous and name.first) or name.second_reading:

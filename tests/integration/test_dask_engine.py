@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from disambig.cli import main
-from disambig.engine import Assignment, Engine
+from disambig.engine import Assignment, Engine, name_blocks
 from disambig.mention import Mention
 from disambig.model import PairwiseModel, load_model
 from disambig.readers import read_mentions
@@ -95,6 +95,17 @@ def test_shards_hold_whole_blocks_and_the_corpus_votes_on_word_order(tmp_path: P
     assert records["m0"]["swap"] is True  # read as Wei Wang, block wang_w
     shard_of = {r["mention_id"]: p for p in shards.paths for r in read_shard("jsonl", p.read_bytes())}
     assert shard_of["m0"] == shard_of["m4"]
+
+
+def test_coauthors_vote_on_word_order_in_shards_as_in_process(tmp_path: Path) -> None:
+    mentions = [
+        Mention("m0", "Wang Xiaoming", ("Q. Wang", "Li, Ming")),  # no mention name says which is the surname
+        Mention("m1", "Xiaoming Wang", ("Wang, Li",)),
+    ]
+    shards = write_shards(mentions, tmp_path, 3)
+    records = {r["mention_id"]: r for p in shards.paths for r in read_shard("jsonl", p.read_bytes())}
+    assert records["m0"]["swap"] is True and records["m1"]["swap"] is False
+    assert [b.key for b in name_blocks(mentions)] == ["wang_x"]
 
 
 def test_shards_are_placed_so_workers_get_similar_work() -> None:

@@ -774,6 +774,15 @@ def test_resolve_name_order_uses_corpus_surnames() -> None:
     assert resolved[2].block_key == "wang_w"
 
 
+def test_coauthors_vote_on_word_order_as_mentions_do() -> None:
+    # Every mention writes two bare words, in either order: only the author lists say which is
+    # the surname.
+    corpus = [parse_name(raw) for raw in ["Wang Xiaoming", "Xiaoming Wang", "Mueller Wolfgang"]]
+    assert [n.block_key for n in resolve_name_order(corpus)] == ["xiaoming_w", "wang_x", "wolfgang_m"]
+    coauthors = [parse_name(raw) for raw in ["X. Wang", "Wang, Li", "W. E. Mueller", "Lei Wolfgang"]]
+    assert [n.block_key for n in resolve_name_order(corpus, coauthors)] == ["wang_x", "wang_x", "mueller_w"]
+
+
 def test_resolve_name_order_never_splits_a_hyphenated_given_name() -> None:
     # Read the other way, "Wang-Chang Su" would be surname Wang, given name Su.
     corpus = [parse_name(raw) for raw in ["Wang, Wei", "Wang, Li", "Wang-Chang Su", "Wang Shu-Hong"]]
