@@ -6,9 +6,8 @@ bounded by the sub-block size and never grow with the square of a huge block ("J
 
 from __future__ import annotations
 
-import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,78 +55,10 @@ def order_votes(names: Iterable[ParsedName], coauthors: Iterable[ParsedName] = (
     return votes or Counter(n.surname_key for n in voters)
 
 
-def block_keys_of(name: str) -> tuple[str, ...]:
-    """The blocks a registry may store a name in: its own reading's, then, for a name whose word
-    order is open to a vote ("Wang Wei"), its other reading's."""
-    parsed = parse_name(name)
-    if parsed.order_ambiguous and parsed.first:
-        return (parsed.block_key, swapped(parsed).block_key)
-    return (parsed.block_key,)
-
-
-def reading_in(name: ParsedName, block_key: str) -> ParsedName:
-    """The reading of a name that puts it in this block: a stored mention is read the way the
-    vote that chose its block read it."""
-    if name.block_key != block_key and name.order_ambiguous and name.first:
-        other = swapped(name)
-        if other.block_key == block_key:
-            return other
-    return name
-
-
-class RegistryVotes:
-    """Word-order votes for a registry, where mentions arrive one at a time: "Wang Wei" is read
-    as surname Wang when the registry holds more mentions of the surname Wang than of Wei.
-
-    A name spelled as one the registry is known to store (`placed`: the block it was seen in)
-    stays in that block, so that a person's mentions are not parted when the votes move. Other
-    names are voted on. The votes start from the stored mentions' surnames, as their blocks say
-    (read once, at the first name that needs a vote), and then count the firm names (mention
-    names and coauthors, as `order_votes` counts) of the mentions this process stores. Another
-    process's or replica's mentions count from its next start: a vote settles the order of two
-    words whose counts as surnames are mostly far apart, and the registry's bulk settles them
-    the same way."""
-
-    def __init__(
-        self,
-        block_sizes: Callable[[], Iterable[tuple[str, int]]],
-        placed: Callable[[ParsedName], str | None] = lambda name: None,
-    ) -> None:
-        self._block_sizes = block_sizes
-        self._placed = placed
-        self._votes: Counter[str] | None = None
-        self._lock = threading.Lock()
-
-    def reading(self, name: ParsedName) -> ParsedName:
-        """The reading a new mention's name is resolved and stored under."""
-        if not (name.order_ambiguous and name.first):
-            return name
-        other = swapped(name)
-        placed = self._placed(name)
-        if placed in (name.block_key, other.block_key):
-            return name if placed == name.block_key else other
-        votes = self._counts()
-        return other if votes[other.surname_key] > votes[name.surname_key] else name
-
-    def prepare(self) -> None:
-        """Read the stored votes now rather than at the first name that needs them."""
-        self._counts()
-
-    def count(self, names: Iterable[ParsedName]) -> None:
-        """Count the votes of names just stored (a mention's and its coauthors')."""
-        firm = [n.surname_key for n in names if not n.order_ambiguous]
-        with self._lock:
-            if self._votes is not None:  # else the first read counts them
-                self._votes.update(firm)
-
-    def _counts(self) -> Counter[str]:
-        with self._lock:
-            if self._votes is None:
-                votes: Counter[str] = Counter()
-                for key, size in self._block_sizes():
-                    votes[key.rpartition("_")[0]] += size
-                self._votes = votes
-            return self._votes
+def registry_block_key(name: str) -> str:
+    """The block a mention is stored in and resolved against in a registry: its name's own
+    reading, since one mention at a time has no corpus to vote on its word order."""
+    return parse_name(name).block_key
 
 
 def firm_votes(names: Iterable[ParsedName]) -> Counter[str]:

@@ -88,11 +88,9 @@ def prepare(
     *,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
     embed: bool = False,
-    names: Sequence[ParsedName] | None = None,
 ) -> Prepared:
-    """The table and blocks of a corpus; with `embed`, the table carries sentence embeddings.
-    `names`: the mentions' names as already read, else as the corpus's vote reads them."""
-    names = list(names) if names is not None else corpus_names(mentions)
+    """The table and blocks of a corpus; with `embed`, the table carries sentence embeddings."""
+    names = corpus_names(mentions)
     table = build_table(mentions, names, text_prior, embed=embed)
     return Prepared(mentions, table, make_blocks(names, max_block_size))
 
@@ -338,13 +336,9 @@ class Engine:
         self.max_block_size = max_block_size
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
 
-    def prepare(self, mentions: Sequence[Mention], names: Sequence[ParsedName] | None = None) -> Prepared:
+    def prepare(self, mentions: Sequence[Mention]) -> Prepared:
         return prepare(
-            mentions,
-            self.model.text_prior,
-            max_block_size=self.max_block_size,
-            embed=self.model.needs_embeddings,
-            names=names,
+            mentions, self.model.text_prior, max_block_size=self.max_block_size, embed=self.model.needs_embeddings
         )
 
     def block_keys(self, mentions: Sequence[Mention]) -> list[str]:
@@ -370,14 +364,10 @@ class Engine:
             for results in pool.map(_cluster_tables, tasks):
                 yield from results
 
-    def cluster_around(
-        self, mentions: Sequence[Mention], fixed: np.ndarray, names: Sequence[ParsedName] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def cluster_around(self, mentions: Sequence[Mention], fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cluster labels (unique across blocks) and confidence, in one process, keeping rows of one
-        fixed code >= 0 together and rows of different codes apart (see cluster_table). `names`:
-        the mentions' names as already read (a registry's block says how), else the corpus's
-        vote reads them."""
-        prepared = self.prepare(mentions, names)
+        fixed code >= 0 together and rows of different codes apart (see cluster_table)."""
+        prepared = self.prepare(mentions)
         labels = np.zeros(len(mentions), dtype=np.int64)
         confidence = np.ones(len(mentions), dtype=np.float64)
         next_label = 0

@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from disambig.blocking import reading_in
 from disambig.corpus import build_table
 from disambig.engine import cluster_table
 from disambig.mention import mention_from_record
@@ -60,7 +59,7 @@ def recluster(
             ids = [mid for mid, _, _ in stored]
             row_of = {mid: k for k, mid in enumerate(ids)}
             mentions = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
-            names = [reading_in(parse_name(m.name), key) for m in mentions]
+            names = [parse_name(m.name) for m in mentions]
             table = build_table(mentions, names, model.text_prior, embed=model.needs_embeddings)
             must, cannot = session.constraints_of_block(key)
             pairs = [(row_of[a], row_of[b]) for a, b in cannot if a in row_of and b in row_of and a != b]

@@ -6,10 +6,6 @@ mean link probability to its mentions (average linkage, as in batch clustering),
 candidate only if no hard constraint rules it out and at least one of its mentions carries
 linking evidence. The best candidate at or above the model's threshold takes the mention.
 
-A name whose word order is open to a vote ("Wang Xiaoming") is read as the registry's names vote
-(`blocking.RegistryVotes`), and every stored mention is read as its block says
-(`blocking.reading_in`), so a block's names read alike however they arrived.
-
 A new identity's id derives from the mention that created it (the smallest mention id of a
 batch-clustered block), as `disambig cluster` derives its ids: a mention is stored once, so the
 id is never issued twice, and resolving the same listing into two registries gives the same ids.
@@ -31,9 +27,9 @@ from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 
 from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
-from disambig.blocking import RegistryVotes
-from disambig.coauthors import coauthor_names, written_coauthor_key
-from disambig.corpus import MentionParts, MentionTable, TableWeights, build_table, mention_parts
+from disambig.blocking import registry_block_key
+from disambig.coauthors import written_coauthor_key
+from disambig.corpus import MentionParts, MentionTable, TableWeights, build_table
 from disambig.engine import Engine, identity_id_for
 from disambig.errors import DeadlineExceeded
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
@@ -43,7 +39,7 @@ from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
-from disambig.stored_mentions import Computed, FeedPosition, StoredBlock, StoredMentions
+from disambig.stored_mentions import Computed, FeedPosition, StoredBlock, StoredMentions, parts_of
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +89,13 @@ class _Job:
 
     mentions: Sequence[Mention]
     still_wanted: Callable[[], bool] | None
-    names: Mapping[str, ParsedName]  # mention id -> its name, in the reading it is resolved under
     result: list[Resolution] | None = None
     error: BaseException | None = None
     finished: bool = False
     keys: dict[str, str] = field(init=False)  # mention id -> name block key
 
     def __post_init__(self) -> None:
-        self.keys = {mid: name.block_key for mid, name in self.names.items()}
+        self.keys = {m.mention_id: registry_block_key(m.name) for m in self.mentions}
 
     @property
     def blocks(self) -> set[str]:
@@ -169,7 +164,6 @@ class Resolver:
         if self.stored_mentions.embed != model.needs_embeddings:
             raise ValueError("the stored-mention cache and the model disagree on sentence embeddings")
         self.group_commit = group_commit
-        self.votes = RegistryVotes(registry.block_sizes, self.stored_mentions.placed)
         self._waiting: list[_Job] = []
         self._leading = False
         self._asking = 0  # threads waiting to use the caches alone: they go before the next group
@@ -181,7 +175,7 @@ class Resolver:
         `still_wanted` is asked just before storing (e.g. a gRPC call's is_active): when the
         caller has given up, nothing is stored and DeadlineExceeded is raised, so a caller never
         misses a resolution that was stored on its behalf."""
-        job = self._job(mentions, still_wanted)
+        job = _Job(mentions, still_wanted)
         if not self.group_commit:
             with self._alone():
                 self._resolve_group([job])
@@ -235,19 +229,11 @@ class Resolver:
                 self._leading = False
                 self._turn.notify_all()
 
-    def _job(self, mentions: Sequence[Mention], still_wanted: Callable[[], bool] | None = None) -> _Job:
-        return _Job(mentions, still_wanted, {m.mention_id: self._reading(m) for m in mentions})
-
-    def _reading(self, mention: Mention) -> ParsedName:
-        """The reading of a new mention's name, by the registry's word-order votes."""
-        return self.votes.reading(parse_name(mention.name))
-
     def warm_up(self, seconds: float) -> tuple[int, int]:
         """Load the largest name blocks into the caches, as a first call to each would, for at
         most `seconds` and up to the caches' capacity; returns (blocks, mentions) loaded. After a
         restart, a first call to a big block then costs no more than the next ones."""
         deadline = time.monotonic() + seconds
-        self.votes.prepare()
         blocks = loaded = 0
         for key, size in self.registry.block_sizes():
             if time.monotonic() >= deadline or loaded + size > self.stored_mentions.capacity:
@@ -311,7 +297,6 @@ class Resolver:
         for job, decision in zip(wave, decisions, strict=True):
             if decision is not None:
                 job.result = decision.results
-                self._count_votes(job, decision)
         self._remember([c for d in decisions if d is not None for c in d.computed])
 
     def _decide(self, session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
@@ -340,16 +325,6 @@ class Resolver:
         has changed: the last change number tells that in one cheap read, and only otherwise are
         the blocks' changes looked for (a query that costs several times more)."""
         return session.last_change() == since or not session.changed_since(since, blocks)
-
-    def _count_votes(self, job: _Job, decision: _Decision) -> None:
-        """The word-order votes of the call's mentions now stored."""
-        stored = {link.mention_id for link in decision.links}
-        self.votes.count(
-            name
-            for m in job.mentions
-            if m.mention_id in stored
-            for name in (job.names[m.mention_id], *coauthor_names(m.coauthors))
-        )
 
     def _remember(self, computed: list[Computed]) -> None:
         """Committed: the blocks' next loads need not read these mentions back, nor weight them
@@ -380,7 +355,7 @@ class Resolver:
         links: list[NewLink] = []
         made: list[Computed] = []
         for block_key, new in by_block.items():
-            resolved = self._resolve_block(session, block_key, [(m, job.names[m.mention_id]) for m in new], made, feed)
+            resolved = self._resolve_block(session, block_key, new, made, feed)
             for mention, resolution in zip(new, resolved, strict=True):
                 results[mention.mention_id] = resolution
                 links.append(
@@ -399,23 +374,22 @@ class Resolver:
         self,
         session: BlockSession,
         block_key: str,
-        new: Sequence[tuple[Mention, ParsedName]],
+        new: Sequence[Mention],
         computed: list[Computed],
         feed: FeedPosition,
     ) -> list[Resolution]:
-        """Resolve the block's new mentions (each with its name's reading) in order; what each
-        was made into goes to `computed`."""
+        """Resolve the block's new mentions in order; what each was made into goes to `computed`."""
         stored = self.stored_mentions.load(session, block_key, self.model.text_prior, feed)
         known, owners = stored.mentions, stored.owners
         if len(new) > 1 and JOINT_RATIO * len(new) >= len(known):
-            return self._cluster_jointly(stored, new)
+            return self._cluster_jointly(known, owners, new)
         table, weights, index = stored.table, stored.weights, stored.index
         codes: IdentityCodes | None = stored.codes
         out: list[Resolution] = []
         # Mentions of one request are resolved in order: a later one may join an identity an
         # earlier one created.
-        for mention, name in new:
-            parts, row, arrival = self._arrival(mention, name, table, weights, index, owners, codes)
+        for mention in new:
+            parts, row, arrival = self._arrival(mention, table, weights, index, owners, codes)
             resolution = self._resolve_one(mention, arrival)
             out.append(resolution)
             full = arrival.table
@@ -429,7 +403,6 @@ class Resolver:
     def _arrival(
         self,
         mention: Mention,
-        name: ParsedName,
         table: MentionTable,
         weights: TableWeights,
         index: BlockIndex,
@@ -438,30 +411,27 @@ class Resolver:
     ) -> tuple[MentionParts, MentionTable, _Arrival]:
         """A mention arriving at a block table (rows owned by `owners`): its parts, its row under
         the block's weights, and the table with that row stacked on, against the block."""
-        parts = mention_parts([mention], [name], embed=self.model.needs_embeddings)
+        parts = parts_of([mention], embed=self.model.needs_embeddings)
         row = weights.rows(parts)
         full = stack_row(table, row)
         names, context = index.context(full, row) if owners else (None, None)
         return parts[0], row, _Arrival(full, owners, names, context, codes)
 
-    def _cluster_jointly(self, stored: StoredBlock, new: Sequence[tuple[Mention, ParsedName]]) -> list[Resolution]:
+    def _cluster_jointly(self, known: list[Mention], owners: list[str], new: Sequence[Mention]) -> list[Resolution]:
         """Many new mentions for a block are clustered together with its stored ones, as a batch
         would be (better than one at a time, and independent of their order). Each stored
         identity stays whole and apart from the others; a new mention takes the identity of the
-        cluster it lands in, and a cluster of new mentions only becomes a new identity. Every
-        name keeps the reading that put it in the block."""
-        owners = stored.owners
+        cluster it lands in, and a cluster of new mentions only becomes a new identity."""
         codes = {owner: k for k, owner in enumerate(dict.fromkeys(owners))}
         fixed = np.array([codes[o] for o in owners] + [-1] * len(new), dtype=np.int64)
-        everything = [*stored.mentions, *(m for m, _ in new)]
-        names = [*(p.name for p in stored.parts), *(name for _, name in new)]
-        labels, confidence = Engine(self.model).cluster_around(everything, fixed, names)
+        everything = [*known, *new]
+        labels, confidence = Engine(self.model).cluster_around(everything, fixed)
         owner_of_label = {int(labels[k]): owner for k, owner in enumerate(owners)}
-        new_rows = range(len(stored.mentions), len(everything))
+        new_rows = range(len(known), len(everything))
         members: dict[int, list[int]] = defaultdict(list)
         for row in new_rows:
             members[int(labels[row])].append(row)
-        explanations = self._explain_joint(everything, names, labels, new_rows)
+        explanations = self._explain_joint(everything, labels, new_rows)
         out: list[Resolution] = []
         for row in new_rows:
             label = int(labels[row])
@@ -475,11 +445,13 @@ class Resolver:
         return out
 
     def _explain_joint(
-        self, mentions: Sequence[Mention], names: Sequence[ParsedName], labels: np.ndarray, rows: Iterable[int]
+        self, mentions: Sequence[Mention], labels: np.ndarray, rows: Iterable[int]
     ) -> dict[int, tuple[str, ...]]:
         """Each of `rows` explained by its most probable link within its cluster."""
         out: dict[int, tuple[str, ...]] = {}
-        table = build_table(mentions, names, self.model.text_prior, embed=self.model.needs_embeddings)
+        table = build_table(
+            mentions, [parse_name(m.name) for m in mentions], self.model.text_prior, embed=self.model.needs_embeddings
+        )
         wanted: dict[int, list[int]] = defaultdict(list)
         for row in rows:
             wanted[int(labels[row])].append(row)
@@ -599,7 +571,7 @@ class Resolver:
             return []
         with self._alone(), self.registry.reading() as session:
             blocks = {key: self.stored_mentions.load(session, key, self.model.text_prior) for key in keys}
-            own = blocks.get(self._reading(context).block_key) if context is not None else None
+            own = blocks.get(registry_block_key(context.name)) if context is not None else None
             linked = self._links_of(context, own) if context is not None and own is not None else {}
         name_scores: dict[str, float] = {}
         mention_counts: dict[str, int] = defaultdict(int)
@@ -629,8 +601,7 @@ class Resolver:
             coauthor_columns=dict(block.weights.coauthor_columns),
             full_columns=dict(block.weights.full_columns),
         )
-        name = self._reading(mention)
-        _, _, arrival = self._arrival(mention, name, block.table, weights, block.index, block.owners, block.codes)
+        _, _, arrival = self._arrival(mention, block.table, weights, block.index, block.owners, block.codes)
         candidates, _, _ = self._score_identities(arrival)
         return {c.identity_id: c.score for c in candidates}
 

@@ -28,10 +28,9 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
-from disambig.blocking import reading_in
 from disambig.corpus import MentionParts, MentionTable, TableWeights, mention_parts, stack_tables
 from disambig.mention import Mention, mention_from_record
-from disambig.names import ParsedName, parse_name
+from disambig.names import parse_name
 from disambig.registry.store import LINKING_CHANGES, BlockSession
 from disambig.text import DocumentFrequencies
 
@@ -141,9 +140,6 @@ class StoredMentions:
         self._rows: dict[str, Computed] = {}  # by mention id: rows of mentions stored since their block's last load
         self._newest: dict[str, str] = {}  # block key -> id of its newest mention in _rows (the one with tables)
         self._lock = threading.Lock()
-        # Where this process has seen each name spelling whose word order is open to a vote stored:
-        # its own reading's full key -> block key (RegistryVotes keeps such a name where it is).
-        self._placed: OrderedDict[str, str] = OrderedDict()
         self._feed_seq: int | None = None  # the feed is read up to here
         self._moved_seq = -1  # the last change that moved stored mentions between identities
 
@@ -165,24 +161,23 @@ class StoredMentions:
             delta = session.block_delta(block_key, cached.seq)
             owner_of = {i: owner for i, owner in delta if i not in cached.row_of}
             if len(owner_of) <= REWEIGHT_SHARE * len(cached.ids):
-                entry = self._append(session, block_key, cached, owner_of, cached.owners, seq)
+                entry = self._append(session, cached, owner_of, cached.owners, seq)
                 return self._keep(block_key, entry)
         owners = dict(session.block_owners(block_key))
         if cached is not None:
             extra = {i: owner for i, owner in owners.items() if i not in cached.row_of}
             if len(extra) <= REWEIGHT_SHARE * len(cached.ids) and len(cached.ids) + len(extra) == len(owners):
                 refreshed = [owners[i] for i in cached.ids]
-                entry = self._append(session, block_key, cached, extra, refreshed, seq, owners_seq=seq)
+                entry = self._append(session, cached, extra, refreshed, seq, owners_seq=seq)
                 return self._keep(block_key, entry)
         ids = list(owners)
-        found = self._mentions(session, block_key, ids)
+        found = self._mentions(session, ids)
         parts = [found[i][1] for i in ids]
         weights = TableWeights.fit(parts, text_prior)
         table = weights.rows(parts)
         with self._lock:
             for i in ids:
                 self._rows.pop(i, None)
-        self._place(block_key, (found[i][0] for i in ids))
         entry = _BlockTable(
             ids=ids,
             row_of={i: k for k, i in enumerate(ids)},
@@ -245,8 +240,6 @@ class StoredMentions:
         transaction rolled back may have one kept."""
         items: dict[str, tuple[Mention, MentionParts]] = {}
         faithful = [c for c in computed if c.faithful]  # reading the record back gives this mention
-        for c in computed:
-            self._place(c.block_key, [c.mention])
         with self._lock:
             for c in faithful:
                 items[c.mention.mention_id] = (c.mention, c.parts)
@@ -264,7 +257,6 @@ class StoredMentions:
     def _append(
         self,
         session: BlockSession,
-        block_key: str,
         cached: _BlockTable,
         extra: Mapping[str, str],
         owners: list[str],
@@ -277,8 +269,7 @@ class StoredMentions:
         if not extra:
             return _BlockTable(**{**vars(cached), "owners": owners, "codes": codes, "seq": seq, "owners_seq": kept})
         new = list(extra)
-        found = self._mentions(session, block_key, new)
-        self._place(block_key, (found[i][0] for i in new))
+        found = self._mentions(session, new)
         with self._lock:
             made = [self._rows.pop(i, None) for i in new]
         last = made[0] if len(new) == 1 else None
@@ -343,35 +334,13 @@ class StoredMentions:
             self._feed_seq = max(self._feed_seq or 0, seen)
             return FeedPosition(seen, self._moved_seq)
 
-    def placed(self, name: ParsedName) -> str | None:
-        """The block this process has seen a name with this very reading stored in, if any."""
-        with self._lock:
-            return self._placed.get(name.full_key)
-
-    def _place(self, block_key: str, mentions: Iterable[Mention]) -> None:
-        placed = {}
-        for mention in mentions:
-            name = parse_name(mention.name)
-            if name.order_ambiguous and name.first:
-                placed[name.full_key] = block_key
-        if placed:
-            with self._lock:
-                self._placed.update(placed)
-                while len(self._placed) > self.capacity:
-                    self._placed.popitem(last=False)
-
-    def _mentions(
-        self, session: BlockSession, block_key: str, ids: Sequence[str]
-    ) -> dict[str, tuple[Mention, MentionParts]]:
-        """The block's mentions of these ids, each name read as the block says (`reading_in`)."""
+    def _mentions(self, session: BlockSession, ids: Sequence[str]) -> dict[str, tuple[Mention, MentionParts]]:
         found = self._get(ids)
         missing = [i for i in ids if i not in found]
         if missing:
             records = session.records(missing)
             fresh = [mention_from_record(dict(records[i]), f"registry {i}", default_id=i) for i in missing]
-            names = [reading_in(parse_name(m.name), block_key) for m in fresh]
-            parts = mention_parts(fresh, names, embed=self.embed)
-            loaded = dict(zip(missing, zip(fresh, parts, strict=True), strict=True))
+            loaded = dict(zip(missing, zip(fresh, parts_of(fresh, embed=self.embed), strict=True), strict=True))
             self._put(loaded)
             found.update(loaded)
         return found
@@ -391,5 +360,4 @@ class StoredMentions:
 
 
 def parts_of(mentions: Sequence[Mention], *, embed: bool = False) -> list[MentionParts]:
-    """The mentions' parts, each name in its own reading."""
     return mention_parts(mentions, [parse_name(m.name) for m in mentions], embed=embed)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, create_engine, delete, event, func
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from disambig.blocking import block_keys_of
+from disambig.blocking import registry_block_key
 from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
 
@@ -845,16 +845,14 @@ class Misplaced:
 
 
 def misplaced_mentions(conn: Connection) -> Iterator[Misplaced]:
-    """Mentions stored in a block none of their name's readings is in (a word-order vote may
-    have stored "Wang Wei" in the block of its other reading); each goes to its own reading's."""
-    keys: dict[str, tuple[str, ...]] = {}  # names repeat: each spelling parsed once
+    keys: dict[str, str] = {}  # names repeat: each spelling parsed once
     query = select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.block_key, mentions.c.record)
     for row in conn.execute(query.order_by(mentions.c.mention_id)):
         name = str(row.record.get("name", ""))
         if name not in keys:
-            keys[name] = block_keys_of(name)
-        if row.block_key not in keys[name]:
-            yield Misplaced(row.mention_id, row.identity_id, name, row.block_key, keys[name][0])
+            keys[name] = registry_block_key(name)
+        if keys[name] != row.block_key:
+            yield Misplaced(row.mention_id, row.identity_id, name, row.block_key, keys[name])
 
 
 def _change_row(seq: int, kind: str, identity_id: str, mention_id: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import binascii
 import json
 from collections.abc import Sequence
 
-from disambig.blocking import block_keys_of
+from disambig.blocking import registry_block_key
 from disambig.errors import FieldViolation
 from disambig.mention import MAX_SHORT_TEXT_CHARS, Mention
 from disambig.registry.store import MAX_BLOCK_KEY_CHARS, MAX_MENTION_ID_CHARS
@@ -35,7 +35,7 @@ def storable(mentions: Sequence[Mention], field: str = "mentions") -> list[Field
                     f"{field}[{k}].mention_id", f"longer than {MAX_MENTION_ID_CHARS} characters, the registry's limit"
                 )
             )
-        if max(len(key) for key in block_keys_of(mention.name)) > MAX_BLOCK_KEY_CHARS:
+        if len(registry_block_key(mention.name)) > MAX_BLOCK_KEY_CHARS:
             found.append(FieldViolation(f"{field}[{k}].name", f"surname longer than {MAX_BLOCK_KEY_CHARS} characters"))
     return found
 

@@ -93,8 +93,8 @@ def test_a_caller_gone_before_the_write_stores_nothing(registry: Registry, model
     """Wanted when decided, gone by the time of the write: that call alone is left out."""
     resolver = Resolver(model, registry)
     answers = iter([True, False])
-    leaving = resolver._job([ada("leaving")], lambda: next(answers))
-    staying = resolver._job([Mention(mention_id="staying", name="Grace Hopper")], None)
+    leaving = _Job([ada("leaving")], lambda: next(answers))
+    staying = _Job([Mention(mention_id="staying", name="Grace Hopper")], None)
     resolver._resolve_group([leaving, staying])
     assert leaving.result is None and leaving.error is not None
     assert staying.error is None and staying.result is not None
@@ -106,8 +106,8 @@ def test_one_mention_id_under_two_names_in_one_group(registry: Registry, model: 
     with the identity it was stored under."""
     resolver = Resolver(model, registry)
     (earlier,) = resolver.resolve([ada("earlier")])
-    first = resolver._job([ada("twice")], None)  # joins the identity of "earlier"
-    second = resolver._job([Mention(mention_id="twice", name="Grace Hopper")], None)
+    first = _Job([ada("twice")], None)  # joins the identity of "earlier"
+    second = _Job([Mention(mention_id="twice", name="Grace Hopper")], None)
     resolver._resolve_group([first, second])
     assert first.result is not None and second.result is not None
     (stored,) = registry.stored(["twice"]).values()

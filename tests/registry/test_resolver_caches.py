@@ -144,9 +144,9 @@ def test_a_failed_group_is_resolved_call_by_call(
     registry: Registry, model: PairwiseModel, mentions: list[Mention]
 ) -> None:
     resolver = Resolver(model, registry)
-    first, second, third, fourth = (resolver._job([m], None) for m in mentions[:4])
-    too_long = resolver._job([replace(mentions[4], mention_id="x" * 600)], None)  # refused when written
-    gone = resolver._job([mentions[5]], lambda: False)  # its caller gave up
+    first, second, third, fourth = (_Job([m], None) for m in mentions[:4])
+    too_long = _Job([replace(mentions[4], mention_id="x" * 600)], None)  # refused when written
+    gone = _Job([mentions[5]], lambda: False)  # its caller gave up
     resolver._resolve_group([first, too_long, second, gone, third, fourth])
     assert isinstance(too_long.error, InvalidMentionError)
     assert isinstance(gone.error, DeadlineExceeded)
@@ -167,11 +167,7 @@ def test_a_group_with_a_deadline_stores_the_others(
     registry: Registry, model: PairwiseModel, mentions: list[Mention]
 ) -> None:
     resolver = Resolver(model, registry)
-    kept, dropped, also = (
-        resolver._job([mentions[0]], None),
-        resolver._job([mentions[1]], lambda: False),
-        resolver._job([mentions[2]], None),
-    )
+    kept, dropped, also = _Job([mentions[0]], None), _Job([mentions[1]], lambda: False), _Job([mentions[2]], None)
     resolver._resolve_group([kept, dropped, also])
     assert isinstance(dropped.error, DeadlineExceeded)
     assert set(snapshot(registry)) == {mentions[0].mention_id, mentions[2].mention_id}
