@@ -27,44 +27,65 @@ def resolve_name_order(names: Sequence[ParsedName], coauthors: Iterable[ParsedNa
     Márquez" as García Márquez, "JA Smith" as J. A. Smith, "Wei LI" as Li) is read so when
     `reads_second_reading`.
     """
-    votes = order_votes(names, coauthors)
-    firm = firm_votes(names)
-    style = CorpusStyle.of(names)
-    resolved = []
+    votes = CorpusVotes()
     for name in names:
+        votes.see(name)
+    votes.see_voters(coauthors)
+    return [votes.reading(name) for name in names]
+
+
+@dataclass
+class CorpusVotes:
+    """What a corpus's names say of the names it cannot read alone, counted as they stream by
+    (`resolve_name_order` over a list, the sharded engines over a stream):
+
+    - the word-order votes: the surname keys of the names open to no word-order vote, mentions'
+      and coauthors' alike. Coauthors are most of a listing's names, and a listing whose mentions
+      write nearly every name as two bare words ("Wang Wei" beside "Wei Wang") has its
+      unambiguous names mostly in its author lists ("W. Wang", "Wang, Wei"). Without any, every
+      name votes as read;
+    - the firm surnames of the mention names (`votes_firmly`) and their style (`CorpusStyle`),
+      which decide the names with a second reading."""
+
+    unambiguous: Counter[str] = field(default_factory=Counter)
+    every: Counter[str] = field(default_factory=Counter)
+    firm: Counter[str] = field(default_factory=Counter)
+    style: CorpusStyle = field(default_factory=lambda: CorpusStyle())
+
+    def see(self, name: ParsedName, coauthors: Iterable[ParsedName] = ()) -> None:
+        """A mention's name, and its coauthors' names."""
+        self.style.see(name)
+        if votes_firmly(name):
+            self.firm[name.surname_key] += 1
+        self.see_voters((name, *coauthors))
+
+    def see_voters(self, names: Iterable[ParsedName]) -> None:
+        """Names that vote on word order only (coauthors)."""
+        for name in names:
+            self.every[name.surname_key] += 1
+            if not name.order_ambiguous:
+                self.unambiguous[name.surname_key] += 1
+
+    @staticmethod
+    def undecided(name: ParsedName) -> bool:
+        """Whether the corpus decides how this name reads (until it is all seen, it cannot)."""
+        return (name.order_ambiguous and bool(name.first)) or bool(name.second_reading)
+
+    def reading(self, name: ParsedName) -> ParsedName:
+        """The name as the corpus seen so far reads it: itself, or `swapped(name)`."""
         if name.order_ambiguous and name.first:
+            votes = self.unambiguous or self.every
             alternative = swapped(name)
-            if votes[alternative.surname_key] > votes[name.surname_key]:
-                resolved.append(alternative)
-                continue
-        elif name.second_reading and reads_second_reading(name, firm, style):
-            resolved.append(swapped(name))
-            continue
-        resolved.append(name)
-    return resolved
-
-
-def order_votes(names: Iterable[ParsedName], coauthors: Iterable[ParsedName] = ()) -> Counter[str]:
-    """The surname votes on word order: the surname keys of the names open to no word-order vote,
-    mentions' and coauthors' alike. Coauthors are most of a listing's names, and a listing whose
-    mentions write nearly every name as two bare words ("Wang Wei" beside "Wei Wang") has its
-    unambiguous names mostly in its author lists ("W. Wang", "Wang, Wei"). Without any, every
-    name votes as read."""
-    voters = [*names, *coauthors]
-    votes = Counter(n.surname_key for n in voters if not n.order_ambiguous)
-    return votes or Counter(n.surname_key for n in voters)
+            return alternative if votes[alternative.surname_key] > votes[name.surname_key] else name
+        if name.second_reading and reads_second_reading(name, self.firm, self.style):
+            return swapped(name)
+        return name
 
 
 def registry_block_key(name: str) -> str:
     """The block a mention is stored in and resolved against in a registry: its name's own
     reading, since one mention at a time has no corpus to vote on its word order."""
     return parse_name(name).block_key
-
-
-def firm_votes(names: Iterable[ParsedName]) -> Counter[str]:
-    """The surname keys of the names whose own reading is firm (`votes_firmly`): those that decide
-    whether a name with a second reading ("José García Márquez", "JA Smith") is read so."""
-    return Counter(n.surname_key for n in names if votes_firmly(n))
 
 
 def votes_firmly(name: ParsedName) -> bool:

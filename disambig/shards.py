@@ -41,14 +41,7 @@ import orjson
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from disambig.blocking import (
-    DEFAULT_MAX_BLOCK_SIZE,
-    Block,
-    CorpusStyle,
-    make_blocks,
-    reads_second_reading,
-    votes_firmly,
-)
+from disambig.blocking import DEFAULT_MAX_BLOCK_SIZE, Block, CorpusVotes, make_blocks
 from disambig.coauthors import coauthor_names
 from disambig.corpus import TEXT_FIELDS, MentionTable, binary_rows, mention_parts, part_embeddings
 from disambig.engine import cluster_tables, identity_id_for
@@ -216,10 +209,7 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
     paths = [directory / f"shard-{i:05d}.{fmt}" for i in range(shards)]
     writer: _JsonlShards | _ParquetShards = _JsonlShards(paths) if fmt == "jsonl" else _ParquetShards(paths)
     spool_path = directory / "ambiguous-order.jsonl"
-    unambiguous: Counter[str] = Counter()
-    firm: Counter[str] = Counter()  # blocking.firm_votes
-    style = CorpusStyle()  # as in blocking.resolve_name_order
-    every: Counter[str] = Counter()
+    votes = CorpusVotes()  # as blocking.resolve_name_order counts them
     names: dict[str, ParsedName] = {}  # names repeat (Zipf): parse each spelling once
     block_sizes: Counter[str] = Counter()
     work = [0] * shards
@@ -240,29 +230,19 @@ def write_shards(mentions: Iterable[Mention], directory: Path, shards: int, fmt:
                 name = names.get(mention.name)
                 if name is None:
                     name = names[mention.name] = parse_name(mention.name)
-                style.see(name)
-                for voter in (name, *coauthor_names(mention.coauthors)):  # as blocking.order_votes counts
-                    every[voter.surname_key] += 1
-                    if not voter.order_ambiguous:
-                        unambiguous[voter.surname_key] += 1
-                if votes_firmly(name):
-                    firm[name.surname_key] += 1
-                if (name.order_ambiguous and name.first) or name.second_reading:
+                votes.see(name, coauthor_names(mention.coauthors))
+                if votes.undecided(name):
                     spool.write(orjson.dumps(_record(mention, row, False)) + b"\n")
                     row_shards.append(0)  # known once the votes are in
                 else:
                     row_shards.append(write(name.block_key, _record(mention, row, False)))
-        votes = unambiguous or every
         with open(spool_path, "rb") as waiting:
             for line in waiting:
                 record = orjson.loads(line)
                 name = names.get(record["name"]) or parse_name(record["name"])
-                alternative = swapped(name)
-                if name.second_reading:
-                    record["swap"] = reads_second_reading(name, firm, style)
-                else:
-                    record["swap"] = votes[alternative.surname_key] > votes[name.surname_key]
-                row_shards[record["row"]] = write(alternative.block_key if record["swap"] else name.block_key, record)
+                reading = votes.reading(name)
+                record["swap"] = reading is not name  # read as swapped(name)
+                row_shards[record["row"]] = write(reading.block_key, record)
     finally:
         writer.close()
         spool_path.unlink(missing_ok=True)
