@@ -106,13 +106,6 @@ class CorpusStyle:
     # keeps it in "Smith MA", whatever the style.
     plain: Counter[str] = field(default_factory=Counter)
 
-    @classmethod
-    def of(cls, names: Iterable[ParsedName]) -> CorpusStyle:
-        style = cls()
-        for name in names:
-            style.see(name)
-        return style
-
     def see(self, name: ParsedName) -> None:
         self.capitals += name.capitals_surname
         self.initials_last += name.initials_last
