@@ -570,7 +570,8 @@ class Resolver:
         if not keys:
             return []
         with self._alone(), self.registry.reading() as session:
-            blocks = {key: self.stored_mentions.load(session, key, self.model.text_prior) for key in keys}
+            feed = self.stored_mentions.follow_feed(session)  # one read for all the blocks
+            blocks = {key: self.stored_mentions.load(session, key, self.model.text_prior, feed) for key in keys}
             own = blocks.get(registry_block_key(context.name)) if context is not None else None
             linked = self._links_of(context, own) if context is not None and own is not None else {}
         name_scores: dict[str, float] = {}
