@@ -2,10 +2,13 @@
 
 On disk a model is a directory:
   model.json       format version, feature names, threshold, card (training data, dev figures)
-  classifier.skops the scikit-learn classifier, loaded by skops with an explicit list of types
-  text_prior.npz   document frequencies of the training corpora (plain arrays, no pickle)
+  classifier.npz   the classifier's trees and calibration (tree_scoring.TreeEnsemble's arrays)
+  merger.npz       the same for the optional second stage, which scores pairs of clusters
+  text_prior.npz   document frequencies of the training corpora
   MODEL_CARD.md    the card, for people
-Nothing is ever unpickled: skops refuses any type not on TRUSTED_TYPES.
+Every .npz holds plain numeric arrays and is read with allow_pickle=False: nothing is ever
+unpickled, and loading a model imports neither scikit-learn's estimators nor a deserialiser of
+Python objects. Saving checks that the arrays reproduce the fitted classifier bit for bit.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
-from zipfile import ZIP_DEFLATED
+from typing import Any
 
 import numpy as np
 
@@ -26,16 +29,10 @@ from disambig.errors import ModelError
 from disambig.features import EMBEDDING_FEATURE_NAMES, FEATURE_NAMES, PairFeature, feature_set
 from disambig.merging import CLUSTER_FEATURE_NAMES
 from disambig.text import N_FEATURES, DocumentFrequencies
-from disambig.tree_scoring import fast_predictor
+from disambig.tree_scoring import TreeEnsemble, array_ensemble, fast_predictor
 
-FORMAT_VERSION = 1
-# Every type the classifier file may contain beyond skops' own safe defaults.
-TRUSTED_TYPES = (
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.model_selection._split.GroupKFold",
-)
+# 2: the classifiers as arrays (classifier.npz); 1 kept them as skops files (classifier.skops).
+FORMAT_VERSION = 2
 ENV_MODEL = "DISAMBIG_MODEL"
 # Rows of pair features repeat where records are sparse (a physics catalogue's name and
 # affiliation): against a big block, most of a new mention's rows can be copies. The first
@@ -83,13 +80,11 @@ class PairwiseModel:
         return predict(features[first])[inverse]
 
     def save(self, directory: Path) -> None:
-        import skops.io
-
         directory.mkdir(parents=True, exist_ok=True)
-        skops.io.dump(self.classifier, directory / "classifier.skops", compression=ZIP_DEFLATED)
-        merger_path = directory / "merger.skops"
+        _save_classifier(self.classifier, directory / "classifier.npz")
+        merger_path = directory / "merger.npz"
         if self.merger is not None:
-            skops.io.dump(self.merger, merger_path, compression=ZIP_DEFLATED)
+            _save_classifier(self.merger, merger_path)
         else:
             merger_path.unlink(missing_ok=True)
         arrays: dict[str, np.ndarray] = {}
@@ -124,7 +119,10 @@ class PairwiseModel:
         if not isinstance(meta, dict):
             raise ModelError(f"{meta_path}: not a model description (a JSON object)")
         if meta.get("format_version") != FORMAT_VERSION:
-            raise ModelError(f"{meta_path}: format version {meta.get('format_version')}, need {FORMAT_VERSION}")
+            raise ModelError(
+                f"{meta_path}: format version {meta.get('format_version')}, need {FORMAT_VERSION}"
+                " (a model saved by an earlier disambig: train it again with `disambig train`)"
+            )
         feature_names = tuple(meta.get("feature_names", ()))
         if feature_names not in (FEATURE_NAMES, FEATURE_NAMES + EMBEDDING_FEATURE_NAMES):
             raise ModelError(f"{meta_path}: trained on other features than this version of disambig computes")
@@ -136,9 +134,9 @@ class PairwiseModel:
             raise ModelError(f"{meta_path}: text hashing size differs from this version")
         if tuple(meta.get("cluster_feature_names", ())) != CLUSTER_FEATURE_NAMES:
             raise ModelError(f"{meta_path}: trained on other cluster features than this version computes")
-        classifier = _load_classifier(directory / "classifier.skops")
-        merger_path = directory / "merger.skops"
-        merger = _load_classifier(merger_path) if merger_path.is_file() else None
+        classifier = _load_classifier(directory / "classifier.npz", len(feature_names))
+        merger_path = directory / "merger.npz"
+        merger = _load_classifier(merger_path, len(CLUSTER_FEATURE_NAMES)) if merger_path.is_file() else None
         prior: dict[str, DocumentFrequencies] = {}
         prior_path = directory / "text_prior.npz"
         try:
@@ -160,16 +158,24 @@ class PairwiseModel:
         return cls(classifier, threshold, feature_names, prior, card, merger, merge_threshold)
 
 
-def _load_classifier(path: Path) -> ProbabilisticClassifier:
-    import skops.io
-
+def _save_classifier(classifier: ProbabilisticClassifier, path: Path) -> None:
     try:
-        classifier = skops.io.load(path, trusted=list(TRUSTED_TYPES))
-    except Exception as exc:  # skops raises UntrustedTypesFoundException, zip and JSON errors
-        raise ModelError(f"{path}: refused by the safe loader ({exc})") from exc
-    if not hasattr(classifier, "predict_proba"):
-        raise ModelError(f"{path}: the object has no predict_proba")
-    return cast(ProbabilisticClassifier, classifier)
+        ensemble = array_ensemble(classifier)
+    except ValueError as exc:
+        raise ModelError(f"{path}: cannot be saved ({exc})") from exc
+    np.savez_compressed(path, allow_pickle=False, **ensemble.to_arrays())
+
+
+def _load_classifier(path: Path, n_features: int) -> TreeEnsemble:
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            ensemble = TreeEnsemble.from_arrays({key: arrays[key] for key in arrays.files})
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        # Object arrays (pickles) are refused here too: np.load raises ValueError for them.
+        raise ModelError(f"{path}: refused ({exc})") from exc
+    if ensemble.n_features != n_features:
+        raise ModelError(f"{path}: trees over {ensemble.n_features} features, the model lists {n_features}")
+    return ensemble
 
 
 def render_card(model: PairwiseModel) -> str:

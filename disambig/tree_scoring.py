@@ -15,6 +15,9 @@ The probabilities are the classifier's own, bit for bit: the leaf values are sum
 from the same baseline in float64, and the same sigmoid calibration follows. `fast_predictor`
 checks that on generated rows before using it, and falls back to predict_proba for any
 classifier it does not know (another calibration, categorical splits, trees of over 64 leaves).
+
+The same arrays are the model artifact's classifier (`to_arrays`, `from_arrays`): a saved model
+is checked to reproduce the fitted classifier when it is saved, and loads as plain numbers.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,34 +47,42 @@ class _UnsupportedError(Exception):
     """A classifier this module does not reproduce exactly."""
 
 
-class TreeEnsemble:
-    """A binary HistGradientBoosting classifier with one sigmoid calibration, as arrays."""
+# What evaluating a tree needs of each node: the fields of scikit-learn's TreePredictor nodes
+# that a model artifact keeps, as plain arrays, and their types there.
+NODE_FIELDS: dict[str, type[np.generic]] = {
+    "value": np.float64,
+    "feature_idx": np.int64,
+    "num_threshold": np.float64,
+    "missing_go_to_left": np.uint8,
+    "left": np.int64,
+    "right": np.int64,
+    "is_leaf": np.uint8,
+}
+Nodes = Mapping[str, np.ndarray]
 
-    def __init__(self, classifier: Any) -> None:
-        calibrated = getattr(classifier, "calibrated_classifiers_", None)
-        if calibrated is None or len(calibrated) != 1 or getattr(classifier, "method", None) != "sigmoid":
-            raise _UnsupportedError("not a CalibratedClassifierCV with one sigmoid calibration")
-        only = calibrated[0]
-        estimator = only.estimator
-        if len(only.calibrators) != 1 or list(getattr(classifier, "classes_", [])) != [0, 1]:
-            raise _UnsupportedError("not a binary classifier")
-        if list(getattr(estimator, "classes_", [])) != [0, 1] or getattr(estimator, "n_trees_per_iteration_", 0) != 1:
-            raise _UnsupportedError("not a binary HistGradientBoostingClassifier")
-        calibrator = only.calibrators[0]
-        self.a, self.b = calibrator.a_, calibrator.b_
-        self.baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).reshape(-1)
-        if self.baseline.shape != (1,):
-            raise _UnsupportedError("unexpected baseline")
-        trees = [iteration[0].nodes for iteration in estimator._predictors]
-        self.n_features = int(estimator.n_features_in_)
-        n_trees = len(trees)
-        width = max(int(t["is_leaf"].sum()) for t in trees)
-        if width > 64 or any(t["is_categorical"].any() for t in trees):
-            raise _UnsupportedError("categorical splits or trees of over 64 leaves")
+
+class TreeEnsemble:
+    """A binary gradient-boosted tree ensemble and its sigmoid, as arrays: P(same person) =
+    expit(-(a * (baseline + sum of leaf values) + b)). Made from a fitted scikit-learn
+    classifier (`from_classifier`) or from a model artifact's arrays (`from_arrays`): a loaded
+    model needs neither scikit-learn's estimator nor an unpickler. Satisfies the
+    ProbabilisticClassifier protocol (predict_proba)."""
+
+    def __init__(self, trees: Sequence[Nodes], baseline: float, a: float, b: float, n_features: int) -> None:
+        self.tree_nodes = [
+            {name: np.asarray(tree[name], dtype=kind) for name, kind in NODE_FIELDS.items()} for tree in trees
+        ]
+        self.a, self.b = float(a), float(b)
+        self.baseline = np.array([baseline], dtype=np.float64)
+        self.n_features = int(n_features)
+        n_trees = len(self.tree_nodes)
+        width = max((int(t["is_leaf"].sum()) for t in self.tree_nodes), default=1)
+        if width > 64:
+            raise _UnsupportedError("trees of over 64 leaves")
         self.mask_dtype = np.uint32 if width <= 32 else np.uint64
         self.leaf_values = np.zeros((n_trees, width), dtype=np.float64)
         splits: dict[int, list[tuple[float, int, int, bool]]] = {}
-        for t, nodes in enumerate(trees):
+        for t, nodes in enumerate(self.tree_nodes):
             for node, threshold, mask, missing_left in self._splits(nodes, t):
                 splits.setdefault(int(nodes["feature_idx"][node]), []).append((threshold, t, mask, missing_left))
         ones = np.iinfo(self.mask_dtype).max
@@ -111,6 +122,75 @@ class TreeEnsemble:
         self.trees = np.arange(n_trees)
         self.leaf_offsets = (np.arange(n_trees) * width).astype(np.int64)
 
+    @classmethod
+    def from_classifier(cls, classifier: Any) -> TreeEnsemble:
+        """The ensemble of a fitted binary HistGradientBoostingClassifier, alone or inside a
+        CalibratedClassifierCV with one sigmoid calibration; _UnsupportedError for anything else."""
+        calibrated = getattr(classifier, "calibrated_classifiers_", None)
+        if calibrated is not None:
+            if len(calibrated) != 1 or getattr(classifier, "method", None) != "sigmoid":
+                raise _UnsupportedError("not a CalibratedClassifierCV with one sigmoid calibration")
+            only = calibrated[0]
+            estimator = only.estimator
+            if len(only.calibrators) != 1 or list(getattr(classifier, "classes_", [])) != [0, 1]:
+                raise _UnsupportedError("not a binary classifier")
+            a, b = only.calibrators[0].a_, only.calibrators[0].b_
+        else:
+            # Uncalibrated: predict_proba is expit(raw), which is expit(-(a * raw + b)) for a = -1, b = 0.
+            estimator, a, b = classifier, -1.0, 0.0
+        if list(getattr(estimator, "classes_", [])) != [0, 1] or getattr(estimator, "n_trees_per_iteration_", 0) != 1:
+            raise _UnsupportedError("not a binary HistGradientBoostingClassifier")
+        baseline = np.asarray(estimator._baseline_prediction, dtype=np.float64).reshape(-1)
+        if baseline.shape != (1,):
+            raise _UnsupportedError("unexpected baseline")
+        trees = [iteration[0].nodes for iteration in estimator._predictors]
+        if any(t["is_categorical"].any() for t in trees):
+            raise _UnsupportedError("categorical splits")
+        return cls(trees, float(baseline[0]), a, b, int(estimator.n_features_in_))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain numeric arrays (no objects): every tree's nodes, concatenated, with the trees' sizes."""
+        arrays = {f"nodes.{name}": np.concatenate([t[name] for t in self.tree_nodes]) for name in NODE_FIELDS}
+        arrays["tree_sizes"] = np.array([len(t["is_leaf"]) for t in self.tree_nodes], dtype=np.int64)
+        arrays["sigmoid"] = np.array([self.a, self.b], dtype=np.float64)
+        arrays["baseline"] = self.baseline.copy()
+        arrays["n_features"] = np.array([self.n_features], dtype=np.int64)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> TreeEnsemble:
+        """The ensemble `to_arrays` wrote; ValueError naming what is wrong for anything else. Every
+        tree is checked to be one (children numbered after their parent, inside the tree, leaves
+        at the ends), so evaluating it always ends, whatever the file holds."""
+        names = [f"nodes.{name}" for name in NODE_FIELDS] + ["tree_sizes", "sigmoid", "baseline", "n_features"]
+        missing = [name for name in names if name not in arrays]
+        if missing:
+            raise ValueError(f"arrays missing: {missing}")
+        for name in names:
+            array = arrays[name]
+            if array.ndim != 1 or array.dtype.kind not in "biuf":
+                raise ValueError(f"{name}: not a one-dimensional numeric array")
+        sizes = arrays["tree_sizes"].astype(np.int64)
+        sigmoid, baseline, n_features = arrays["sigmoid"], arrays["baseline"], arrays["n_features"]
+        if sigmoid.shape != (2,) or baseline.shape != (1,) or n_features.shape != (1,):
+            raise ValueError("sigmoid, baseline or n_features of the wrong length")
+        if not (np.isfinite(sigmoid).all() and np.isfinite(baseline).all()) or int(n_features[0]) < 1:
+            raise ValueError("sigmoid, baseline or n_features out of range")
+        if (sizes < 1).any() or any(len(arrays[f"nodes.{name}"]) != int(sizes.sum()) for name in NODE_FIELDS):
+            raise ValueError("node arrays and tree sizes disagree")
+        ends = np.cumsum(sizes)
+        trees: list[dict[str, np.ndarray]] = []
+        for start, end in zip(ends - sizes, ends, strict=True):
+            tree = {name: arrays[f"nodes.{name}"][start:end] for name in NODE_FIELDS}
+            _check_tree(tree, int(n_features[0]), len(trees))
+            trees.append(tree)
+        return cls(trees, float(baseline[0]), float(sigmoid[0]), float(sigmoid[1]), int(n_features[0]))
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """(P(other person), P(same person)) per row, as scikit-learn's predict_proba gives them."""
+        same = self._probability(features)
+        return np.column_stack([1.0 - same, same])
+
     @staticmethod
     def _joint(
         members: list[tuple[int, np.ndarray, np.ndarray]],
@@ -125,7 +205,7 @@ class TreeEnsemble:
             return np.ascontiguousarray(masks)
         return np.ascontiguousarray(masks).view(np.uint64)
 
-    def _splits(self, nodes: np.ndarray, tree: int) -> list[tuple[int, float, int, bool]]:
+    def _splits(self, nodes: Nodes, tree: int) -> list[tuple[int, float, int, bool]]:
         """(node, threshold, mask without its left subtree's leaves, missing goes left) of each split;
         fills this tree's leaf values, leaves numbered left to right."""
         leaves: dict[int, int] = {}
@@ -206,10 +286,33 @@ class TreeEnsemble:
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """P(same person) per row, float32: same_person_probability's values."""
-        if len(features) == 0:
-            return np.empty(0, dtype=np.float32)
-        probability = expit(-(self.a * self.raw(features) + self.b))
-        return np.asarray(probability, dtype=np.float64).astype(np.float32)
+        return self._probability(features).astype(np.float32)
+
+    def _probability(self, features: np.ndarray) -> np.ndarray:
+        x = np.asarray(features)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"expected rows of {self.n_features} features, got shape {x.shape}")
+        if len(x) == 0:
+            return np.empty(0, dtype=np.float64)
+        return np.asarray(expit(-(self.a * self.raw(x) + self.b)), dtype=np.float64)
+
+
+def _check_tree(tree: Nodes, n_features: int, number: int) -> None:
+    """ValueError unless the nodes form a binary tree rooted at node 0 whose splits use known features."""
+    size = len(tree["is_leaf"])
+    inner = np.flatnonzero(tree["is_leaf"] == 0)
+    own = np.arange(size)
+    left, right = tree["left"][inner], tree["right"][inner]
+    if (left <= own[inner]).any() or (right <= own[inner]).any() or (left >= size).any() or (right >= size).any():
+        raise ValueError(f"tree {number}: a child outside the tree or before its parent")
+    children = np.concatenate([left, right])
+    if len(np.unique(children)) != len(children) or len(children) != size - 1:
+        raise ValueError(f"tree {number}: nodes shared between parents, or unreachable")
+    features = tree["feature_idx"][inner]
+    if ((features < 0) | (features >= n_features)).any() or np.isnan(tree["num_threshold"][inner]).any():
+        raise ValueError(f"tree {number}: a split on an unknown feature or at no threshold")
+    if not np.isfinite(tree["value"][tree["is_leaf"] != 0]).all():
+        raise ValueError(f"tree {number}: a leaf without a finite value")
 
 
 def check_rows(n_features: int, seed: int = 0, count: int = 4000) -> np.ndarray:
@@ -230,6 +333,8 @@ def check_rows(n_features: int, seed: int = 0, count: int = 4000) -> np.ndarray:
 def fast_predictor(classifier: ProbabilisticClassifier) -> Predict:
     """The classifier's same_person_probability, or an equal and faster one (checked bit for bit
     before it is used)."""
+    if isinstance(classifier, TreeEnsemble):
+        return classifier.predict
     with _CHECKING:
         try:
             ensemble = _CHECKED[classifier]
@@ -243,12 +348,33 @@ def fast_predictor(classifier: ProbabilisticClassifier) -> Predict:
     return lambda features: same_person_probability(classifier, features)
 
 
+def array_ensemble(classifier: ProbabilisticClassifier) -> TreeEnsemble:
+    """The classifier as a TreeEnsemble that predicts its probabilities bit for bit (checked);
+    ValueError saying why for a classifier it cannot reproduce."""
+    if isinstance(classifier, TreeEnsemble):
+        return classifier
+    try:
+        ensemble = TreeEnsemble.from_classifier(classifier)
+    except (_UnsupportedError, AttributeError, KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"not a classifier the array format reproduces: {exc}") from exc
+    if not _reproduces(ensemble, classifier):
+        raise ValueError("the array evaluation of the classifier differs from its predict_proba")
+    return ensemble
+
+
 def _checked_ensemble(classifier: ProbabilisticClassifier) -> TreeEnsemble | None:
     try:
-        ensemble = TreeEnsemble(classifier)
+        ensemble = TreeEnsemble.from_classifier(classifier)
     except (_UnsupportedError, AttributeError, KeyError, ValueError, TypeError) as exc:
         log.info("scoring with the classifier's own predict_proba: %s", exc)
         return None
+    if not _reproduces(ensemble, classifier):
+        log.warning("the array evaluation of the classifier differs from its predict_proba: not used")
+        return None
+    return ensemble
+
+
+def _reproduces(ensemble: TreeEnsemble, classifier: ProbabilisticClassifier) -> bool:
     rows = check_rows(ensemble.n_features)
     probes = [rows]
     # Every threshold and its float32 neighbours: each split tested on both sides and at equality.
@@ -259,7 +385,4 @@ def _checked_ensemble(classifier: ProbabilisticClassifier) -> TreeEnsemble | Non
             block[:, feature] = values
             probes.append(block)
     rows = np.concatenate(probes)
-    if not np.array_equal(ensemble.predict(rows), same_person_probability(classifier, rows)):
-        log.warning("the array evaluation of the classifier differs from its predict_proba: not used")
-        return None
-    return ensemble
+    return bool(np.array_equal(ensemble.predict(rows), same_person_probability(classifier, rows)))

@@ -233,7 +233,7 @@ def test_the_image_wheel_carries_the_model_and_generated_code(tmp_path: Path) ->
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
         "disambig/_default_model/model.json",
-        "disambig/_default_model/classifier.skops",
+        "disambig/_default_model/classifier.npz",
         "disambig/_default_model/MODEL_CARD.md",
         "disambig/v1/disambig_pb2.py",
         "disambig/v1/disambig_pb2_grpc.py",

@@ -66,7 +66,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tupl
 
 def test_trained_model_round_trips_with_its_card(trained: tuple[Path, Path]) -> None:
     model_dir, _ = trained
-    for name in ("model.json", "classifier.skops", "merger.skops", "text_prior.npz", "MODEL_CARD.md"):
+    for name in ("model.json", "classifier.npz", "merger.npz", "text_prior.npz", "MODEL_CARD.md"):
         assert (model_dir / name).is_file(), name
     model = load_model(model_dir)
     assert 0.0 < model.threshold < 1.0

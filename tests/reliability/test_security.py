@@ -45,16 +45,21 @@ class Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
-def untrusted_skops(name: str) -> Callable[[Path, Path], None]:
-    def tamper(model: Path, marker: Path) -> None:
-        import skops.io
-        from sklearn.preprocessing import FunctionTransformer
+def object_array(name: str, key: str) -> Callable[[Path, Path], None]:
+    """A valid .npz whose array holds Python objects: loading it would unpickle the payload."""
 
-        # A valid skops file holding a function of an untrusted module: os.system.
-        skops.io.dump(FunctionTransformer(os.system, kw_args={"command": f"touch {marker}"}), model / name)
-        assert skops.io.get_untrusted_types(file=model / name) == ["posix.system"]
+    def tamper(model: Path, marker: Path) -> None:
+        np.savez(model / name, **{key: np.array([Payload(marker)], dtype=object)})
 
     return tamper
+
+
+def looping_tree(model: Path, marker: Path) -> None:
+    """Plain numbers whose first split points back at the root: a tree walk would never end."""
+    with np.load(model / "classifier.npz") as arrays:
+        contents = {key: arrays[key].copy() for key in arrays.files}
+    contents["nodes.left"][int(np.flatnonzero(contents["nodes.is_leaf"] == 0)[0])] = 0
+    np.savez(model / "classifier.npz", **contents)
 
 
 def pickle_as(name: str) -> Callable[[Path, Path], None]:
@@ -72,10 +77,6 @@ def truncated(name: str) -> Callable[[Path, Path], None]:
     return tamper
 
 
-def object_array_prior(model: Path, marker: Path) -> None:
-    np.savez(model / "text_prior.npz", **{"title.n_docs": np.array([Payload(marker)], dtype=object)})
-
-
 def bad_meta(change: dict[str, Any] | list[int]) -> Callable[[Path, Path], None]:
     def tamper(model: Path, marker: Path) -> None:
         meta = json.loads((model / "model.json").read_text())
@@ -85,12 +86,14 @@ def bad_meta(change: dict[str, Any] | list[int]) -> Callable[[Path, Path], None]
 
 
 TAMPERING: dict[str, Callable[[Path, Path], None]] = {
-    "classifier-untrusted-type": untrusted_skops("classifier.skops"),
-    "merger-untrusted-type": untrusted_skops("merger.skops"),
-    "classifier-is-a-pickle": pickle_as("classifier.skops"),
-    "classifier-truncated-zip": truncated("classifier.skops"),
-    "classifier-random-bytes": lambda model, _: (model / "classifier.skops").write_bytes(os.urandom(4096)),
-    "text-prior-object-array": object_array_prior,
+    "classifier-object-array": object_array("classifier.npz", "sigmoid"),
+    "merger-object-array": object_array("merger.npz", "sigmoid"),
+    "classifier-is-a-pickle": pickle_as("classifier.npz"),
+    "merger-is-a-pickle": pickle_as("merger.npz"),
+    "classifier-truncated-zip": truncated("classifier.npz"),
+    "classifier-random-bytes": lambda model, _: (model / "classifier.npz").write_bytes(os.urandom(4096)),
+    "classifier-tree-loops": looping_tree,
+    "text-prior-object-array": object_array("text_prior.npz", "title.n_docs"),
     "text-prior-is-a-pickle": pickle_as("text_prior.npz"),
     "text-prior-truncated-zip": truncated("text_prior.npz"),
     "model-json-not-an-object": bad_meta([1, 2]),
@@ -111,7 +114,7 @@ def test_a_tampered_model_artifact_is_refused(tmp_path: Path, case: str) -> None
     count_figure("security.tampered_models")
 
 
-@pytest.mark.parametrize("case", ["classifier-untrusted-type", "classifier-is-a-pickle"])
+@pytest.mark.parametrize("case", ["classifier-object-array", "classifier-is-a-pickle"])
 def test_serve_refuses_a_tampered_model_without_a_traceback(tmp_path: Path, case: str) -> None:
     model = tmp_path / "model"
     shutil.copytree(default_model_path(), model)

@@ -21,7 +21,7 @@ from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize
 from disambig.model import PairwiseModel, load_model
 from disambig.names import parse_name
 from disambig.stored_mentions import parts_of
-from disambig.training import LabelledCorpus
+from disambig.training import LabelledCorpus, PairRows, fit_classifier
 from disambig.tree_scoring import TreeEnsemble, check_rows, fast_predictor
 
 # Every array BlockNames holds; its coauthor matrix is compared through the tables.
@@ -151,8 +151,12 @@ def test_stack_row_is_stack_tables(blocks: list[list[Any]], model: PairwiseModel
         assert_same_tables(stack_row(table, row), stack_tables(table, row))
 
 
-def test_the_array_classifier_is_predict_proba_bit_for_bit(blocks: list[list[Any]], model: PairwiseModel) -> None:
-    ensemble = TreeEnsemble(model.classifier)
+def test_the_array_classifier_is_predict_proba_bit_for_bit(
+    blocks: list[list[Any]], model: PairwiseModel, tmp_path: Path
+) -> None:
+    """A classifier fitted as `disambig train` fits it, on real pair rows, gives the same bits
+    evaluated as arrays, and again once saved as a model and loaded back (the artifact holds
+    the arrays only)."""
     mentions = blocks[-1]
     table = TableWeights.fit(parts_of(mentions), model.text_prior).rows(parts_of(mentions))
     n = len(table)
@@ -160,9 +164,18 @@ def test_the_array_classifier_is_predict_proba_bit_for_bit(blocks: list[list[Any
     keep = pairs[0] < pairs[1]
     pairs = (pairs[0][keep], pairs[1][keep])
     real = featurize(PairContext(table, BlockNames(table), 0, n), pairs)
+    noise = np.random.default_rng(0).random(len(real))
+    same = ((np.nan_to_num(real[:, 0]) > 0) ^ (noise < 0.1)).astype(np.int8)
+    fitted = fit_classifier(PairRows(real, same, np.arange(len(real)) // 50), feature_names=FEATURE_NAMES)
+    ensemble = TreeEnsemble.from_classifier(fitted)
+    PairwiseModel(fitted, threshold=0.4).save(tmp_path / "m")
+    loaded = PairwiseModel.load(tmp_path / "m")
+    assert isinstance(loaded.classifier, TreeEnsemble)
     for rows in (real, check_rows(len(FEATURE_NAMES), seed=3), real[:1], real[:0]):
-        assert np.array_equal(ensemble.predict(rows), same_person_probability(model.classifier, rows))
-    assert np.array_equal(model.predict(real), same_person_probability(model.classifier, real))
+        expected = same_person_probability(fitted, rows)
+        assert np.array_equal(ensemble.predict(rows), expected)
+        assert np.array_equal(loaded.predict(rows), expected)
+        assert np.array_equal(same_person_probability(loaded.classifier, rows), expected)
 
 
 def test_repeated_rows_are_predicted_once_to_the_same_bits(
@@ -194,10 +207,15 @@ def test_other_classifiers_are_reproduced_or_left_to_predict_proba() -> None:
     x = rng.normal(size=(600, 5)).astype(np.float32)
     x[rng.random(x.shape) < 0.2] = np.nan
     y = (np.nan_to_num(x[:, 0]) + np.nan_to_num(x[:, 1]) > 0).astype(int)
-    for method, leaves in (("sigmoid", 31), ("sigmoid", 63), ("isotonic", 31)):
+    # "none": the booster alone, as the second stage (the merger) is trained.
+    for method, leaves in (("sigmoid", 31), ("sigmoid", 63), ("isotonic", 31), ("none", 15)):
         booster = HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=leaves, min_samples_leaf=2)
-        classifier = CalibratedClassifierCV(booster, method=method, cv=2, ensemble=False).fit(x, y)
+        classifier: Any = (
+            booster.fit(x, y)
+            if method == "none"
+            else CalibratedClassifierCV(booster, method=method, cv=2, ensemble=False).fit(x, y)
+        )
         probe = check_rows(5, seed=1)
         assert np.array_equal(fast_predictor(classifier)(probe), same_person_probability(classifier, probe))
         reproduced = isinstance(getattr(fast_predictor(classifier), "__self__", None), TreeEnsemble)
-        assert reproduced == (method == "sigmoid")  # isotonic: left to predict_proba
+        assert reproduced == (method != "isotonic")  # isotonic: left to predict_proba
