@@ -160,8 +160,8 @@ class TreeEnsemble:
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> TreeEnsemble:
         """The ensemble `to_arrays` wrote; ValueError naming what is wrong for anything else. Every
-        tree is checked to be one (children numbered after their parent, inside the tree, leaves
-        at the ends), so evaluating it always ends, whatever the file holds."""
+        tree is checked to be one (each node but the root the child of one node numbered before
+        it, inside the tree), so evaluating it always ends, whatever the file holds."""
         names = [f"nodes.{name}" for name in NODE_FIELDS] + ["tree_sizes", "sigmoid", "baseline", "n_features"]
         missing = [name for name in names if name not in arrays]
         if missing:
@@ -364,14 +364,10 @@ def array_ensemble(classifier: ProbabilisticClassifier) -> TreeEnsemble:
 
 def _checked_ensemble(classifier: ProbabilisticClassifier) -> TreeEnsemble | None:
     try:
-        ensemble = TreeEnsemble.from_classifier(classifier)
-    except (_UnsupportedError, AttributeError, KeyError, ValueError, TypeError) as exc:
+        return array_ensemble(classifier)
+    except ValueError as exc:
         log.info("scoring with the classifier's own predict_proba: %s", exc)
         return None
-    if not _reproduces(ensemble, classifier):
-        log.warning("the array evaluation of the classifier differs from its predict_proba: not used")
-        return None
-    return ensemble
 
 
 def _reproduces(ensemble: TreeEnsemble, classifier: ProbabilisticClassifier) -> bool:
