@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rapidfuzz import fuzz
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
@@ -39,7 +40,7 @@ from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession
-from disambig.stored_mentions import Computed, FeedPosition, StoredBlock, StoredMentions, parts_of
+from disambig.stored_mentions import Checkpoint, Computed, FeedPosition, StoredBlock, StoredMentions, parts_of
 
 log = logging.getLogger(__name__)
 
@@ -277,18 +278,10 @@ class Resolver:
             with self.registry.connection() as conn:
                 with self.registry.reading(conn) as session:
                     decisions, since = self._decide(session, wave)
-                with self.registry.locked_blocks(blocks, conn) as session:
-                    if not self._still_valid(session, since, blocks):
-                        # Decided again from the caches as they were: the same loads, so the same
-                        # decision, as if the first had never been made.
-                        self.stored_mentions.restore(checkpoint)
-                        decisions, _ = self._decide(session, wave)
-                    for k, job in enumerate(wave):
-                        # A caller gone since its decision: its call shares no block with the others,
-                        # so leaving it out changes nothing of theirs.
-                        if decisions[k] is not None and job.still_wanted is not None and not job.still_wanted():
-                            job.error, decisions[k] = _gone(), None
-                    session.record_links([link for d in decisions if d is not None for link in d.links], unstored=True)
+                # Calls whose mentions were all stored before (re-sent calls) write nothing: they
+                # are answered from what was read, as a read call is, without the blocks' lock.
+                if any(d is not None and d.links for d in decisions):
+                    decisions = self._write_wave(conn, wave, decisions, since, blocks, checkpoint)
         except Exception:
             self.stored_mentions.forget(blocks)  # nothing of the wave is stored: read them again whole
             for job in wave:
@@ -298,6 +291,31 @@ class Resolver:
             if decision is not None:
                 job.result = decision.results
         self._remember([c for d in decisions if d is not None for c in d.computed])
+
+    def _write_wave(
+        self,
+        conn: Connection,
+        wave: Sequence[_Job],
+        decisions: list[_Decision | None],
+        since: int,
+        blocks: set[str],
+        checkpoint: Checkpoint,
+    ) -> list[_Decision | None]:
+        """Write the wave's decisions under its blocks' lock, deciding again first if a block
+        changed since change `since`; returns the decisions written (None for a call gone)."""
+        with self.registry.locked_blocks(blocks, conn) as session:
+            if not self._still_valid(session, since, blocks):
+                # Decided again from the caches as they were: the same loads, so the same
+                # decision, as if the first had never been made.
+                self.stored_mentions.restore(checkpoint)
+                decisions, _ = self._decide(session, wave)
+            for k, job in enumerate(wave):
+                # A caller gone since its decision: its call shares no block with the others,
+                # so leaving it out changes nothing of theirs.
+                if decisions[k] is not None and job.still_wanted is not None and not job.still_wanted():
+                    job.error, decisions[k] = _gone(), None
+            session.record_links([link for d in decisions if d is not None for link in d.links], unstored=True)
+        return decisions
 
     def _decide(self, session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
         """Each call's decision, or None (its error set) for a call whose caller has gone; and the

@@ -4,6 +4,7 @@ never been made."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import pytest
@@ -13,7 +14,7 @@ from disambig.model import PairwiseModel, load_model
 from disambig.names import parse_name
 from disambig.registry import Registry
 from disambig.registry.store import BlockSession
-from disambig.resolving import Resolver, _Decision, _Job
+from disambig.resolving import Resolution, Resolver, _Decision, _Job
 from disambig.stored_mentions import StoredMentions
 
 COAUTHORS = ("Charles Babbage", "Mary Somerville", "Augustus De Morgan")
@@ -114,3 +115,36 @@ def test_one_mention_id_under_two_names_in_one_group(registry: Registry, model: 
     assert first.result[0].identity_id == second.result[0].identity_id == stored[0] == earlier.identity_id
     linked = [c.mention_id for c in registry.changes(limit=100) if c.kind == "linked"]
     assert linked == ["earlier", "twice"]
+
+
+def test_a_resent_call_is_answered_without_waiting_for_the_writers(registry: Registry, model: PairwiseModel) -> None:
+    """A call whose mentions are all stored writes nothing: it is answered from what it read while
+    another writer holds the block (SQLite's write lock, PostgreSQL's advisory lock), where a call
+    that writes would wait for it."""
+    resolver = Resolver(model, registry)
+    [first] = resolver.resolve([ada("ada-resent")])
+    holder = Registry(registry.url)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.locked_blocks([parse_name("Ada Lovelace").block_key]):
+            holding.set()
+            release.wait(30)
+
+    locker = threading.Thread(target=hold)
+    locker.start()
+    answers: list[list[Resolution]] = []
+    resend = threading.Thread(target=lambda: answers.append(resolver.resolve([ada("ada-resent")])))
+    try:
+        assert holding.wait(10)
+        resend.start()
+        resend.join(3)
+        assert not resend.is_alive(), "the re-sent call waited for the other writer"
+        [again] = answers[0]
+        assert (again.identity_id, again.created) == (first.identity_id, False)
+    finally:
+        release.set()
+        locker.join()
+        if resend.ident is not None:
+            resend.join()
+        holder.close()
