@@ -16,7 +16,25 @@ from functools import lru_cache
 
 from disambig.names import ParsedName, fold, parse_name
 
-PLACEHOLDERS = frozenset({"et al", "and others", "others", "anonymous", "unknown", "n a", "none", "et alii"})
+# Written where a coauthor's name is not: MEDLINE's "[No authors listed]", the German "u. a."
+# ("and others"), a stray "and" from splitting "A and B and others".
+PLACEHOLDERS = frozenset(
+    {
+        "et al",
+        "and others",
+        "others",
+        "anonymous",
+        "unknown",
+        "n a",
+        "none",
+        "et alii",
+        "no authors listed",
+        "various",
+        "various authors",
+        "u a",
+        "and",
+    }
+)
 # The last or any word of a collective author's name; a person's surname is seldom one of these,
 # and a name of one word is never taken for a group.
 GROUP_WORDS = frozenset(

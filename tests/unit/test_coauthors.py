@@ -17,6 +17,12 @@ from disambig.coauthors import written_coauthor_key
         ("and others", ""),
         ("others", ""),
         ("Anonymous", ""),
+        ("[No authors listed]", ""),
+        ("Various", ""),
+        ("u. a.", ""),
+        ("and", ""),
+        # A real name that only contains a placeholder's words is still a person.
+        ("Andrea Various", "various_a"),
         ("...", ""),
         ("", ""),
         ("CMS Collaboration", "group:cms collaboration"),
