@@ -34,6 +34,9 @@ from disambig.tree_scoring import TreeEnsemble, array_ensemble, fast_predictor
 # 2: the classifiers as arrays (classifier.npz); 1 kept them as skops files (classifier.skops).
 FORMAT_VERSION = 2
 ENV_MODEL = "DISAMBIG_MODEL"
+# What reading a tampered or damaged .npz raises: numpy refuses object arrays (pickles) with
+# ValueError, a cut file ends a zip or its deflate stream early, a missing array is a KeyError.
+_UNREADABLE_NPZ = (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile, zlib.error)
 # Rows of pair features repeat where records are sparse (a physics catalogue's name and
 # affiliation): against a big block, most of a new mention's rows can be copies. The first
 # REPEAT_SAMPLE rows tell whether they do; with at most REPEAT_SHARE of them distinct, each
@@ -147,7 +150,7 @@ class PairwiseModel:
                         prior[name] = DocumentFrequencies.from_sparse(
                             int(arrays[key][0]), arrays[f"{name}.indices"], arrays[f"{name}.values"]
                         )
-        except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as exc:
+        except _UNREADABLE_NPZ as exc:
             # Object arrays (pickles) are refused here too: np.load raises ValueError for them.
             raise ModelError(f"{prior_path}: refused ({exc})") from exc
         try:
@@ -170,7 +173,7 @@ def _load_classifier(path: Path, n_features: int) -> TreeEnsemble:
     try:
         with np.load(path, allow_pickle=False) as arrays:
             ensemble = TreeEnsemble.from_arrays({key: arrays[key] for key in arrays.files})
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except _UNREADABLE_NPZ as exc:
         # Object arrays (pickles) are refused here too: np.load raises ValueError for them.
         raise ModelError(f"{path}: refused ({exc})") from exc
     if ensemble.n_features != n_features:
