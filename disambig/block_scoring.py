@@ -29,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from disambig.corpus import MentionTable, index_array, stack_tables, take_rows, widen
+from disambig.csr import csr_from_arrays
 from disambig.features import BlockNames, PairContext
 
 # Rows appended to a block since its main segment was built are kept in a second, small segment;
@@ -82,13 +83,11 @@ class Segment:
                 for k, (m, (first, _)) in enumerate(zip(matrices, spans, strict=True))
             ]
         )
-        stacked = sp.csr_matrix(
-            (
-                np.concatenate([m.data[first:last] for m, (first, last) in zip(matrices, spans, strict=True)]),
-                index_array(np.searchsorted(self.vocabulary, keys), len(self.vocabulary)),
-                index_array(indptr, int(stored[-1])),
-            ),
-            shape=(len(matrices) * rows, max(len(self.vocabulary), 1)),
+        stacked = csr_from_arrays(
+            np.concatenate([m.data[first:last] for m, (first, last) in zip(matrices, spans, strict=True)]),
+            index_array(np.searchsorted(self.vocabulary, keys), len(self.vocabulary)),
+            index_array(indptr, int(stored[-1])),
+            (len(matrices) * rows, max(len(self.vocabulary), 1)),
         )
         self.transposed = stacked.T.tocsr()  # (block vocabulary) x (matrices * rows)
 
@@ -107,7 +106,7 @@ class Segment:
         local, known = self._local(keys)
         data = np.concatenate([row.data for row in rows])[known]
         width = max(len(self.vocabulary), 1)
-        return sp.csr_matrix((data, local, index_array(np.array([0, len(local)]), len(local))), shape=(1, width))
+        return csr_from_arrays(data, local, index_array(np.array([0, len(local)]), len(local)), (1, width))
 
     def dots(self, rows: list[sp.csr_matrix]) -> np.ndarray:
         """(matrices, segment rows) float32: the new row's dot products, per matrix."""
@@ -127,8 +126,8 @@ class Segment:
         indptr = index_array(indptr, len(local))
         # Built as CSR directly (row_of is sorted): scipy's conversion from (row, column) pairs
         # costs more than the product for the few rows of one resolution.
-        matrix = sp.csr_matrix(
-            (np.ones(len(local), dtype=np.float32), local, indptr), shape=(n, max(len(self.vocabulary), 1))
+        matrix = csr_from_arrays(
+            np.ones(len(local), dtype=np.float32), local, indptr, (n, max(len(self.vocabulary), 1))
         )
         # Coauthor columns lead to coauthor rows only: the other matrices' part of the product is empty.
         product = (matrix @ self.transposed).tocsr()
@@ -350,9 +349,11 @@ def _append_rows(first: sp.csr_matrix, second: sp.csr_matrix) -> sp.csr_matrix:
     if first.dtype != second.dtype or first.indices.dtype != second.indices.dtype:
         return sp.vstack([widen(first, second.shape[1]), widen(second, first.shape[1])], format="csr")
     indptr = np.concatenate([first.indptr, second.indptr[1:] + first.indptr[-1]])
-    return sp.csr_matrix(
-        (np.concatenate([first.data, second.data]), np.concatenate([first.indices, second.indices]), indptr),
-        shape=(first.shape[0] + second.shape[0], max(first.shape[1], second.shape[1])),
+    return csr_from_arrays(
+        np.concatenate([first.data, second.data]),
+        np.concatenate([first.indices, second.indices]),
+        indptr,
+        (first.shape[0] + second.shape[0], max(first.shape[1], second.shape[1])),
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from disambig.coauthors import coauthor_key, written_coauthor_key
+from disambig.csr import csr_from_arrays
 from disambig.emails import author_email
 from disambig.mention import Mention
 from disambig.names import ParsedName
@@ -281,9 +282,7 @@ def _stack_embeddings(first: MentionTable, second: MentionTable) -> np.ndarray |
 
 
 def widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
-    return sp.csr_matrix(
-        (matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], max(width, matrix.shape[1]))
-    )
+    return csr_from_arrays(matrix.data, matrix.indices, matrix.indptr, (matrix.shape[0], max(width, matrix.shape[1])))
 
 
 def index_array(values: np.ndarray, bound: int) -> np.ndarray:
@@ -298,7 +297,7 @@ def binary_rows(rows: Sequence[Sequence[int] | np.ndarray], width: int) -> sp.cs
     indptr = index_array(np.cumsum([0, *lengths]), sum(lengths))
     indices = np.concatenate([np.asarray(r, dtype=np.int32) for r in rows]) if rows else np.empty(0, np.int32)
     data = np.ones(len(indices), dtype=np.float32)
-    return sp.csr_matrix((data, indices, indptr), shape=(len(rows), max(width, 1)))
+    return csr_from_arrays(data, indices, indptr, (len(rows), max(width, 1)))
 
 
 def _coauthor_keys(mention: Mention, own: ParsedName) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -351,7 +350,7 @@ def take_rows(matrix: sp.csr_matrix, rows: np.ndarray, compact: bool) -> sp.csr_
     if compact:
         columns, inverse = np.unique(indices, return_inverse=True)
         indices, width = inverse.reshape(-1).astype(matrix.indices.dtype), max(len(columns), 1)
-    return sp.csr_matrix((matrix.data[gather], indices, indptr), shape=(len(rows), width))
+    return csr_from_arrays(matrix.data[gather], indices, indptr, (len(rows), width))
 
 
 def _used_columns(matrix: sp.csr_matrix) -> sp.csr_matrix:

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
 
+from disambig.csr import csr_from_arrays
 from disambig.names import fold
 
 N_FEATURES = 2**18
@@ -141,7 +142,7 @@ def weighted_unit_rows(matrix: sp.csr_matrix, idf: IdfTable) -> sp.csr_matrix:
     data = data * (1.0 / norms)[row_of]
     # Descending columns within each row: the order scipy's sparse product leaves them in.
     order = np.lexsort((-indices, row_of))
-    return sp.csr_matrix((data[order], indices[order], indptr), shape=canonical.shape)
+    return csr_from_arrays(data[order], indices[order], indptr, canonical.shape)
 
 
 def weighted_unit_row(columns: np.ndarray, idf: IdfTable, width: int) -> sp.csr_matrix:
@@ -164,7 +165,7 @@ def _weighted_unit_row(indices: np.ndarray, data: np.ndarray, idf: IdfTable, wid
         norm[norm == 0] = 1.0
         data = (data * (1.0 / norm))[::-1]
         indices = indices[::-1]
-    return sp.csr_matrix((data, indices, np.array([0, len(indices)], dtype=np.int32)), shape=(1, width))
+    return csr_from_arrays(data, indices, np.array([0, len(indices)], dtype=np.int32), (1, width))
 
 
 def _squared_norms(canonical: sp.csr_matrix, data: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -1,0 +1,86 @@
+"""CSR matrices from arrays this package built itself, without scipy's format checks.
+
+An online resolution makes about twenty small CSR matrices (its mention's rows, the block table
+with that row appended, the row over a block's vocabulary). scipy's constructor spends about
+12 us on each choosing an index dtype and checking the arrays, more than the copy or product
+that follows. `csr_from_arrays` skips those checks when it can tell in O(1) that they would pass
+and change nothing: int32 `indices` and `indptr` (the dtype scipy would keep), one dimension
+each, one pointer per row plus one, from 0 to the end of `indices`, and no slice of a much bigger
+array (which scipy would copy). Anything else goes through
+scipy's constructor, which checks no more than that either (entries in range are not checked).
+
+The shortcut sets the attributes scipy's constructor sets. At import it builds one matrix both
+ways and compares them; should a scipy release set others, every matrix goes through the
+constructor, slower but right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+_INT32 = np.dtype(np.int32)
+_INT32_MAX = int(np.iinfo(np.int32).max)
+_ARRAYS = frozenset({"data", "indices", "indptr", "_shape"})
+
+
+def _unchecked(
+    template: Mapping[str, object], data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    matrix = sp.csr_matrix.__new__(sp.csr_matrix)
+    state = vars(matrix)
+    state.update(template)
+    state["data"], state["indices"], state["indptr"], state["_shape"] = data, indices, indptr, shape
+    return matrix
+
+
+def _scipy_template() -> dict[str, object] | None:
+    """What scipy sets on a CSR matrix besides its arrays and shape, if a matrix made with it
+    is scipy's own to the attribute; None otherwise."""
+    data, indices, indptr = np.array([1.0, 2.0], np.float32), np.array([0, 2], np.int32), np.array([0, 1, 2], np.int32)
+    checked = sp.csr_matrix((data, indices, indptr), shape=(2, 3))
+    state = vars(checked)
+    if not state.keys() >= _ARRAYS:
+        return None
+    template = {key: value for key, value in state.items() if key not in _ARRAYS}
+    made = _unchecked(template, data, indices, indptr, (2, 3))
+    same = (
+        vars(made).keys() == state.keys()
+        and all(np.shares_memory(getattr(made, key), getattr(checked, key)) for key in ("data", "indices", "indptr"))
+        and made.shape == checked.shape
+        and made.dtype == checked.dtype
+        and np.array_equal((made @ checked.T).toarray(), (checked @ checked.T).toarray())
+    )
+    return template if same else None
+
+
+_TEMPLATE = _scipy_template()
+
+
+def _small_view(array: np.ndarray) -> bool:
+    """scipy copies a slice of less than half its base, so that a small matrix does not keep a big
+    array alive; such arrays go through its constructor."""
+    base = array.base
+    return isinstance(base, np.ndarray) and array.size < base.size // 2
+
+
+def csr_from_arrays(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """sp.csr_matrix((data, indices, indptr), shape=shape), sharing the arrays."""
+    rows, columns = shape
+    if (
+        _TEMPLATE is not None
+        and indices.dtype == _INT32
+        and indptr.dtype == _INT32
+        and data.ndim == indices.ndim == indptr.ndim == 1
+        and len(indptr) == rows + 1
+        and len(data) == len(indices)
+        and indptr[0] == 0
+        and indptr[-1] == len(indices)
+        and not (_small_view(data) or _small_view(indices))
+        and 0 < columns <= _INT32_MAX
+        and rows <= _INT32_MAX
+    ):
+        return _unchecked(_TEMPLATE, data, indices, indptr, (int(rows), int(columns)))
+    return sp.csr_matrix((data, indices, indptr), shape=shape)
