@@ -28,8 +28,8 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from disambig.corpus import MentionTable, index_array, stack_tables, take_rows, widen
-from disambig.csr import csr_from_arrays
+from disambig.corpus import MentionTable, stack_tables, take_rows, widen
+from disambig.csr import csr_from_arrays, index_array, transposed
 from disambig.features import BlockNames, PairContext
 
 # Rows appended to a block since its main segment was built are kept in a second, small segment;
@@ -89,7 +89,7 @@ class Segment:
             index_array(indptr, int(stored[-1])),
             (len(matrices) * rows, max(len(self.vocabulary), 1)),
         )
-        self.transposed = stacked.T.tocsr()  # (block vocabulary) x (matrices * rows)
+        self.transposed = transposed(stacked)  # (block vocabulary) x (matrices * rows)
 
     def _local(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(local columns of the keys the segment has, which keys those are)."""

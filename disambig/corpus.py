@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from disambig.coauthors import coauthor_key, written_coauthor_key
-from disambig.csr import csr_from_arrays
+from disambig.csr import csr_from_arrays, index_array
 from disambig.emails import author_email
 from disambig.mention import Mention
 from disambig.names import ParsedName
@@ -283,13 +283,6 @@ def _stack_embeddings(first: MentionTable, second: MentionTable) -> np.ndarray |
 
 def widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
     return csr_from_arrays(matrix.data, matrix.indices, matrix.indptr, (matrix.shape[0], max(width, matrix.shape[1])))
-
-
-def index_array(values: np.ndarray, bound: int) -> np.ndarray:
-    """Sparse index values below `bound` as int32 when they fit: scipy takes int32 index arrays as
-    they are, and scans int64 ones for whether they would fit (a visible cost in the many small
-    matrices of an online resolution)."""
-    return values.astype(np.int32, copy=False) if bound <= np.iinfo(np.int32).max else values
 
 
 def binary_rows(rows: Sequence[Sequence[int] | np.ndarray], width: int) -> sp.csr_matrix:

@@ -59,6 +59,13 @@ def _scipy_template() -> dict[str, object] | None:
 _TEMPLATE = _scipy_template()
 
 
+def index_array(values: np.ndarray, bound: int) -> np.ndarray:
+    """Sparse index values below `bound` as int32 when they fit: scipy takes int32 index arrays as
+    they are, and scans int64 ones for whether they would fit; and only int32 ones take the
+    shortcut of csr_from_arrays."""
+    return values.astype(np.int32, copy=False) if bound <= _INT32_MAX else values
+
+
 def _small_view(array: np.ndarray) -> bool:
     """scipy copies a slice of less than half its base, so that a small matrix does not keep a big
     array alive; such arrays go through its constructor."""
@@ -84,3 +91,20 @@ def csr_from_arrays(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, s
     ):
         return _unchecked(_TEMPLATE, data, indices, indptr, (int(rows), int(columns)))
     return sp.csr_matrix((data, indices, indptr), shape=shape)
+
+
+def transposed(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """matrix.T.tocsr(), arrays and entry order alike (each new row's entries by old row, as
+    scipy's conversion leaves them), without the two matrices scipy builds on the way: a small
+    block segment paid more for those than for the transposition."""
+    rows, columns = matrix.shape
+    indices, indptr = matrix.indices, matrix.indptr
+    if indices.dtype != _INT32 or indptr.dtype != _INT32:
+        return matrix.T.tocsr()
+    # A stable sort by column keeps each column's entries in row order: scipy's bucket order.
+    order = np.argsort(indices, kind="stable")
+    row_of = np.repeat(np.arange(rows, dtype=np.int32), np.diff(indptr))
+    counts = np.bincount(indices, minlength=columns)
+    new_indptr = np.zeros(columns + 1, dtype=np.int32)
+    np.cumsum(counts, out=new_indptr[1:])
+    return csr_from_arrays(matrix.data[order], row_of[order], new_indptr, (columns, rows))

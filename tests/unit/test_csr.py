@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 import disambig.csr as csr
-from disambig.csr import csr_from_arrays
+from disambig.csr import csr_from_arrays, transposed
 
 
 def _arrays(rows: int, columns: int, seed: int, index_dtype: type = np.int32) -> tuple[np.ndarray, ...]:
@@ -82,3 +82,26 @@ def test_without_the_shortcut_scipy_builds_every_matrix(monkeypatch: pytest.Monk
     made = csr_from_arrays(data, indices, indptr, (3, 8))
     _same(made, sp.csr_matrix((data, indices, indptr), shape=(3, 8)))
     assert made.indices is not indices  # scipy's own (a view after its prune)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_transposed_is_scipys_transpose_entry_for_entry(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rows, columns = int(rng.integers(0, 30)), int(rng.integers(1, 50))
+    data, indices, indptr = _arrays(rows, columns, seed)
+    if seed % 3 == 0 and len(indices):  # rows with their entries out of order, as a product leaves them
+        for r in range(rows):
+            indices[indptr[r] : indptr[r + 1]] = indices[indptr[r] : indptr[r + 1]][::-1]
+    matrix = csr_from_arrays(data, indices, indptr, (rows, columns))
+    ours, scipys = transposed(matrix), matrix.T.tocsr()
+    assert ours.shape == scipys.shape
+    for name in ("data", "indices", "indptr"):
+        # The order of entries decides the bits of the products summed over them.
+        assert getattr(ours, name).dtype == getattr(scipys, name).dtype
+        assert np.array_equal(getattr(ours, name), getattr(scipys, name))
+
+
+def test_transposed_leaves_int64_matrices_to_scipy() -> None:
+    data, indices, indptr = _arrays(5, 9, 1, index_dtype=np.int64)
+    matrix = sp.csr_matrix((data, indices, indptr), shape=(5, 9))
+    assert np.array_equal(transposed(matrix).toarray(), matrix.toarray().T)
