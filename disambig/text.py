@@ -164,7 +164,11 @@ def _weighted_unit_row(indices: np.ndarray, data: np.ndarray, idf: IdfTable, wid
         norm = np.sqrt(np.add.reduceat(data * data, np.zeros(1, dtype=np.int32)))
         norm[norm == 0] = 1.0
         data = (data * (1.0 / norm))[::-1]
-        indices = indices[::-1]
+        # A copy: the columns are often a slice of all the fields' terms, which scipy would copy
+        # anyway (a matrix must not keep a bigger array alive).
+        indices = indices[::-1].copy()
+    else:
+        indices = np.empty(0, dtype=indices.dtype)
     return csr_from_arrays(data, indices, np.array([0, len(indices)], dtype=np.int32), (1, width))
 
 
