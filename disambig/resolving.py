@@ -39,7 +39,7 @@ from disambig.mention import Mention
 from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
 from disambig.registry import NewLink, Registry
-from disambig.registry.store import BlockSession
+from disambig.registry.store import BlockSession, seqs_needed
 from disambig.stored_mentions import Checkpoint, Computed, FeedPosition, StoredBlock, StoredMentions, parts_of
 
 log = logging.getLogger(__name__)
@@ -302,19 +302,26 @@ class Resolver:
         checkpoint: Checkpoint,
     ) -> list[_Decision | None]:
         """Write the wave's decisions under its blocks' lock, deciding again first if a block
-        changed since change `since`; returns the decisions written (None for a call gone)."""
-        with self.registry.locked_blocks(blocks, conn) as session:
-            if not self._still_valid(session, since, blocks):
+        changed since change `since`; returns the decisions written (None for a call gone).
+
+        The first statement takes the sequence numbers the decisions need, which also tells
+        the last change before them: usually `since` (nothing changed), and the decisions are
+        written as they are. That saves a read of the last change, and on SQLite the statement
+        that took the write lock."""
+        with self.registry.locked_blocks(blocks, conn, seqs_first=True) as session:
+            decisions = _unless_gone(wave, decisions)
+            taken = seqs_needed(_links(decisions))
+            last = session.take_seqs(taken)
+            if last - taken != since and session.changed_since(since, blocks):
                 # Decided again from the caches as they were: the same loads, so the same
                 # decision, as if the first had never been made.
                 self.stored_mentions.restore(checkpoint)
                 decisions, _ = self._decide(session, wave)
-            for k, job in enumerate(wave):
-                # A caller gone since its decision: its call shares no block with the others,
-                # so leaving it out changes nothing of theirs.
-                if decisions[k] is not None and job.still_wanted is not None and not job.still_wanted():
-                    job.error, decisions[k] = _gone(), None
-            session.record_links([link for d in decisions if d is not None for link in d.links], unstored=True)
+                decisions = _unless_gone(wave, decisions)
+                needed = seqs_needed(_links(decisions))
+                if needed != taken:  # the feed stays gap-free: numbers not needed are given back
+                    last = session.take_seqs(needed - taken)
+            session.record_links(_links(decisions), unstored=True, last_seq=last)
         return decisions
 
     def _decide(self, session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
@@ -334,15 +341,6 @@ class Resolver:
                 job.error = None
                 out.append(self._decide_call(session, job, stored, feed))
         return out, feed.seq
-
-    @staticmethod
-    def _still_valid(session: BlockSession, since: int, blocks: set[str]) -> bool:
-        """Whether decisions made on the registry as of change `since` still hold. A mention of
-        theirs stored meanwhile under their block shows as a change of it; under another block
-        (another name), its insert fails and the call is resolved again. Usually nothing at all
-        has changed: the last change number tells that in one cheap read, and only otherwise are
-        the blocks' changes looked for (a query that costs several times more)."""
-        return session.last_change() == since or not session.changed_since(since, blocks)
 
     def _remember(self, computed: list[Computed]) -> None:
         """Committed: the blocks' next loads need not read these mentions back, nor weight them
@@ -651,6 +649,20 @@ def _name_similarity(wanted: ParsedName, candidate: ParsedName) -> float:
     if wanted.given and given_match(wanted.given, candidate.given) == GivenMatch.INCOMPATIBLE:
         similarity *= 0.5
     return similarity
+
+
+def _unless_gone(wave: Sequence[_Job], decisions: list[_Decision | None]) -> list[_Decision | None]:
+    """The decisions, None (the call's error set) for a call whose caller has gone since: its
+    call shares no block with the others, so leaving it out changes nothing of theirs."""
+    out = list(decisions)
+    for k, job in enumerate(wave):
+        if out[k] is not None and job.still_wanted is not None and not job.still_wanted():
+            job.error, out[k] = _gone(), None
+    return out
+
+
+def _links(decisions: Sequence[_Decision | None]) -> list[NewLink]:
+    return [link for d in decisions if d is not None for link in d.links]
 
 
 def _gone() -> DeadlineExceeded:

@@ -373,19 +373,23 @@ class Registry:
             return [r[0] for r in conn.execute(select(column).where(condition).distinct().order_by(column))]
 
     @contextmanager
-    def locked_blocks(self, block_keys: Iterable[str], conn: Connection | None = None) -> Iterator[BlockSession]:
+    def locked_blocks(
+        self, block_keys: Iterable[str], conn: Connection | None = None, *, seqs_first: bool = False
+    ) -> Iterator[BlockSession]:
         """A transaction in which no other writer resolves into the given name blocks.
 
         Reading a block, deciding and writing happen under the lock, so two concurrent
         resolutions of one new person (also from two replicas) end in one identity. PostgreSQL
         takes a transaction-scoped advisory lock per block (in sorted order: no deadlock);
-        SQLite has one writer at a time, taken at the start of the transaction.
+        SQLite has one writer at a time, taken at the start of the transaction. With
+        `seqs_first`, the caller's first statement is BlockSession.take_seqs, a write that takes
+        SQLite's lock itself.
         """
         with self._write_transaction(conn) as active:
             if active.dialect.name == "postgresql":
                 for key in sorted(set(block_keys)):
                     active.execute(_ADVISORY_LOCK, {"key": key})
-            else:
+            elif not seqs_first:
                 # A no-op write takes SQLite's write lock now rather than at the first insert.
                 active.execute(_TOUCH_COUNTER)
             yield BlockSession(self, active)
@@ -666,6 +670,12 @@ class BlockSession:
         """The sequence number of the last change (0 for none)."""
         return int(self.conn.execute(_LAST_CHANGE).scalar_one())
 
+    def take_seqs(self, count: int) -> int:
+        """Take the feed lock and the next `count` sequence numbers; returns the last of them.
+        The feed is gap-free, so the last change before them is the returned number - `count`.
+        A negative count gives back numbers this transaction took and will not use."""
+        return self.registry._take_seqs(self.conn, count)
+
     def constraints_of_block(self, block_key: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """Must-links and cannot-links touching a mention of the block, in one query."""
         members = select(mentions.c.mention_id).where(mentions.c.block_key == block_key)
@@ -696,11 +706,14 @@ class BlockSession:
                 (must if row.kind == "must_link" else cannot).append((row.mention_a, row.mention_b))
         return must, cannot
 
-    def record_links(self, links: Sequence[NewLink], *, unstored: bool = False) -> list[Stored]:
+    def record_links(
+        self, links: Sequence[NewLink], *, unstored: bool = False, last_seq: int | None = None
+    ) -> list[Stored]:
         """Store the links; a mention stored before keeps its identity. `unstored`: the caller
         read in this transaction that none of these mentions is stored (the Resolver does), so
         it is not read again; should a concurrent writer store one meanwhile, the insert fails
-        (IntegrityError) and the caller retries.
+        (IntegrityError) and the caller retries. `last_seq`: with `unstored`, the caller took
+        the seqs_needed(links) sequence numbers ending at it (take_seqs), instead of this call.
 
         A few statements whatever the number of links: one UPDATE takes the feed lock and every
         sequence number the links need, one UPDATE per identity linked to, one INSERT per table.
@@ -710,16 +723,15 @@ class BlockSession:
         _check_widths(links)
         if not links:
             return []
+        if last_seq is not None and not unstored:
+            raise ValueError("sequence numbers can be taken before only for links known to be unstored")
         existing = {} if unstored else self.stored(link.mention_id for link in links)
-        new: dict[str, NewLink] = {}  # the first link of each mention not stored
-        for link in links:
-            if link.mention_id not in existing:
-                new.setdefault(link.mention_id, link)
+        new = _first_links(links, existing)
         stored: dict[str, Stored] = {}
         if new:
-            creates = {i: link.create or link.identity_id is None for i, link in new.items()}
+            creates = {i: _creates(link) for i, link in new.items()}
             count = len(new) + sum(creates.values())
-            last = registry._take_seqs(conn, count)
+            last = last_seq if last_seq is not None else registry._take_seqs(conn, count)
             seqs = iter(range(last - count + 1, last + 1))
             # Sequence numbers in link order, as one _create_identity and _record per link take them.
             numbered = []
@@ -858,6 +870,26 @@ def misplaced_mentions(conn: Connection) -> Iterator[Misplaced]:
             keys[name] = registry_block_key(name)
         if keys[name] != row.block_key:
             yield Misplaced(row.mention_id, row.identity_id, name, row.block_key, keys[name])
+
+
+def _first_links(links: Sequence[NewLink], existing: Mapping[str, object]) -> dict[str, NewLink]:
+    """The first link of each mention not stored, by mention id."""
+    new: dict[str, NewLink] = {}
+    for link in links:
+        if link.mention_id not in existing:
+            new.setdefault(link.mention_id, link)
+    return new
+
+
+def _creates(link: NewLink) -> bool:
+    return link.create or link.identity_id is None
+
+
+def seqs_needed(links: Sequence[NewLink]) -> int:
+    """How many sequence numbers record_links(links, unstored=True) writes: one a link, and one
+    more for each identity it creates."""
+    new = _first_links(links, {})
+    return len(new) + sum(_creates(link) for link in new.values())
 
 
 def _change_row(seq: int, kind: str, identity_id: str, mention_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from disambig.mention import Mention
 from disambig.model import PairwiseModel, load_model
 from disambig.names import parse_name
 from disambig.registry import Registry
+from disambig.registry.integrity import check_registry
 from disambig.registry.store import BlockSession
 from disambig.resolving import Resolution, Resolver, _Decision, _Job
 from disambig.stored_mentions import StoredMentions
@@ -68,6 +69,12 @@ def test_a_decision_overtaken_by_another_writer_is_made_again(registry: Registry
     (stored_first,) = replica.resolve([ada("first")])  # idempotent: what the replica stored
     assert not resolution.created and resolution.identity_id == stored_first.identity_id
     assert {identity for identity, _ in registry.stored(["first", "second"]).values()} == {stored_first.identity_id}
+    # The numbers taken for the first decision (a new identity: two) were one too many for the
+    # second (a link): the one left over was given back, and the feed has no gap.
+    report = check_registry(registry)
+    assert report.ok, report.problems
+    assert [c.kind for c in registry.changes(limit=100)] == ["created", "linked", "linked"]
+    assert report.counts["counter"] == 3
     # The caches hold the block as a fresh load reads it: the dropped decision left nothing.
     key = parse_name("Ada Lovelace").block_key
     with registry.locked_blocks([key]) as session:
