@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from disambig.corpus import MentionTable, stack_tables, take_rows, widen
-from disambig.csr import csr_from_arrays, index_array, transposed
+from disambig.csr import csr_from_arrays, index_array, row_times, transposed
 from disambig.features import BlockNames, PairContext
 
 # Rows appended to a block since its main segment was built are kept in a second, small segment;
@@ -99,19 +99,15 @@ class Segment:
         known = self.vocabulary[at] == keys
         return index_array(at[known], len(self.vocabulary)), known
 
-    def local_row(self, rows: list[sp.csr_matrix]) -> sp.csr_matrix:
-        """The new row (one 1-row matrix per block matrix) over this segment's vocabulary; entries
-        keep their order, and columns the segment never uses are left out (they add nothing)."""
+    def dots(self, rows: list[sp.csr_matrix]) -> np.ndarray:
+        """(matrices, segment rows) float32: the new row's dot products, per matrix. The row (one
+        1-row matrix per block matrix) is taken over this segment's vocabulary: entries keep their
+        order, and columns the segment never uses are left out (they add nothing)."""
         keys = np.concatenate([_keys(k, row.indices) for k, row in enumerate(rows)])
         local, known = self._local(keys)
         data = np.concatenate([row.data for row in rows])[known]
-        width = max(len(self.vocabulary), 1)
-        return csr_from_arrays(data, local, index_array(np.array([0, len(local)]), len(local)), (1, width))
-
-    def dots(self, rows: list[sp.csr_matrix]) -> np.ndarray:
-        """(matrices, segment rows) float32: the new row's dot products, per matrix."""
-        product = self.local_row(rows) @ self.transposed
-        return np.asarray(product.toarray(), dtype=np.float32).reshape(len(rows), self.stop - self.start)
+        product = row_times(local, data, self.transposed)
+        return np.asarray(product, dtype=np.float32).reshape(len(rows), self.stop - self.start)
 
     def linked(self, coauthor_rows: sp.csr_matrix, coauthor_matrix: int) -> np.ndarray:
         """For each segment row, how many of the given binary coauthor rows share a coauthor with it."""

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 import disambig.csr as csr
-from disambig.csr import csr_from_arrays, transposed
+from disambig.csr import csr_from_arrays, row_times, transposed
 
 
 def _arrays(rows: int, columns: int, seed: int, index_dtype: type = np.int32) -> tuple[np.ndarray, ...]:
@@ -105,3 +105,21 @@ def test_transposed_leaves_int64_matrices_to_scipy() -> None:
     data, indices, indptr = _arrays(5, 9, 1, index_dtype=np.int64)
     matrix = sp.csr_matrix((data, indices, indptr), shape=(5, 9))
     assert np.array_equal(transposed(matrix).toarray(), matrix.toarray().T)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_row_times_sums_as_scipy_does_to_the_bit(seed: int) -> None:
+    """A cosine is a sum of float32 products; summed in another order it can differ in the last
+    bit, and identical titles must keep exactly the same cosine online as in a batch."""
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(1, 120)), int(rng.integers(1, 200))
+    data, indices, indptr = _arrays(height, width, seed)
+    data *= rng.choice(np.array([1e-3, 1.0, 1e3], np.float32), size=len(data))  # sums that round
+    matrix = csr_from_arrays(data, indices, indptr, (height, width))
+    k = int(rng.integers(0, min(height, 25) + 1))
+    columns = rng.choice(height, size=k, replace=False).astype(np.int32)  # in no particular order
+    values = rng.random(k, dtype=np.float32)
+    row = csr_from_arrays(values, columns, np.array([0, k], np.int32), (1, height))
+    ours, scipys = row_times(columns, values, matrix), (row @ matrix).toarray()[0]
+    assert ours.dtype == scipys.dtype == np.float32
+    assert np.array_equal(ours.view(np.uint32), scipys.view(np.uint32))
