@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from disambig.coauthors import coauthor_key, written_coauthor_key
-from disambig.csr import csr_from_arrays, index_array
+from disambig.csr import csr_from_arrays, index_array, row_entries
 from disambig.emails import author_email
 from disambig.mention import Mention
 from disambig.names import ParsedName
@@ -333,11 +333,9 @@ def compact_columns(table: MentionTable) -> MentionTable:
 def take_rows(matrix: sp.csr_matrix, rows: np.ndarray, compact: bool) -> sp.csr_matrix:
     """matrix[rows] (same entries in the same order), without scipy's per-call checks, which
     cost more than the copy for the few rows of a block; compact: see compact_columns."""
-    starts = matrix.indptr[rows]
-    lengths = matrix.indptr[rows + 1] - starts
+    gather, lengths = row_entries(matrix, rows)
     indptr = np.zeros(len(rows) + 1, dtype=matrix.indptr.dtype)
     np.cumsum(lengths, out=indptr[1:])
-    gather = np.arange(indptr[-1], dtype=np.int64) + np.repeat(starts - indptr[:-1], lengths)
     indices = matrix.indices[gather]
     width = matrix.shape[1]
     if compact:

@@ -110,18 +110,24 @@ def transposed(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return csr_from_arrays(matrix.data[order], row_of[order], new_indptr, (columns, rows))
 
 
+def row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the entries of `rows` of `matrix` are in its indices and data, row after row (a run
+    of consecutive positions each), and how many each row has."""
+    starts = matrix.indptr[rows].astype(np.int64)
+    lengths = matrix.indptr[rows + 1] - starts
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths), lengths
+
+
 def row_times(columns: np.ndarray, values: np.ndarray, matrix: sp.csr_matrix) -> np.ndarray:
     """The dense product of one sparse row (its entries `columns`, `values`, in their order) with
     `matrix`: (row @ matrix).toarray()[0] to the bit, as scipy sums it (in float32 for float32
     operands, each output's terms in the order of the row's entries), without the two matrices
     scipy builds for a product."""
-    starts = matrix.indptr[columns].astype(np.int64)
-    lengths = matrix.indptr[columns + 1] - starts
-    total = int(lengths.sum())
+    gather, lengths = row_entries(matrix, columns)
     out = np.zeros(matrix.shape[1], dtype=np.result_type(values.dtype, matrix.dtype))
-    if total:
-        # The positions of the rows' entries, row after row: a run of consecutive numbers each.
-        gather = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    if len(gather):
         # np.add.at adds in index order, one term at a time, as scipy's product does.
         np.add.at(out, matrix.indices[gather], np.repeat(values, lengths) * matrix.data[gather])
     out += 0  # -0.0 would be +0.0 there: scipy stores no zero sum
