@@ -6,8 +6,8 @@ with that row appended, the row over a block's vocabulary). scipy's constructor 
 that follows. `csr_from_arrays` skips those checks when it can tell in O(1) that they would pass
 and change nothing: int32 `indices` and `indptr` (the dtype scipy would keep), one dimension
 each, one pointer per row plus one, from 0 to the end of `indices`, and no slice of a much bigger
-array (which scipy would copy). Anything else goes through
-scipy's constructor, which checks no more than that either (entries in range are not checked).
+array (which scipy would copy). Anything else goes through scipy's constructor, which checks no
+more than that either (entries in range are not checked).
 
 The shortcut sets the attributes scipy's constructor sets. At import it builds one matrix both
 ways and compares them; should a scipy release set others, every matrix goes through the

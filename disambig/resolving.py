@@ -305,9 +305,11 @@ class Resolver:
         changed since change `since`; returns the decisions written (None for a call gone).
 
         The first statement takes the sequence numbers the decisions need, which also tells
-        the last change before them: usually `since` (nothing changed), and the decisions are
-        written as they are. That saves a read of the last change, and on SQLite the statement
-        that took the write lock."""
+        the last change before them (the feed is gap-free): usually `since`, nothing changed, and
+        the decisions are written as they are, with no read of the last change (and on SQLite no
+        statement to take the write lock). Otherwise the blocks' changes are looked for: a mention
+        of theirs stored meanwhile under their block shows as a change of it; under another block
+        (another name), its insert fails and the call is resolved again."""
         with self.registry.locked_blocks(blocks, conn, seqs_first=True) as session:
             decisions = _unless_gone(wave, decisions)
             taken = seqs_needed(_links(decisions))
