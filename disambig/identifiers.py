@@ -47,6 +47,27 @@ def pair_rules(table: MentionTable, names: BlockNames, pairs: Pairs) -> PairRule
     return PairRules(same_orcid, same_email & ~ruled_out, ruled_out, orcid_conflict, same_work)
 
 
+def rules_against_earlier_rows(table: MentionTable, names: BlockNames, row: int) -> PairRules:
+    """pair_rules of the pairs (row, k) for every k < row (an arriving mention against its block):
+    the row's identifiers read once, and the block's compared only where the row has one, which
+    most mentions have not. The block's are not gathered pair by pair: for a block of thousands,
+    that was thousands of object copies and comparisons a call."""
+    orcid, email, work = table.orcids[row], table.emails[row], table.works[row]
+    same_orcid, orcid_conflict, same_email, same_work = (np.zeros(row, dtype=bool) for _ in range(4))
+    if orcid:
+        theirs = table.orcids[:row]
+        has_orcid = theirs != ""
+        same_orcid = has_orcid & (theirs == orcid)
+        orcid_conflict = has_orcid & ~same_orcid
+    if email:
+        same_email = table.emails[:row] == email
+    if work:
+        same_work = (table.works[:row] == work) & ~same_orcid
+    compatible = names.compatible(np.full(row, row), np.arange(row))
+    ruled_out = (~compatible & ~same_orcid) | orcid_conflict | same_work
+    return PairRules(same_orcid, same_email & ~ruled_out, ruled_out, orcid_conflict, same_work)
+
+
 def identifier_exclusions(rules: PairRules, owners: Sequence[str], works: np.ndarray) -> list[str]:
     """In words, the identities the identifiers alone keep a mention out of: what a catalogue
     should read when a mention it expected to link got a new identity. Pair k is the mention

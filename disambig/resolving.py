@@ -34,7 +34,7 @@ from disambig.corpus import MentionParts, MentionTable, TableWeights, build_tabl
 from disambig.engine import Engine, identity_id_for
 from disambig.errors import DeadlineExceeded
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
-from disambig.identifiers import PairRules, apply_identifiers, identifier_exclusions, pair_rules
+from disambig.identifiers import PairRules, apply_identifiers, identifier_exclusions, rules_against_earlier_rows
 from disambig.mention import Mention
 from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
@@ -507,9 +507,7 @@ class Resolver:
         table, owners, context, codes = arrival.table, arrival.owners, arrival.context, arrival.codes
         block_names = arrival.names if arrival.names is not None else BlockNames(table)
         row = len(owners)
-        others = np.arange(row)
-        # The arriving mention is the pair's first row: i > j here, which the rules do not mind.
-        rules = pair_rules(table, block_names, (np.full(row, row), others))
+        rules = rules_against_earlier_rows(table, block_names, row)
         ruled_out = rules.ruled_out
         if codes is None or len(codes.code) != row:
             codes = IdentityCodes.of_owners(owners)
