@@ -92,7 +92,8 @@ class BlockNames:
         second = _without_self_rows(self._links(through), through)
         return np.asarray((top[:, through] @ second).toarray(), dtype=np.float32)
 
-    def compatible(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def compatible(self, i: np.ndarray | int, j: np.ndarray) -> np.ndarray:
+        """Whether the given names of rows i and j may be one person's; `i` one row for all."""
         return self.match[self.variant[i], self.variant[j]] != GivenMatch.INCOMPATIBLE
 
 
@@ -184,7 +185,16 @@ class PairContext:
 
     def lookup(self, slab: np.ndarray, pairs: Pairs) -> np.ndarray:
         i, j = pairs
+        if self.row_stop - self.row_start == 1:  # every pair's first row is that row
+            return slab[0][j]  # a gather along one axis, cheaper than numpy's two-axis one
         return slab[i - self.row_start, j]
+
+    def variant_lookup(self, matrix: np.ndarray, variant: np.ndarray, pairs: Pairs) -> np.ndarray:
+        """matrix[variant[i], variant[j]] for the pairs: a name comparison by name variants."""
+        i, j = pairs
+        if self.row_stop - self.row_start == 1:
+            return matrix[variant[self.row_start]][variant[j]]
+        return matrix[variant[i], variant[j]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,18 +217,15 @@ def _cosine(field: str) -> Callable[[PairContext, Pairs], np.ndarray]:
 
 
 def _given_match(ctx: PairContext, pairs: Pairs) -> np.ndarray:
-    v = ctx.names.variant
-    return ctx.names.match[v[pairs[0]], v[pairs[1]]].astype(np.float32)
+    return ctx.variant_lookup(ctx.names.match, ctx.names.variant, pairs).astype(np.float32)
 
 
 def _first_name_similarity(ctx: PairContext, pairs: Pairs) -> np.ndarray:
-    v = ctx.names.variant
-    return ctx.names.first_sim[v[pairs[0]], v[pairs[1]]]
+    return ctx.variant_lookup(ctx.names.first_sim, ctx.names.variant, pairs)
 
 
 def _middle_relation_feature(ctx: PairContext, pairs: Pairs) -> np.ndarray:
-    v = ctx.names.variant
-    return ctx.names.middle[v[pairs[0]], v[pairs[1]]].astype(np.float32)
+    return ctx.variant_lookup(ctx.names.middle, ctx.names.variant, pairs).astype(np.float32)
 
 
 def _full_first_names(ctx: PairContext, pairs: Pairs) -> np.ndarray:
@@ -228,8 +235,7 @@ def _full_first_names(ctx: PairContext, pairs: Pairs) -> np.ndarray:
 
 
 def _surname_similarity(ctx: PairContext, pairs: Pairs) -> np.ndarray:
-    s = ctx.names.surname_variant
-    return ctx.names.surname_sim[s[pairs[0]], s[pairs[1]]]
+    return ctx.variant_lookup(ctx.names.surname_sim, ctx.names.surname_variant, pairs)
 
 
 def _shared_coauthors(ctx: PairContext, pairs: Pairs) -> np.ndarray:

@@ -63,7 +63,7 @@ def rules_against_earlier_rows(table: MentionTable, names: BlockNames, row: int)
         same_email = table.emails[:row] == email
     if work:
         same_work = (table.works[:row] == work) & ~same_orcid
-    compatible = names.compatible(np.full(row, row), np.arange(row))
+    compatible = names.compatible(row, np.arange(row))
     ruled_out = (~compatible & ~same_orcid) | orcid_conflict | same_work
     return PairRules(same_orcid, same_email & ~ruled_out, ruled_out, orcid_conflict, same_work)
 

@@ -90,7 +90,8 @@ def test_one_new_row_gets_the_pair_context_features_bit_for_bit(blocks: list[lis
             reference_names = BlockNames(full)
             assert_same_names(names, reference_names)
             fast = featurize(context, pairs)
-            slow = featurize(PairContext(full, reference_names, n, n + 1), pairs)
+            # The whole table's context: its lookups take both axes, the one-row ones a single row.
+            slow = featurize(PairContext(full, reference_names, 0, n + 1), pairs)
             assert fast.shape == (n, len(FEATURE_NAMES)) and fast.dtype == slow.dtype
             assert np.array_equal(fast, slow, equal_nan=True)
             index, table = index.extended(full), full
