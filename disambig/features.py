@@ -361,7 +361,7 @@ def linking_evidence(features: np.ndarray, names: BlockNames, pairs: Pairs) -> n
     column = {name: features[:, k] for k, name in enumerate(FEATURE_NAMES)}
     evidence = column["shared_coauthors"] > 0
     for name in _EVIDENCE_COSINES:
-        evidence |= np.nan_to_num(column[name]) >= EVIDENCE_MIN_COSINE
+        evidence |= column[name] >= EVIDENCE_MIN_COSINE  # a missing text (NaN) compares False
     same_full_name = (column["given_match"] >= GivenMatch.VARIANT) & (column["full_first_names"] == 2)
     same_variant = names.variant[pairs[0]] == names.variant[pairs[1]]
     several_initials = names.part_counts[names.variant[pairs[0]]] >= 2
