@@ -41,10 +41,7 @@ def pair_rules(table: MentionTable, names: BlockNames, pairs: Pairs) -> PairRule
     same_orcid = has_orcid & (orcids[i] == orcids[j])
     same_email = (emails[i] != "") & (emails[i] == emails[j])
     same_work = (works[i] != "") & (works[i] == works[j])
-    orcid_conflict = has_orcid & ~same_orcid
-    same_work &= ~same_orcid
-    ruled_out = (~names.compatible(i, j) & ~same_orcid) | orcid_conflict | same_work
-    return PairRules(same_orcid, same_email & ~ruled_out, ruled_out, orcid_conflict, same_work)
+    return _decided(same_orcid, has_orcid & ~same_orcid, same_email, same_work, names.compatible(i, j))
 
 
 def rules_against_earlier_rows(table: MentionTable, names: BlockNames, row: int) -> PairRules:
@@ -62,8 +59,20 @@ def rules_against_earlier_rows(table: MentionTable, names: BlockNames, row: int)
     if email:
         same_email = table.emails[:row] == email
     if work:
-        same_work = (table.works[:row] == work) & ~same_orcid
-    compatible = names.compatible(row, np.arange(row))
+        same_work = table.works[:row] == work
+    return _decided(same_orcid, orcid_conflict, same_email, same_work, names.compatible(row, np.arange(row)))
+
+
+def _decided(
+    same_orcid: np.ndarray,
+    orcid_conflict: np.ndarray,
+    same_email: np.ndarray,
+    same_work: np.ndarray,
+    compatible: np.ndarray,
+) -> PairRules:
+    """What the identifier comparisons and the names decide, one way for every caller: an ORCID
+    overrides names and a shared work; a pair ruled out has no e-mail evidence."""
+    same_work = same_work & ~same_orcid
     ruled_out = (~compatible & ~same_orcid) | orcid_conflict | same_work
     return PairRules(same_orcid, same_email & ~ruled_out, ruled_out, orcid_conflict, same_work)
 
