@@ -198,7 +198,11 @@ class TreeEnsemble:
         joint = members[0][2]
         for _, _, masks in members[1:]:
             joint = (joint[:, np.newaxis, :] & masks[np.newaxis, :, :]).reshape(-1, masks.shape[1])
-        return [(feature, distinct) for feature, distinct, _ in members], np.ascontiguousarray(joint)
+        # Each feature's slots: its distinct thresholds, then +inf. searchsorted puts a value above
+        # exactly b of them in slot b, and NaN, which numpy orders after +inf, in the last slot
+        # (the masks' missing-value row).
+        bounds = [(feature, np.append(distinct, np.inf)) for feature, distinct, _ in members]
+        return bounds, np.ascontiguousarray(joint)
 
     def _packed(self, masks: np.ndarray) -> np.ndarray:
         if self.mask_dtype != np.uint32 or masks.shape[1] % 2:
@@ -261,11 +265,8 @@ class TreeEnsemble:
         alive: np.ndarray | None = None
         for members, masks in self.groups:
             row = np.zeros(n, dtype=np.int64)
-            for feature, thresholds in members:
-                column = x[:, feature]
-                k = np.searchsorted(thresholds, column, side="left")
-                k[np.isnan(column)] = len(thresholds) + 1
-                row = row * (len(thresholds) + 2) + k
+            for feature, bounds in members:
+                row = row * (len(bounds) + 1) + bounds.searchsorted(x[:, feature], side="left")
             if alive is None:
                 alive = np.take(masks, row, axis=0)
             else:
