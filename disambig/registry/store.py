@@ -216,7 +216,7 @@ class Registry:
         """Take the feed's counter row now: every writer takes it before its first change, so
         what this transaction reads from here on cannot be changed by another writer until it
         commits (curation and linking decide on the identities they then write)."""
-        conn.execute(update(counters).where(counters.c.name == "changes").values(value=counters.c.value))
+        conn.execute(_TOUCH_COUNTER)
 
     @staticmethod
     def _follow(conn: Connection, identity_id: str) -> tuple[Any, Any, list[str]]:
@@ -242,13 +242,7 @@ class Registry:
     def _next_seq(conn: Connection) -> int:
         # Incrementing one row serialises writers on it, so numbers are gap-free and committed
         # in order: a reader never sees seq n+1 before seq n.
-        statement = (
-            update(counters)
-            .where(counters.c.name == "changes")
-            .values(value=counters.c.value + 1)
-            .returning(counters.c.value)
-        )
-        return int(conn.execute(statement).scalar_one())
+        return Registry._take_seqs(conn, 1)
 
     def _record(
         self,
