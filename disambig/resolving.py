@@ -279,7 +279,7 @@ class Resolver:
                 with self.registry.reading(conn) as session:
                     decisions, since = self._decide(session, wave)
                 # Calls whose mentions were all stored before (re-sent calls) write nothing: they
-                # are answered from what was read, as a read call is, without the blocks' lock.
+                # are answered from what was read, as a read call is, without the feed lock.
                 if any(d is not None and d.links for d in decisions):
                     decisions = self._write_wave(conn, wave, decisions, since, blocks, checkpoint)
         except Exception:
@@ -301,8 +301,8 @@ class Resolver:
         blocks: set[str],
         checkpoint: Checkpoint,
     ) -> list[_Decision | None]:
-        """Write the wave's decisions under its blocks' lock, deciding again first if a block
-        changed since change `since`; returns the decisions written (None for a call gone).
+        """Write the wave's decisions under the feed lock, deciding again first if a block changed
+        since change `since`; returns the decisions written (None for a call gone).
 
         The first statement takes the sequence numbers the decisions need, which also tells
         the last change before them (the feed is gap-free): usually `since`, nothing changed, and
@@ -310,7 +310,7 @@ class Resolver:
         statement to take the write lock). Otherwise the blocks' changes are looked for: a mention
         of theirs stored meanwhile under their block shows as a change of it; under another block
         (another name), its insert fails and the call is resolved again."""
-        with self.registry.locked_blocks(blocks, conn, seqs_first=True) as session:
+        with self.registry.writing(conn, seqs_first=True) as session:
             decisions = _unless_gone(wave, decisions)
             taken = seqs_needed(_links(decisions))
             last = session.take_seqs(taken)

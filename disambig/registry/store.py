@@ -129,7 +129,6 @@ _LINKED_TO_ACTIVE = (
     .where((identities.c.identity_id == bindparam("identity")) & (identities.c.status == ACTIVE))
     .values(updated_seq=bindparam("seq"))
 )
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _INSERT_IDENTITIES, _INSERT_CHANGES, _INSERT_MENTIONS = insert(identities), insert(changes), insert(mentions)
 
 
@@ -182,7 +181,7 @@ class Registry:
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
-        """One pooled connection for transactions in a row (`reading`, then `locked_blocks`):
+        """One pooled connection for transactions in a row (`reading`, then `writing`):
         one checkout, and on PostgreSQL one liveness ping, instead of one per transaction."""
         with self.engine.connect() as conn:
             yield conn
@@ -367,25 +366,19 @@ class Registry:
             return [r[0] for r in conn.execute(select(column).where(condition).distinct().order_by(column))]
 
     @contextmanager
-    def locked_blocks(
-        self, block_keys: Iterable[str], conn: Connection | None = None, *, seqs_first: bool = False
-    ) -> Iterator[BlockSession]:
-        """A transaction in which no other writer resolves into the given name blocks.
+    def writing(self, conn: Connection | None = None, *, seqs_first: bool = False) -> Iterator[BlockSession]:
+        """A write transaction holding the feed lock from its first statement, on `conn` if given.
 
-        Reading a block, deciding and writing happen under the lock, so two concurrent
-        resolutions of one new person (also from two replicas) end in one identity. PostgreSQL
-        takes a transaction-scoped advisory lock per block (in sorted order: no deadlock);
-        SQLite has one writer at a time, taken at the start of the transaction. With
-        `seqs_first`, the caller's first statement is BlockSession.take_seqs, a write that takes
-        SQLite's lock itself.
+        Every writer (resolutions, curation, re-clustering, from any replica) takes the feed's
+        counter row before anything else, so what a writer reads from then on no other writer
+        changes until it commits: two concurrent resolutions of one new person end in one
+        identity. One lock for both databases (on SQLite the row write also takes the file's
+        write lock). With `seqs_first`, the caller's first statement is BlockSession.take_seqs,
+        which takes the lock itself.
         """
         with self._write_transaction(conn) as active:
-            if active.dialect.name == "postgresql":
-                for key in sorted(set(block_keys)):
-                    active.execute(_ADVISORY_LOCK, {"key": key})
-            elif not seqs_first:
-                # A no-op write takes SQLite's write lock now rather than at the first insert.
-                active.execute(_TOUCH_COUNTER)
+            if not seqs_first:
+                self._lock_feed(active)
             yield BlockSession(self, active)
 
     def get_identity(self, identity_id: str) -> IdentityRecord:
@@ -614,8 +607,8 @@ class Registry:
 
 
 class BlockSession:
-    """Registry reads and writes on one connection (inside Registry.locked_blocks: one locked
-    transaction)."""
+    """Registry reads and writes on one connection (inside Registry.writing: one write
+    transaction holding the feed lock)."""
 
     def __init__(self, registry: Registry, conn: Connection) -> None:
         self.registry = registry

@@ -77,7 +77,7 @@ def test_a_decision_overtaken_by_another_writer_is_made_again(registry: Registry
     assert report.counts["counter"] == 3
     # The caches hold the block as a fresh load reads it: the dropped decision left nothing.
     key = parse_name("Ada Lovelace").block_key
-    with registry.locked_blocks([key]) as session:
+    with registry.reading() as session:
         cached = resolver.stored_mentions.load(session, key, model.text_prior)
         fresh = StoredMentions().load(session, key, model.text_prior)
     assert [m.mention_id for m in cached.mentions] == [m.mention_id for m in fresh.mentions]
@@ -126,15 +126,14 @@ def test_one_mention_id_under_two_names_in_one_group(registry: Registry, model: 
 
 def test_a_resent_call_is_answered_without_waiting_for_the_writers(registry: Registry, model: PairwiseModel) -> None:
     """A call whose mentions are all stored writes nothing: it is answered from what it read while
-    another writer holds the block (SQLite's write lock, PostgreSQL's advisory lock), where a call
-    that writes would wait for it."""
+    another writer holds the feed lock, where a call that writes would wait for it."""
     resolver = Resolver(model, registry)
     [first] = resolver.resolve([ada("ada-resent")])
     holder = Registry(registry.url)
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with holder.locked_blocks([parse_name("Ada Lovelace").block_key]):
+        with holder.writing():
             holding.set()
             release.wait(30)
 

@@ -78,3 +78,43 @@ def test_rekey_moves_mentions_an_older_parser_blocked_otherwise(registry: Regist
     assert "rekeyed" in {c.kind for c in registry.changes(limit=100)}
     (later,) = Resolver(model, registry).resolve([Mention("m2", "López-García MdC", ("J. Ferrer",), "Sepsis")])
     assert later.identity_id == owner["m1"]
+
+
+def test_a_block_linked_into_while_it_was_clustered_is_clustered_again(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-clustering reads and clusters a block without the feed lock. A replica that links a
+    mention into the block after that read makes it cluster the block again under the lock: the
+    new mention is re-clustered with the rest, not left behind under an id the plan retired."""
+    from contextlib import contextmanager
+    from dataclasses import replace
+
+    from disambig.registry.integrity import check_registry
+
+    model = load_model()
+    mentions = LabelledCorpus.read(EXAMPLE).mentions
+    Resolver(model, registry).resolve(mentions)
+    replica = Registry(registry.url)
+    late = replace(mentions[0], mention_id="haziza-late")  # the ML engineer's work, once more
+    read = registry.reading
+    reads = 0
+
+    @contextmanager
+    def read_then_a_replica_writes(conn: object = None) -> Iterator[object]:
+        nonlocal reads
+        with read() as session:
+            yield session
+        reads += 1
+        if reads == 1:
+            Resolver(model, replica).resolve([late])
+
+    monkeypatch.setattr(registry, "reading", read_then_a_replica_writes)
+    try:
+        report = recluster(model, registry)
+    finally:
+        replica.close()
+    assert reads == 1
+    assert report.blocks == 1 and report.mentions == len(mentions) + 1
+    after = owners(registry)
+    assert after["haziza-late"] == after[mentions[0].mention_id]
+    assert check_registry(registry).ok

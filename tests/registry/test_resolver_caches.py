@@ -48,7 +48,7 @@ def snapshot(registry: Registry) -> dict[str, tuple[str, float]]:
 
 def block_state(registry: Registry, cache: StoredMentions, key: str, model: PairwiseModel) -> dict[str, str]:
     """Mention id -> owner of a block as a cache loads it."""
-    with registry.locked_blocks([key]) as session:
+    with registry.reading() as session:
         block = cache.load(session, key, model.text_prior)
     assert len(block.table) == len(block.mentions) == len(block.owners) == len(block.codes.code)
     return dict(zip((m.mention_id for m in block.mentions), block.owners, strict=True))

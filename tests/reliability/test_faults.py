@@ -392,7 +392,7 @@ def test_writers_of_one_process_queue_instead_of_failing_on_a_locked_database(tm
 
     def write(registry: Registry, k: int, errors: list[BaseException]) -> None:
         try:
-            with registry.locked_blocks([f"block_{k}"]) as session:
+            with registry.writing() as session:
                 time.sleep(0.2)
                 session.record_links(
                     [NewLink(f"w{k}", f"block_{k}", {"mention_id": f"w{k}", "name": "A B"}, None, 1.0, create=True)]
