@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from disambig.blocking import registry_block_key
 from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
+from disambig.registry.liveness import ping_when_idle
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
 
 DEFAULT_URL = "sqlite:///./disambig.db"
@@ -150,11 +151,11 @@ class Registry:
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = url
-        # pool_pre_ping: a connection the database dropped (a restart of PostgreSQL) is replaced
-        # at checkout, so the first call after the database returns succeeds. A SQLite file is
-        # never dropped: no ping, which would cost a statement per transaction.
-        server = make_url(url).get_backend_name() != "sqlite"
-        self.engine: Engine = create_engine(url, pool_pre_ping=server)
+        self.engine: Engine = create_engine(url)
+        # A connection the database dropped (a restart of PostgreSQL) is replaced at checkout, so
+        # the first call after the database returns succeeds. A SQLite file is never dropped.
+        if make_url(url).get_backend_name() != "sqlite":
+            ping_when_idle(self.engine)
         # SQLite has one writer at a time. This process's writers queue on a lock instead of on
         # SQLite's busy timeout, which runs out under load ("database is locked"); the busy
         # timeout is left to arbitrate with other processes (a recluster beside a server).
