@@ -151,7 +151,7 @@ class StoredMentions:
         feed: FeedPosition | None = None,
     ) -> StoredBlock:
         """The block as the session reads it (a resolver decides on it, then checks under the
-        block's lock that it has not changed before writing). `feed`: where `follow_feed` just
+        feed lock that it has not changed before writing). `feed`: where `follow_feed` just
         read the feed to on this session, for loads of several blocks in a row; else it is read
         now."""
         seq, moved = feed if feed is not None else self.follow_feed(session)
