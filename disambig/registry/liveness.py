@@ -36,6 +36,9 @@ def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_BEFORE_PING_SECOND
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("SELECT 1")
+            # The driver began a transaction for the ping; the caller may want the connection in
+            # autocommit mode, which cannot be set inside one.
+            dbapi_connection.rollback()
         except Exception as exc:  # whatever the driver raises for a dead connection
             raise DisconnectionError(f"pooled connection found dead after {idle_seconds:g} s idle") from exc
         finally:

@@ -31,11 +31,15 @@ def terminate(url: str, pid: int) -> None:
 
 def test_a_connection_dropped_while_idle_is_replaced_at_checkout(postgres_url: str) -> None:
     registry = Registry(postgres_url)
+    registry.migrate()
     try:
         dropped = backend_pid(registry.engine)
         terminate(postgres_url, dropped)
         time.sleep(IDLE_BEFORE_PING_SECONDS + 0.2)
         assert backend_pid(registry.engine) != dropped  # the first use after the drop succeeds
+        time.sleep(IDLE_BEFORE_PING_SECONDS + 0.2)
+        with registry.reading() as session:  # a pinged connection can still be put in autocommit
+            assert session.last_change() >= 0
     finally:
         registry.close()
 
