@@ -1,7 +1,7 @@
 """Pooled connections to a database server checked for life only when they sat idle.
 
 SQLAlchemy's `pool_pre_ping` sends a round trip at every checkout, and a resolution checks a
-connection out once per call: on PostgreSQL that was one statement in eight. A connection a busy
+connection out once per call: on PostgreSQL that was one round trip in eleven. A connection a busy
 server hands back and forth within milliseconds cannot have missed a restart of the database
 unnoticed, since the calls that used it around the restart fail and invalidate the pool. One
 that sat idle may have: it is pinged first, and replaced at checkout if the database dropped it

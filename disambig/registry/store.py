@@ -182,8 +182,8 @@ class Registry:
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
-        """One pooled connection for transactions in a row (`reading`, then `writing`):
-        one checkout, and on PostgreSQL one liveness ping, instead of one per transaction."""
+        """One pooled connection for transactions in a row (`reading`, then `writing`): one
+        checkout (and on PostgreSQL a liveness ping if it sat idle) instead of one per transaction."""
         with self.engine.connect() as conn:
             yield conn
 
