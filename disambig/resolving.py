@@ -39,7 +39,7 @@ from disambig.mention import Mention
 from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
 from disambig.registry import NewLink, Registry
-from disambig.registry.store import BlockSession, seqs_needed
+from disambig.registry.store import BlockSession, Stored, seqs_needed
 from disambig.stored_mentions import Checkpoint, Computed, FeedPosition, StoredBlock, StoredMentions, parts_of
 
 log = logging.getLogger(__name__)
@@ -274,6 +274,7 @@ class Resolver:
         """Decide the calls (no two share a block), then write them in one transaction."""
         blocks = {key for job in wave for key in job.blocks}
         checkpoint = self.stored_mentions.checkpoint(blocks)
+        written: list[tuple[str, Stored]] = []
         try:
             with self.registry.connection() as conn:
                 with self.registry.reading(conn) as session:
@@ -281,7 +282,7 @@ class Resolver:
                 # Calls whose mentions were all stored before (re-sent calls) write nothing: they
                 # are answered from what was read, as a read call is, without the feed lock.
                 if any(d is not None and d.links for d in decisions):
-                    decisions = self._write_wave(conn, wave, decisions, since, blocks, checkpoint)
+                    decisions, written = self._write_wave(conn, wave, decisions, since, blocks, checkpoint)
         except Exception:
             self.stored_mentions.forget(blocks)  # nothing of the wave is stored: read them again whole
             for job in wave:
@@ -290,7 +291,7 @@ class Resolver:
         for job, decision in zip(wave, decisions, strict=True):
             if decision is not None:
                 job.result = decision.results
-        self._remember([c for d in decisions if d is not None for c in d.computed])
+        self._remember([c for d in decisions if d is not None for c in d.computed], written)
 
     def _write_wave(
         self,
@@ -300,9 +301,10 @@ class Resolver:
         since: int,
         blocks: set[str],
         checkpoint: Checkpoint,
-    ) -> list[_Decision | None]:
+    ) -> tuple[list[_Decision | None], list[tuple[str, Stored]]]:
         """Write the wave's decisions under the feed lock, deciding again first if a block changed
-        since change `since`; returns the decisions written (None for a call gone).
+        since change `since`; returns the decisions written (None for a call gone), and what
+        was stored under which block key.
 
         The first statement takes the sequence numbers the decisions need, which also tells
         the last change before them (the feed is gap-free): usually `since`, nothing changed, and
@@ -323,8 +325,9 @@ class Resolver:
                 needed = seqs_needed(_links(decisions))
                 if needed != taken:  # the feed stays gap-free: numbers not needed are given back
                     last = session.take_seqs(needed - taken)
-            session.record_links(_links(decisions), unstored=True, last_seq=last)
-        return decisions
+            links = _links(decisions)
+            stored = session.record_links(links, unstored=True, last_seq=last)
+        return decisions, [(link.block_key, done) for link, done in zip(links, stored, strict=True)]
 
     def _decide(self, session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
         """Each call's decision, or None (its error set) for a call whose caller has gone; and the
@@ -344,11 +347,13 @@ class Resolver:
                 out.append(self._decide_call(session, job, stored, feed))
         return out, feed.seq
 
-    def _remember(self, computed: list[Computed]) -> None:
+    def _remember(self, computed: list[Computed], written: list[tuple[str, Stored]]) -> None:
         """Committed: the blocks' next loads need not read these mentions back, nor weight them
-        again. A failure here costs the cache only, never a committed result."""
+        again, nor read what was linked into them if nobody else wrote. A failure here costs the
+        cache only, never a committed result."""
         try:
             self.stored_mentions.remember(computed)
+            self.stored_mentions.note_own_links(written)
         except Exception:
             log.exception("resolved mentions not kept in the cache; their blocks will be read again")
             self.stored_mentions.forget({c.block_key for c in computed})

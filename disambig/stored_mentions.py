@@ -9,7 +9,8 @@ without reading the whole block again:
   identities (a merge, a split, a re-clustering; also by another replica or process). Only those
   move a stored mention: then every cached block reads its owners again when next loaded.
 - otherwise only the block's mentions linked since its previous load are read (a mention is
-  never deleted, and is linked once).
+  never deleted, and is linked once); not even those when every change since was a link this
+  process wrote itself (`note_own_links`), which it knows without asking.
 
 Mentions new at a load are appended to the table with its weights, unless they are more than
 REWEIGHT_SHARE of it: then the table is rebuilt with weights refitted to the whole block.
@@ -31,12 +32,13 @@ from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
 from disambig.corpus import MentionParts, MentionTable, TableWeights, mention_parts, stack_tables
 from disambig.mention import Mention, mention_from_record
 from disambig.names import parse_name
-from disambig.registry.store import LINKING_CHANGES, BlockSession
+from disambig.registry.store import LINKING_CHANGES, BlockSession, Stored
 from disambig.text import DocumentFrequencies
 
 DEFAULT_CAPACITY = 200_000  # mentions; about 4 KB each with their block tables and indexes (measured)
 REWEIGHT_SHARE = 0.1
 KEPT_ROWS = 1_024  # just-resolved mentions kept for their block's next load (one block's newest, mostly)
+OWN_LINKS_KEPT = 16_384  # own links remembered for the delta reads they save (a few MB at most)
 
 
 class FeedPosition(NamedTuple):
@@ -142,6 +144,14 @@ class StoredMentions:
         self._lock = threading.Lock()
         self._feed_seq: int | None = None  # the feed is read up to here
         self._moved_seq = -1  # the last change that moved stored mentions between identities
+        # This process's own links, so that a block no other writer touched is brought up to
+        # date without reading its delta: block key -> [(seq, mention id, owner)], the sequence
+        # numbers of every change they made, and how far back the record is complete.
+        self._own_links: dict[str, list[tuple[int, str, str]]] = {}
+        self._own_count = 0
+        self._own_changes: set[int] = set()  # ours, not yet read from the feed
+        self._own_since = 0  # every own link after this change is in _own_links
+        self._foreign_seq = 0  # the last change read from the feed that was not one of ours
 
     def load(
         self,
@@ -158,7 +168,9 @@ class StoredMentions:
         with self._lock:
             cached = self._tables.pop(block_key)
         if cached is not None and moved <= cached.owners_seq:
-            delta = session.block_delta(block_key, cached.seq)
+            delta = self._own_delta(block_key, cached.seq, seq)
+            if delta is None:
+                delta = session.block_delta(block_key, cached.seq)
             owner_of = {i: owner for i, owner in delta if i not in cached.row_of}
             if len(owner_of) <= REWEIGHT_SHARE * len(cached.ids):
                 entry = self._append(session, cached, owner_of, cached.owners, seq)
@@ -254,6 +266,34 @@ class StoredMentions:
                 self._newest = {key: i for key, i in self._newest.items() if i in self._rows}
         self._put(items)
 
+    def note_own_links(self, links: Iterable[tuple[str, Stored]]) -> None:
+        """Committed links this process wrote, by block key: the feed then shows their changes
+        as ours, and a block that only we changed since its last load needs no delta read.
+        Noted after the commit, so a load that reads the feed first counts them as another
+        writer's and reads the delta, as before."""
+        with self._lock:
+            for block_key, stored in links:
+                if not stored.changes:
+                    continue
+                self._own_links.setdefault(block_key, []).append(
+                    (stored.changes[-1], stored.mention_id, stored.identity_id)
+                )
+                self._own_count += 1
+                self._own_changes.update(stored.changes)
+                if self._own_count > OWN_LINKS_KEPT:  # start the record again from here
+                    self._own_since = max(self._own_since, stored.changes[-1])
+                    self._own_links.clear()
+                    self._own_count = 0
+
+    def _own_delta(self, block_key: str, after: int, upto: int) -> list[tuple[str, str]] | None:
+        """What block_delta(block_key, after) reads, known without reading it if every change
+        after `after` read from the feed (up to `upto`) was one of this process's own links;
+        else None."""
+        with self._lock:
+            if after < self._foreign_seq or after < self._own_since:
+                return None
+            return [(mid, owner) for seq, mid, owner in self._own_links.get(block_key, ()) if after < seq <= upto]
+
     def _append(
         self,
         session: BlockSession,
@@ -325,11 +365,16 @@ class StoredMentions:
             last = session.last_change()
             with self._lock:
                 self._feed_seq = max(self._feed_seq or 0, last)
+                self._foreign_seq = max(self._foreign_seq, last)  # what came before is not known
                 return FeedPosition(last, self._moved_seq)
         changes = session.changes_after(after)
         moved = max((seq for seq, kind in changes if kind not in LINKING_CHANGES), default=-1)
         seen = changes[-1][0] if changes else after
         with self._lock:
+            foreign = max((seq for seq, _ in changes if seq not in self._own_changes), default=0)
+            self._foreign_seq = max(self._foreign_seq, foreign)
+            if self._own_changes:  # each change is read from the feed once
+                self._own_changes = {seq for seq in self._own_changes if seq > seen}
             self._moved_seq = max(self._moved_seq, moved)
             self._feed_seq = max(self._feed_seq or 0, seen)
             return FeedPosition(seen, self._moved_seq)

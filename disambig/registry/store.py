@@ -64,6 +64,7 @@ class Stored:
     confidence: float
     created: bool
     already_stored: bool
+    changes: tuple[int, ...] = ()  # sequence numbers of the changes this write made for it, the link last
 
 
 @dataclass(frozen=True, slots=True)
@@ -772,7 +773,8 @@ class BlockSession:
                     }
                 )
                 created = created_seq is not None
-                stored[link.mention_id] = Stored(link.mention_id, identity, link.confidence, created, False)
+                made = (seq,) if created_seq is None else (created_seq, seq)
+                stored[link.mention_id] = Stored(link.mention_id, identity, link.confidence, created, False, made)
             conn.execute(_INSERT_CHANGES, change_rows)
             conn.execute(_INSERT_MENTIONS, mention_rows)
         out: list[Stored] = []

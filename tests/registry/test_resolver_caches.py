@@ -19,6 +19,7 @@ from disambig.mention import Mention
 from disambig.model import PairwiseModel, load_model
 from disambig.names import parse_name
 from disambig.registry import NewLink, Registry
+from disambig.registry.store import BlockSession
 from disambig.resolving import Resolver, _Job
 from disambig.stored_mentions import StoredMentions
 from disambig.training import LabelledCorpus
@@ -81,6 +82,43 @@ def test_cached_blocks_follow_other_writers(registry: Registry, model: PairwiseM
     assert state(resolver.stored_mentions) == state(StoredMentions())
     replica.resolve([replace(ours[25], mention_id="probe")])
     assert state(resolver.stored_mentions) == state(StoredMentions())
+    replica.registry.close()
+
+
+def test_a_block_only_this_resolver_wrote_is_brought_up_to_date_without_reading_its_delta(
+    registry: Registry, model: PairwiseModel, mentions: list[Mention], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feed tells a resolver which changes were its own links: while nobody else writes, a
+    block it cached is extended from what it stored, with no read of what was linked into the
+    block; once a replica links into it, the delta is read again. Either way the block is what
+    a cache starting empty loads."""
+    resolver = Resolver(model, registry)
+    replica = Resolver(model, Registry(registry.url))
+    key = parse_name(mentions[0].name).block_key
+    ours = [m for m in mentions if parse_name(m.name).block_key == key]
+    delta_reads: list[str] = []
+    read_delta = BlockSession.block_delta
+
+    def counted(session: BlockSession, block_key: str, after_seq: int) -> list[tuple[str, str]]:
+        delta_reads.append(block_key)
+        return read_delta(session, block_key, after_seq)
+
+    monkeypatch.setattr(BlockSession, "block_delta", counted)
+    resolver.resolve(ours[:2])  # the block is read whole, then cached
+    delta_reads.clear()
+    for mention in ours[2:8]:
+        resolver.resolve([mention])
+    assert key not in delta_reads
+    assert block_state(registry, resolver.stored_mentions, key, model) == block_state(
+        registry, StoredMentions(), key, model
+    )
+    replica.resolve(ours[8:10])  # another process links into the block
+    delta_reads.clear()
+    resolver.resolve([ours[10]])
+    assert key in delta_reads
+    assert block_state(registry, resolver.stored_mentions, key, model) == block_state(
+        registry, StoredMentions(), key, model
+    )
     replica.registry.close()
 
 
