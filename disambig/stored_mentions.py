@@ -20,6 +20,7 @@ table row (made with the block's weights while scoring it) are kept (`remember`)
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -275,8 +276,11 @@ class StoredMentions:
             for block_key, stored in links:
                 if not stored.changes:
                     continue
-                self._own_links.setdefault(block_key, []).append(
-                    (stored.changes[-1], stored.mention_id, stored.identity_id)
+                # In sequence order (threads may note out of order): a load takes its range by bisection.
+                bisect.insort(
+                    self._own_links.setdefault(block_key, []),
+                    (stored.changes[-1], stored.mention_id, stored.identity_id),
+                    key=_seq_of,
                 )
                 self._own_count += 1
                 self._own_changes.update(stored.changes)
@@ -292,7 +296,10 @@ class StoredMentions:
         with self._lock:
             if after < self._foreign_seq or after < self._own_since:
                 return None
-            return [(mid, owner) for seq, mid, owner in self._own_links.get(block_key, ()) if after < seq <= upto]
+            links = self._own_links.get(block_key, [])
+            first = bisect.bisect_right(links, after, key=_seq_of)
+            last = bisect.bisect_right(links, upto, key=_seq_of)
+            return [(mid, owner) for _, mid, owner in links[first:last]]
 
     def _append(
         self,
@@ -402,6 +409,10 @@ class StoredMentions:
             self._items.update(items)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
+
+
+def _seq_of(link: tuple[int, str, str]) -> int:
+    return link[0]
 
 
 def parts_of(mentions: Sequence[Mention], *, embed: bool = False) -> list[MentionParts]:
