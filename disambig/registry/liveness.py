@@ -11,7 +11,6 @@ connection), so the first call after the database returns still succeeds.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Any
 
@@ -33,17 +32,13 @@ def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_BEFORE_PING_SECOND
         returned = record.info.get(_CHECKED_IN)
         if returned is None or time.monotonic() - returned < idle_seconds:
             return  # new, or in use a moment ago
-        cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("SELECT 1")
+            engine.dialect.do_ping(dbapi_connection)  # the ping pool_pre_ping would send
             # The driver began a transaction for the ping; the caller may want the connection in
             # autocommit mode, which cannot be set inside one.
             dbapi_connection.rollback()
         except Exception as exc:  # whatever the driver raises for a dead connection
             raise DisconnectionError(f"pooled connection found dead after {idle_seconds:g} s idle") from exc
-        finally:
-            with contextlib.suppress(Exception):  # closing a cursor of a dead connection may fail too
-                cursor.close()
 
     event.listen(engine, "checkin", checked_in)
     event.listen(engine, "checkout", checked_out)
