@@ -299,7 +299,8 @@ class StoredMentions:
             links = self._own_links.get(block_key, [])
             first = bisect.bisect_right(links, after, key=_seq_of)
             last = bisect.bisect_right(links, upto, key=_seq_of)
-            return [(mid, owner) for _, mid, owner in links[first:last]]
+            # In mention id order, as block_delta reads them: the rows are appended in this order.
+            return sorted((mid, owner) for _, mid, owner in links[first:last])
 
     def _append(
         self,
