@@ -12,8 +12,12 @@ without reading the whole block again:
   never deleted, and is linked once); not even those when every change since was a link this
   process wrote itself (`note_own_links`), which it knows without asking.
 
-Mentions new at a load are appended to the table with its weights, unless they are more than
-REWEIGHT_SHARE of it: then the table is rebuilt with weights refitted to the whole block.
+A block's rows are in link order, and its weights (IDF) are fitted to its first mentions in that
+order: as many as the last step of a ladder (`weights_fitted_to`) its size has reached. Mentions
+new at a load are appended to the table with its weights, until the block reaches the next step:
+then the table is rebuilt with weights refitted. So the weights a decision sees depend on what the
+registry holds, never on which loads a process happened to make: a server restarted mid-stream,
+or a second replica, decides exactly as one that had cached the block all along.
 A mention this process has just resolved and stored is not read back: its parsed form and its
 table row (made with the block's weights while scoring it) are kept (`remember`).
 """
@@ -37,7 +41,7 @@ from disambig.registry.store import LINKING_CHANGES, BlockSession, Stored
 from disambig.text import DocumentFrequencies
 
 DEFAULT_CAPACITY = 200_000  # mentions; about 4 KB each with their block tables and indexes (measured)
-REWEIGHT_SHARE = 0.1
+REFIT_EVERY = 10  # a block's weights are refitted each time it grows by a tenth
 KEPT_ROWS = 1_024  # just-resolved mentions kept for their block's next load (one block's newest, mostly)
 OWN_LINKS_KEPT = 16_384  # own links remembered for the delta reads they save (a few MB at most)
 
@@ -68,6 +72,7 @@ class _BlockTable(StoredBlock):
     row_of: dict[str, int]
     seq: int  # every mention of the block linked up to this change is in the table
     owners_seq: int  # the owners were read whole at this point of the feed
+    refit_at: int  # the size at which its weights are next refitted
 
 
 class _TableCache:
@@ -173,37 +178,21 @@ class StoredMentions:
             if delta is None:
                 delta = session.block_delta(block_key, cached.seq)
             owner_of = {i: owner for i, owner in delta if i not in cached.row_of}
-            if len(owner_of) <= REWEIGHT_SHARE * len(cached.ids):
-                entry = self._append(session, cached, owner_of, cached.owners, seq)
-                return self._keep(block_key, entry)
+            return self._keep(block_key, self._grown(session, cached, owner_of, cached.owners, seq, text_prior))
         owners = dict(session.block_owners(block_key))
         if cached is not None:
             extra = {i: owner for i, owner in owners.items() if i not in cached.row_of}
-            if len(extra) <= REWEIGHT_SHARE * len(cached.ids) and len(cached.ids) + len(extra) == len(owners):
+            if len(cached.ids) + len(extra) == len(owners):
                 refreshed = [owners[i] for i in cached.ids]
-                entry = self._append(session, cached, extra, refreshed, seq, owners_seq=seq)
+                entry = self._grown(session, cached, extra, refreshed, seq, text_prior, owners_seq=seq)
                 return self._keep(block_key, entry)
         ids = list(owners)
         found = self._mentions(session, ids)
-        parts = [found[i][1] for i in ids]
-        weights = TableWeights.fit(parts, text_prior)
-        table = weights.rows(parts)
         with self._lock:
             for i in ids:
                 self._rows.pop(i, None)
-        entry = _BlockTable(
-            ids=ids,
-            row_of={i: k for k, i in enumerate(ids)},
-            mentions=[found[i][0] for i in ids],
-            parts=parts,
-            owners=[owners[i] for i in ids],
-            table=table,
-            weights=weights,
-            index=BlockIndex(table),
-            codes=IdentityCodes.of_owners([owners[i] for i in ids]),
-            seq=seq,
-            owners_seq=seq,
-        )
+        mentions, parts = [found[i][0] for i in ids], [found[i][1] for i in ids]
+        entry = _built(ids, mentions, parts, [owners[i] for i in ids], text_prior, seq, owners_seq=seq)
         return self._keep(block_key, entry)
 
     def checkpoint(self, block_keys: Iterable[str]) -> Checkpoint:
@@ -214,9 +203,9 @@ class StoredMentions:
     def restore(self, checkpoint: Checkpoint) -> None:
         """The blocks' tables back as `checkpoint` took them: the loads made since are undone, for
         a decision dropped unwritten and made again (Resolver._resolve_wave). A block's weights
-        are fitted when it is read whole and kept as it grows (by up to REWEIGHT_SHARE a load), so
-        what a decision sees depends on the loads before it: made again from the same tables, it
-        sees the loads it would have seen had it been made under the lock in the first place.
+        depend only on what the registry holds (`weights_ladder`), but its table may not have the
+        newest rows: made again from the same tables, a decision sees the loads it would have seen
+        had it been made under the lock in the first place.
 
         Only the tables go back. The feed read meanwhile stays read: it shows committed changes
         only, and a table older than the feed position is still brought up to date by its next
@@ -299,27 +288,39 @@ class StoredMentions:
             links = self._own_links.get(block_key, [])
             first = bisect.bisect_right(links, after, key=_seq_of)
             last = bisect.bisect_right(links, upto, key=_seq_of)
-            # In mention id order, as block_delta reads them: the rows are appended in this order.
-            return sorted((mid, owner) for _, mid, owner in links[first:last])
+            # In link order, as block_delta reads them: the rows are appended in this order.
+            return [(mid, owner) for _, mid, owner in links[first:last]]
 
-    def _append(
+    def _grown(
         self,
         session: BlockSession,
         cached: _BlockTable,
         extra: Mapping[str, str],
         owners: list[str],
         seq: int,
+        text_prior: Mapping[str, DocumentFrequencies] | None,
         owners_seq: int | None = None,
     ) -> _BlockTable:
-        """The cached block with the mentions of `extra` (id -> owner) appended, in that order."""
+        """The cached block with the mentions of `extra` (id -> owner, in link order) added:
+        appended with its weights, or the whole table rebuilt if the block reaches its next refit."""
         kept = cached.owners_seq if owners_seq is None else owners_seq
-        codes = cached.codes if owners is cached.owners else IdentityCodes.of_owners(owners)
-        if not extra:
-            return _BlockTable(**{**vars(cached), "owners": owners, "codes": codes, "seq": seq, "owners_seq": kept})
         new = list(extra)
         found = self._mentions(session, new)
         with self._lock:
             made = [self._rows.pop(i, None) for i in new]
+        if len(cached.ids) + len(new) >= cached.refit_at:  # the rows made are under the old weights
+            return _built(
+                [*cached.ids, *new],
+                [*cached.mentions, *(found[i][0] for i in new)],
+                [*cached.parts, *(found[i][1] for i in new)],
+                [*owners, *extra.values()],
+                text_prior,
+                seq,
+                owners_seq=kept,
+            )
+        codes = cached.codes if owners is cached.owners else IdentityCodes.of_owners(owners)
+        if not new:
+            return _BlockTable(**{**vars(cached), "owners": owners, "codes": codes, "seq": seq, "owners_seq": kept})
         last = made[0] if len(new) == 1 else None
         if (
             last is not None
@@ -352,6 +353,7 @@ class StoredMentions:
             codes=codes.extended(added) or IdentityCodes.of_owners([*owners, *added]),
             seq=seq,
             owners_seq=kept,
+            refit_at=cached.refit_at,
         )
 
     def _keep(self, block_key: str, entry: _BlockTable) -> StoredBlock:
@@ -410,6 +412,46 @@ class StoredMentions:
             self._items.update(items)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
+
+
+def weights_ladder(size: int) -> tuple[int, int]:
+    """For a block of `size` mentions: how many of its first mentions (in link order) its weights
+    are fitted to, and the size at which they are next refitted. The steps are 1, 2, ..., 10, 11,
+    ..., 20, 22, ...: each a tenth (at least one) above the last, so a block growing one mention at
+    a time rebuilds about ten rows a mention, and its weights always count ten elevenths of it."""
+    step, following = 0, 1
+    while following <= size:
+        step, following = following, following + max(1, following // REFIT_EVERY)
+    return step, following
+
+
+def _built(
+    ids: list[str],
+    mentions: list[Mention],
+    parts: list[MentionParts],
+    owners: list[str],
+    text_prior: Mapping[str, DocumentFrequencies] | None,
+    seq: int,
+    owners_seq: int,
+) -> _BlockTable:
+    """A block's table from its mentions in link order, with weights fitted to its first ones."""
+    fitted, refit_at = weights_ladder(len(ids))
+    weights = TableWeights.fit(parts[:fitted], text_prior)
+    table = weights.rows(parts)
+    return _BlockTable(
+        ids=ids,
+        row_of={i: k for k, i in enumerate(ids)},
+        mentions=mentions,
+        parts=parts,
+        owners=owners,
+        table=table,
+        weights=weights,
+        index=BlockIndex(table),
+        codes=IdentityCodes.of_owners(owners),
+        seq=seq,
+        owners_seq=owners_seq,
+        refit_at=refit_at,
+    )
 
 
 def _seq_of(link: tuple[int, str, str]) -> int:

@@ -98,7 +98,7 @@ _STORED = select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.confi
 _BLOCK_DELTA = (
     select(mentions.c.mention_id, mentions.c.identity_id)
     .where((mentions.c.block_key == bindparam("key")) & (mentions.c.linked_seq > bindparam("after")))
-    .order_by(mentions.c.mention_id)
+    .order_by(mentions.c.linked_seq, mentions.c.mention_id)
 )
 _CHANGED_SINCE = (
     select(changes.c.seq)
@@ -633,16 +633,18 @@ class BlockSession:
         return [(r.mention_id, r.identity_id, r.record) for r in self.conn.execute(query)]
 
     def block_owners(self, block_key: str) -> list[tuple[str, str]]:
-        """(mention id, identity id) of a block, without the records: cheap to read every time."""
+        """(mention id, identity id) of a block in link order, without the records: cheap to read
+        every time."""
         query = (
             select(mentions.c.mention_id, mentions.c.identity_id)
             .where(mentions.c.block_key == block_key)
-            .order_by(mentions.c.mention_id)
+            .order_by(mentions.c.linked_seq, mentions.c.mention_id)
         )
         return [(r.mention_id, r.identity_id) for r in self.conn.execute(query)]
 
     def block_delta(self, block_key: str, after_seq: int) -> list[tuple[str, str]]:
-        """(mention id, identity id) of the block's mentions linked after change `after_seq`."""
+        """(mention id, identity id) of the block's mentions linked after change `after_seq`, in
+        link order."""
         rows = self.conn.execute(_BLOCK_DELTA, {"key": block_key, "after": after_seq})
         return [(r.mention_id, r.identity_id) for r in rows]
 

@@ -15,7 +15,7 @@ from disambig.names import parse_name
 from disambig.registry import Registry
 from disambig.registry.store import BlockSession
 from disambig.resolving import Resolver, _Decision, _Job
-from disambig.stored_mentions import REWEIGHT_SHARE, Computed, StoredMentions
+from disambig.stored_mentions import Computed, StoredMentions, weights_ladder
 
 COAUTHORS = ("Charles Babbage", "Mary Somerville", "Augustus De Morgan")
 ADA, GRACE = "Ada Lovelace", "Grace Hopper"
@@ -107,13 +107,13 @@ def test_a_decision_made_again_starts_from_the_tables_its_wave_started_from(
     registry: Registry, model: PairwiseModel
 ) -> None:
     """Overtaken, a decision is made again from the block's table as the wave found it, not from
-    the table its first decision loaded: the mentions new since then are then too many to append
-    (more than REWEIGHT_SHARE of the block), and the block is read whole, as a decision made under
-    the lock in the first place would have read it."""
+    the table its first decision loaded: the block has since reached its next refit
+    (`weights_ladder`), and its table is rebuilt from the table the wave found, as a decision
+    made under the lock in the first place would have rebuilt it."""
     ada = parse_name(ADA).block_key
     replica = Resolver(model, Registry(registry.url))
     cached = 20
-    appended = int(REWEIGHT_SHARE * cached)  # as many as a load may append
+    appended = weights_ladder(cached)[1] - cached - 1  # as many as a load may append without a refit
     replica.resolve([person(f"a{k:02d}", title=f"Notes {k} on the analytical engine") for k in range(cached)])
     resolver = Resolver(model, registry)
     block_state(registry, resolver.stored_mentions, ada, model)
@@ -138,7 +138,7 @@ def test_a_decision_made_again_starts_from_the_tables_its_wave_started_from(
     resolver.resolve([person("new")])
     assert loaded == [cached + appended, cached + appended + 1], "decided again"
     (table,) = resolver.stored_mentions.checkpoint([ada]).tables.values()
-    assert table is not None and table.weights is not started_from.weights  # read whole
+    assert table is not None and table.weights is not started_from.weights  # refitted
     assert block_state(registry, resolver.stored_mentions, ada, model) == block_state(
         registry, StoredMentions(), ada, model
     )
