@@ -101,7 +101,7 @@ class SparseIdf:
         """The IDF of documents given as their term columns (each column once per document),
         counted without the dense arrays of 2**18 counts: a small block's weights are refitted
         as it grows, often."""
-        present = np.concatenate([np.asarray(t, dtype=np.int64) for t in terms]) if terms else np.empty(0, np.int64)
+        present = np.concatenate(terms, dtype=np.int64) if len(terms) else np.empty(0, np.int64)
         columns, counts = np.unique(present, return_counts=True)
         return cls(len(terms), columns, counts.astype(np.float32), prior)
 
