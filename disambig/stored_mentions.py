@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
-from disambig.corpus import MentionParts, MentionTable, TableWeights, mention_parts, stack_tables
+from disambig.corpus import MentionParts, MentionTable, TableWeights, mention_parts, reweighted, stack_tables
 from disambig.mention import Mention, mention_from_record
 from disambig.names import parse_name
 from disambig.registry.store import LINKING_CHANGES, BlockSession, Stored
@@ -301,23 +301,14 @@ class StoredMentions:
         text_prior: Mapping[str, DocumentFrequencies] | None,
         owners_seq: int | None = None,
     ) -> _BlockTable:
-        """The cached block with the mentions of `extra` (id -> owner, in link order) added:
-        appended with its weights, or the whole table rebuilt if the block reaches its next refit."""
+        """The cached block with the mentions of `extra` (id -> owner, in link order) appended
+        under its weights; then, if the block reaches its next refit, reweighted whole."""
         kept = cached.owners_seq if owners_seq is None else owners_seq
         new = list(extra)
+        refitting = len(cached.ids) + len(new) >= cached.refit_at
         found = self._mentions(session, new)
         with self._lock:
             made = [self._rows.pop(i, None) for i in new]
-        if len(cached.ids) + len(new) >= cached.refit_at:  # the rows made are under the old weights
-            return _built(
-                [*cached.ids, *new],
-                [*cached.mentions, *(found[i][0] for i in new)],
-                [*cached.parts, *(found[i][1] for i in new)],
-                [*owners, *extra.values()],
-                text_prior,
-                seq,
-                owners_seq=kept,
-            )
         codes = cached.codes if owners is cached.owners else IdentityCodes.of_owners(owners)
         if not new:
             return _BlockTable(**{**vars(cached), "owners": owners, "codes": codes, "seq": seq, "owners_seq": kept})
@@ -337,11 +328,11 @@ class StoredMentions:
             else:
                 rows = cached.weights.rows([found[i][1] for i in new])
             table = stack_row(cached.table, rows) if len(new) == 1 else stack_tables(cached.table, rows)
-            index = cached.index.extended(table)
+            index = cached.index if refitting else cached.index.extended(table)  # a refit builds its own
         row_of = dict(cached.row_of)
         row_of.update((i, len(cached.ids) + k) for k, i in enumerate(new))
         added = list(extra.values())
-        return _BlockTable(
+        grown = _BlockTable(
             ids=[*cached.ids, *new],
             row_of=row_of,
             mentions=[*cached.mentions, *(found[i][0] for i in new)],
@@ -355,6 +346,12 @@ class StoredMentions:
             owners_seq=kept,
             refit_at=cached.refit_at,
         )
+        if not refitting:
+            return grown
+        # The next step of the ladder: weights refitted to the block's first mentions in link order.
+        fitted, refit_at = weights_ladder(len(grown.ids))
+        weights, table = reweighted(grown.table, grown.weights, fitted, text_prior)
+        return replace(grown, weights=weights, table=table, index=BlockIndex(table), refit_at=refit_at)
 
     def _keep(self, block_key: str, entry: _BlockTable) -> StoredBlock:
         with self._lock:

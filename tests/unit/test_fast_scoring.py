@@ -1,6 +1,7 @@
 """The online scoring shortcuts give the plain computations' values to the last bit: per-block
 indexes against PairContext, extended BlockNames against BlockNames, stack_row against
-stack_tables, and the array evaluation of the classifier against predict_proba."""
+stack_tables, a table reweighted in place against one weighted afresh, and the array evaluation
+of the classifier against predict_proba."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from disambig.block_scoring import NAME_ATTRIBUTES, BlockIndex, OneRowContext, stack_row
 from disambig.classifier import same_person_probability
-from disambig.corpus import MentionTable, TableWeights, stack_tables
+from disambig.corpus import MentionTable, TableWeights, reweighted, stack_tables
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize
 from disambig.model import PairwiseModel, load_model
 from disambig.names import parse_name
@@ -150,6 +151,28 @@ def test_stack_row_is_stack_tables(blocks: list[list[Any]], model: PairwiseModel
         # A coauthor the block never saw widens the coauthor columns.
         row = weights.rows(parts_of([dataclasses.replace(mention, coauthors=(*mention.coauthors, "Q. Nobody"))]))
         assert_same_tables(stack_row(table, row), stack_tables(table, row))
+
+
+@pytest.mark.parametrize("fitted_before", [1, 7, 40])
+def test_a_reweighted_table_is_the_table_weighted_afresh(
+    blocks: list[list[Any]], model: PairwiseModel, fitted_before: int
+) -> None:
+    """A table made under weights fitted to its first rows, reweighted to more of them (or
+    fewer), is bit for bit the table those weights make from the mentions."""
+    parts = parts_of(blocks[-1][:60])
+    weights = TableWeights.fit(parts[:fitted_before], model.text_prior)
+    table = weights.rows(parts)
+    for fitted in (fitted_before, 25, 60):
+        refitted, reweighted_table = reweighted(table, weights, fitted, model.text_prior)
+        fresh = TableWeights.fit(parts[:fitted], model.text_prior)
+        assert_same_tables(reweighted_table, fresh.rows(parts))
+        assert refitted.coauthor_docs == fresh.coauthor_docs == fitted
+        assert refitted.coauthor_columns == fresh.coauthor_columns
+        assert np.array_equal(refitted.coauthor_idf, fresh.coauthor_idf)
+        for field, idf in fresh.text_idf.items():
+            mine = refitted.text_idf[field]
+            assert mine.n_docs == idf.n_docs and np.array_equal(mine.columns, idf.columns), field
+            assert np.array_equal(mine.counts, idf.counts), field
 
 
 def test_the_array_classifier_is_predict_proba_bit_for_bit(
