@@ -13,9 +13,9 @@ without reading the whole block again:
   process wrote itself (`note_own_links`), which it knows without asking.
 
 A block's rows are in link order, and its weights (IDF) are fitted to its first mentions in that
-order: as many as the last step of a ladder (`weights_fitted_to`) its size has reached. Mentions
-new at a load are appended to the table with its weights, until the block reaches the next step:
-then the table is rebuilt with weights refitted. So the weights a decision sees depend on what the
+order: as many as the last step of a ladder (`weights_ladder`) its size has reached. Mentions new
+at a load are appended to the table with its weights, until the block reaches the next step: then
+the weights are refitted and the table reweighted. So the weights a decision sees depend on what the
 registry holds, never on which loads a process happened to make: a server restarted mid-stream,
 or a second replica, decides exactly as one that had cached the block all along.
 A mention this process has just resolved and stored is not read back: its parsed form and its
@@ -414,8 +414,9 @@ class StoredMentions:
 def weights_ladder(size: int) -> tuple[int, int]:
     """For a block of `size` mentions: how many of its first mentions (in link order) its weights
     are fitted to, and the size at which they are next refitted. The steps are 1, 2, ..., 10, 11,
-    ..., 20, 22, ...: each a tenth (at least one) above the last, so a block growing one mention at
-    a time rebuilds about ten rows a mention, and its weights always count ten elevenths of it."""
+    ..., 20, 22, ...: each a tenth (at least one, rounded down) above the last, so a block growing
+    one mention at a time reweights about ten rows a mention, and its weights count about ten
+    elevenths of it or more."""
     step, following = 0, 1
     while following <= size:
         step, following = following, following + max(1, following // REFIT_EVERY)
