@@ -326,8 +326,8 @@ def widen(matrix: sp.csr_matrix, width: int) -> sp.csr_matrix:
 def binary_rows(rows: Sequence[Sequence[int] | np.ndarray], width: int) -> sp.csr_matrix:
     lengths = [len(r) for r in rows]
     indptr = index_array(np.cumsum([0, *lengths]), sum(lengths))
-    # One call, not an array per row: a block's table is rebuilt whole when its weights are refitted.
-    # Unsafe casting only lets an empty list (float64 to numpy) in; every column is an int.
+    # One call, not an array per row: a big block's table is built whole when first read. The
+    # casting is for an empty list, which numpy reads as float64; every column is an int.
     indices = np.concatenate(rows, dtype=np.int32, casting="unsafe") if len(rows) else np.empty(0, np.int32)
     data = np.ones(len(indices), dtype=np.float32)
     return csr_from_arrays(data, indices, indptr, (len(rows), max(width, 1)))
