@@ -1,5 +1,5 @@
-"""Faults: the server or a recluster SIGKILLed mid-write, PostgreSQL stopped under a running
-server, the SQLite file's disk full, eight writers on one SQLite file.
+"""Faults: the server (on SQLite and PostgreSQL) or a recluster SIGKILLed mid-write, PostgreSQL
+stopped under a running server, the SQLite file's disk full, eight writers on one SQLite file.
 
 After each: every resolution a client had been answered is stored with the identity it was
 given, no identity is duplicated (resuming gives exactly the ids an uninterrupted run gives),
@@ -25,6 +25,7 @@ import pytest
 from reliability_support import (
     REPO,
     ServerProcess,
+    backend_url,
     chunks,
     db_check,
     empty_postgres,
@@ -81,14 +82,15 @@ def stream(target: str, records: list[dict[str, Any]], acknowledged: dict[str, s
 
 
 # -- SIGKILL during a ResolveStream ----------------------------------------------------------------
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("seed", [1, *(pytest.param(seed, marks=pytest.mark.slow) for seed in (2, 3, 4, 5))])
 def test_sigkill_during_a_resolve_stream_loses_no_acknowledged_resolution(
-    tmp_path: Path, model: PairwiseModel, seed: int
+    tmp_path: Path, model: PairwiseModel, seed: int, backend: str
 ) -> None:
     records = listing(240, seed=seed)
-    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    url = backend_url(backend, tmp_path)
     acknowledged = kill_during_stream(tmp_path, url, records, seed)
-    check_after_kill(tmp_path, url, model, records, acknowledged, f"kill.stream.seed{seed}")
+    check_after_kill(tmp_path, url, model, records, acknowledged, f"kill.stream.{backend}.seed{seed}")
 
 
 def kill_during_stream(tmp_path: Path, url: str, records: list[dict[str, Any]], seed: int) -> dict[str, str]:
