@@ -1,13 +1,13 @@
 """A block's weights depend on what the registry holds, not on a process's history of loads: a
 server that cached a block as it grew, one restarted mid-way, and a replica that wrote half of
-it all hold the very table a cache starting empty reads (`weights_ladder`)."""
+it all hold the very table a cache starting empty reads (`weights_ladder`). What that means
+for resolutions is tested end to end in tests/reliability/test_faults.py."""
 
 from __future__ import annotations
 
 from itertools import pairwise
 from pathlib import Path
 
-import numpy as np
 import pytest
 import scipy.sparse as sp
 
@@ -106,24 +106,3 @@ def test_replicas_writing_one_block_hold_the_same_table(
             assert_same_block(load(replica.registry, replica.stored_mentions, key, model), fresh)
     finally:
         replica.registry.close()
-
-
-def test_resolutions_do_not_depend_on_when_the_server_restarted(
-    registry: Registry, model: PairwiseModel, block_mentions: list[Mention], tmp_path: Path
-) -> None:
-    """The same mentions, one server all along against one restarted (a new cache) every few
-    calls: the same identities for every mention."""
-    all_along = Resolver(model, registry)
-    along = [r.identity_id for m in block_mentions for r in all_along.resolve([m])]
-    restarted_registry = Registry(f"sqlite:///{tmp_path / 'restarted.db'}")
-    restarted_registry.migrate()
-    try:
-        restarted: list[str] = []
-        for start in range(0, len(block_mentions), 5):
-            server = Resolver(model, restarted_registry)  # a new process: an empty cache
-            restarted += [r.identity_id for m in block_mentions[start : start + 5] for r in server.resolve([m])]
-    finally:
-        restarted_registry.close()
-    assert restarted == along
-    assert len(set(along)) > 1, "the block holds several people"
-    assert np.unique(along).size < len(along), "and some of them several mentions"
