@@ -250,10 +250,8 @@ def reweighted(
     text: dict[str, sp.csr_matrix] = {}
     for field, matrix in table.text.items():
         binary = _binary_pattern(matrix)
-        present = binary.indices[: binary.indptr[fitted]].astype(np.int64)
-        columns, counts = np.unique(present, return_counts=True)
         prior = text_prior.get(field) if text_prior else None
-        text_idf[field] = SparseIdf(fitted, columns, counts.astype(np.float32), prior)
+        text_idf[field] = SparseIdf.of_present(fitted, binary.indices[: binary.indptr[fitted]], prior)
         text[field] = weighted_unit_rows(binary, text_idf[field])
     coauthors = table.coauthors
     seen = coauthors.indices[: coauthors.indptr[fitted]]

@@ -102,8 +102,14 @@ class SparseIdf:
         counted without the dense arrays of 2**18 counts: a small block's weights are refitted
         as it grows, often."""
         present = np.concatenate(terms, dtype=np.int64) if len(terms) else np.empty(0, np.int64)
-        columns, counts = np.unique(present, return_counts=True)
-        return cls(len(terms), columns, counts.astype(np.float32), prior)
+        return cls.of_present(len(terms), present, prior)
+
+    @classmethod
+    def of_present(cls, n_docs: int, present: np.ndarray, prior: DocumentFrequencies | None = None) -> SparseIdf:
+        """The IDF of `n_docs` documents whose term columns, each once per document, are `present`
+        all together (as the stored entries of their binary rows are)."""
+        columns, counts = np.unique(np.asarray(present, dtype=np.int64), return_counts=True)
+        return cls(n_docs, columns, counts.astype(np.float32), prior)
 
     def __getitem__(self, columns: np.ndarray) -> np.ndarray:
         """The same float32 values as (frequencies + prior).idf() at these columns."""
