@@ -131,7 +131,7 @@ _LINKED_TO_ACTIVE = (
     .where((identities.c.identity_id == bindparam("identity")) & (identities.c.status == ACTIVE))
     .values(updated_seq=bindparam("seq"))
 )
-_INSERT_IDENTITIES, _INSERT_CHANGES, _INSERT_MENTIONS = insert(identities), insert(changes), insert(mentions)
+_INSERTS = {table.name: insert(table) for table in (identities, changes, mentions)}
 
 
 def new_identity_id() -> str:
@@ -717,37 +717,19 @@ class BlockSession:
         if last_seq is not None and not unstored:
             raise ValueError("sequence numbers can be taken before only for links known to be unstored")
         existing = {} if unstored else self.stored(link.mention_id for link in links)
-        new = _first_links(links, existing)
+        new = first_links(links, existing)
         stored: dict[str, Stored] = {}
         if new:
-            creates = {i: _creates(link) for i, link in new.items()}
-            count = len(new) + sum(creates.values())
+            count = seqs_needed(list(new.values()))
             last = last_seq if last_seq is not None else registry._take_seqs(conn, count)
-            seqs = iter(range(last - count + 1, last + 1))
-            # Sequence numbers in link order, as one _create_identity and _record per link take them.
-            numbered = []
-            for i, link in new.items():
-                created_seq = next(seqs) if creates[i] else None
-                numbered.append((link, link.identity_id or new_identity_id(), created_seq, next(seqs)))
-            identity_rows = [
-                {
-                    "identity_id": identity,
-                    "block_key": link.block_key,
-                    "status": ACTIVE,
-                    "merged_into": None,
-                    "split_from": None,
-                    "created_seq": created_seq,
-                    "updated_seq": seq,
-                }
-                for link, identity, created_seq, seq in numbered
-                if created_seq is not None
-            ]
+            numbered = number_links(new.values(), last)
+            identity_rows = numbered.identity_rows()
             if identity_rows:
-                conn.execute(_INSERT_IDENTITIES, identity_rows)
+                conn.execute(_INSERTS["identities"], identity_rows)
             # Under the feed lock, an identity chosen while reading the block cannot be merged away
             # before the link is written; one merged just before is followed to its survivor. Each
             # identity linked to ends with the sequence number of its last link, as after _record.
-            last_link = {identity: seq for link, identity, created_seq, seq in numbered if created_seq is None}
+            last_link = numbered.last_links()
             survivor = {identity: identity for identity in last_link}
             redirected: dict[str, int] = {}
             for identity, seq in last_link.items():
@@ -757,39 +739,10 @@ class BlockSession:
             for identity, seq in redirected.items():
                 seq = max(seq, last_link.get(identity, 0))
                 conn.execute(update(identities).where(identities.c.identity_id == identity).values(updated_seq=seq))
-            change_rows, mention_rows = [], []
-            for link, identity, created_seq, seq in numbered:
-                if created_seq is not None:
-                    change_rows.append(_change_row(created_seq, "created", identity, link.mention_id))
-                else:
-                    identity = survivor[identity]
-                change_rows.append(_change_row(seq, "linked", identity, link.mention_id))
-                mention_rows.append(
-                    {
-                        "mention_id": link.mention_id,
-                        "identity_id": identity,
-                        "block_key": link.block_key,
-                        "record": dict(link.record),
-                        "confidence": link.confidence,
-                        "linked_seq": seq,
-                    }
-                )
-                created = created_seq is not None
-                made = (seq,) if created_seq is None else (created_seq, seq)
-                stored[link.mention_id] = Stored(link.mention_id, identity, link.confidence, created, False, made)
-            conn.execute(_INSERT_CHANGES, change_rows)
-            conn.execute(_INSERT_MENTIONS, mention_rows)
-        out: list[Stored] = []
-        for link in links:
-            if link.mention_id in existing:
-                identity, confidence = existing[link.mention_id]
-                out.append(Stored(link.mention_id, identity, confidence, created=False, already_stored=True))
-            elif new[link.mention_id] is link:
-                out.append(stored[link.mention_id])
-            else:  # the same mention again in one call: stored once, as its first link said
-                first = stored[link.mention_id]
-                out.append(Stored(link.mention_id, first.identity_id, first.confidence, False, True))
-        return out
+            change_rows, mention_rows, stored = numbered.rows(survivor)
+            conn.execute(_INSERTS["changes"], change_rows)
+            conn.execute(_INSERTS["mentions"], mention_rows)
+        return answers(links, existing, new, stored)
 
     def reassign(
         self,
@@ -864,7 +817,7 @@ def misplaced_mentions(conn: Connection) -> Iterator[Misplaced]:
             yield Misplaced(row.mention_id, row.identity_id, name, row.block_key, keys[name])
 
 
-def _first_links(links: Sequence[NewLink], existing: Mapping[str, object]) -> dict[str, NewLink]:
+def first_links(links: Sequence[NewLink], existing: Mapping[str, object]) -> dict[str, NewLink]:
     """The first link of each mention not stored, by mention id."""
     new: dict[str, NewLink] = {}
     for link in links:
@@ -877,10 +830,98 @@ def _creates(link: NewLink) -> bool:
     return link.create or link.identity_id is None
 
 
+@dataclass(frozen=True, slots=True)
+class NumberedLinks:
+    """Links (each mention once) with the sequence numbers of their changes, in link order, as
+    one _create_identity and _record per link would take them: (link, identity id, sequence
+    number of the identity's creation or None, sequence number of the link)."""
+
+    items: tuple[tuple[NewLink, str, int | None, int], ...]
+
+    def identity_rows(self) -> list[dict[str, Any]]:
+        """The identities the links create."""
+        return [
+            {
+                "identity_id": identity,
+                "block_key": link.block_key,
+                "status": ACTIVE,
+                "merged_into": None,
+                "split_from": None,
+                "created_seq": created_seq,
+                "updated_seq": seq,
+            }
+            for link, identity, created_seq, seq in self.items
+            if created_seq is not None
+        ]
+
+    def last_links(self) -> dict[str, int]:
+        """Each existing identity linked to, with the sequence number of its last link."""
+        return {identity: seq for _, identity, created_seq, seq in self.items if created_seq is None}
+
+    def rows(self, survivor: Mapping[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Stored]]:
+        """The change rows and mention rows to insert, and what is stored for each mention; each
+        link to an existing identity goes to `survivor[identity]`."""
+        change_rows, mention_rows = [], []
+        stored: dict[str, Stored] = {}
+        for link, identity, created_seq, seq in self.items:
+            if created_seq is not None:
+                change_rows.append(_change_row(created_seq, "created", identity, link.mention_id))
+            else:
+                identity = survivor[identity]
+            change_rows.append(_change_row(seq, "linked", identity, link.mention_id))
+            mention_rows.append(
+                {
+                    "mention_id": link.mention_id,
+                    "identity_id": identity,
+                    "block_key": link.block_key,
+                    "record": dict(link.record),
+                    "confidence": link.confidence,
+                    "linked_seq": seq,
+                }
+            )
+            made = (seq,) if created_seq is None else (created_seq, seq)
+            created = created_seq is not None
+            stored[link.mention_id] = Stored(link.mention_id, identity, link.confidence, created, False, made)
+        return change_rows, mention_rows, stored
+
+
+def number_links(links: Iterable[NewLink], last_seq: int) -> NumberedLinks:
+    """Number links (each mention once) with the seqs_needed(links) sequence numbers ending at
+    `last_seq`; a link that creates an identity gets a new identity id if it has none."""
+    links = list(links)
+    seqs = iter(range(last_seq - seqs_needed(links) + 1, last_seq + 1))
+    items = []
+    for link in links:
+        created_seq = next(seqs) if _creates(link) else None
+        items.append((link, link.identity_id or new_identity_id(), created_seq, next(seqs)))
+    return NumberedLinks(tuple(items))
+
+
+def answers(
+    links: Sequence[NewLink],
+    existing: Mapping[str, tuple[str, float]],
+    new: Mapping[str, NewLink],
+    stored: Mapping[str, Stored],
+) -> list[Stored]:
+    """What a write of `links` answers for each: `existing`, mentions stored before it; `new`, the
+    first link of each other mention; `stored`, what it stored for them."""
+    out: list[Stored] = []
+    for link in links:
+        if link.mention_id in existing:
+            identity, confidence = existing[link.mention_id]
+            out.append(Stored(link.mention_id, identity, confidence, created=False, already_stored=True))
+        elif new[link.mention_id] is link:
+            out.append(stored[link.mention_id])
+        else:  # the same mention again in one call: stored once, as its first link said
+            first = stored[link.mention_id]
+            out.append(Stored(link.mention_id, first.identity_id, first.confidence, False, True))
+    return out
+
+
 def seqs_needed(links: Sequence[NewLink]) -> int:
     """How many sequence numbers record_links(links, unstored=True) writes: one a link, and one
     more for each identity it creates."""
-    new = _first_links(links, {})
+    new = first_links(links, {})
     return len(new) + sum(_creates(link) for link in new.values())
 
 
