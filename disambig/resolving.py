@@ -40,6 +40,7 @@ from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession, Stored, seqs_needed
+from disambig.registry.unchanged_write import write_if_unchanged
 from disambig.stored_mentions import Checkpoint, Computed, FeedPosition, StoredBlock, StoredMentions, parts_of
 
 log = logging.getLogger(__name__)
@@ -311,7 +312,16 @@ class Resolver:
         the decisions are written as they are, with no read of the last change (and on SQLite no
         statement to take the write lock). Otherwise the blocks' changes are looked for: a mention
         of theirs stored meanwhile under their block shows as a change of it; under another block
-        (another name), its insert fails and the call is resolved again."""
+        (another name), its insert fails and the call is resolved again.
+
+        On PostgreSQL the usual case, nothing changed since `since`, is first tried as one
+        statement outside a transaction (disambig.registry.unchanged_write): one round trip
+        instead of six."""
+        decisions = _unless_gone(wave, decisions)
+        links = _links(decisions)
+        stored = write_if_unchanged(self.registry, conn, links, since)
+        if stored is not None:
+            return decisions, [(link.block_key, done) for link, done in zip(links, stored, strict=True)]
         with self.registry.writing(conn, seqs_first=True) as session:
             decisions = _unless_gone(wave, decisions)
             taken = seqs_needed(_links(decisions))

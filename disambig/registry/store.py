@@ -336,11 +336,10 @@ class Registry:
             return [(r.block_key, int(r.n)) for r in conn.execute(query)]
 
     @contextmanager
-    def reading(self, conn: Connection | None = None) -> Iterator[BlockSession]:
-        """Reads outside any transaction (no lock), on `conn` if given: each statement sees what
-        was committed when it started. A transaction would give no more (PostgreSQL's READ
-        COMMITTED takes a snapshot per statement, and Python's sqlite3 begins one only before a
-        write) and costs PostgreSQL two more round trips, BEGIN and COMMIT, on every call."""
+    def autocommit(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """Statements outside any transaction, on `conn` if given: on PostgreSQL each statement is
+        its own transaction. On SQLite this holds for reads only: sqlite3 begins a transaction
+        before a write, which leaving this rolls back."""
         with nullcontext(conn) if conn is not None else self.engine.connect() as active:
             # sqlite3 sends no BEGIN before a read already; switching its isolation level there
             # and back cost 4% of a resolution's time.
@@ -348,11 +347,20 @@ class Registry:
             if switch:
                 active.execution_options(isolation_level="AUTOCOMMIT")
             try:
-                yield BlockSession(self, active)
+                yield active
             finally:
                 active.rollback()  # ends SQLAlchemy's autobegun transaction; nothing goes to the database
                 if switch:
                     active.execution_options(isolation_level=active.default_isolation_level)
+
+    @contextmanager
+    def reading(self, conn: Connection | None = None) -> Iterator[BlockSession]:
+        """Reads outside any transaction (no lock), on `conn` if given: each statement sees what
+        was committed when it started. A transaction would give no more (PostgreSQL's READ
+        COMMITTED takes a snapshot per statement, and Python's sqlite3 begins one only before a
+        write) and costs PostgreSQL two more round trips, BEGIN and COMMIT, on every call."""
+        with self.autocommit(conn) as active:
+            yield BlockSession(self, active)
 
     def name_blocks(self, surname_key: str, first_initial: str = "") -> list[str]:
         """The stored name blocks of a surname (with any first initial, or this one): where a name
@@ -711,7 +719,7 @@ class BlockSession:
         The rows written are those of one `_create_identity` and `_record` per link."""
         conn = self.conn
         registry = self.registry
-        _check_widths(links)
+        check_widths(links)
         if not links:
             return []
         if last_seq is not None and not unstored:
@@ -936,7 +944,7 @@ def _change_row(seq: int, kind: str, identity_id: str, mention_id: str) -> dict[
     }
 
 
-def _check_widths(links: Sequence[NewLink]) -> None:
+def check_widths(links: Sequence[NewLink]) -> None:
     """Refuse, before writing, what the registry's columns cannot hold (names the mention)."""
     for link in links:
         violations = []

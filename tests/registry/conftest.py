@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +72,14 @@ def _emptied_postgres() -> str:
 def postgres_url() -> str:
     """The test PostgreSQL database, emptied; the test is skipped without one."""
     return _emptied_postgres()
+
+
+@pytest.fixture
+def emptied_postgres() -> Callable[[], str]:
+    """Empties the test PostgreSQL database and returns its URL at each call, for a test that
+    needs it empty more than once; the test is skipped without one."""
+    _emptied_postgres()
+    return _emptied_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

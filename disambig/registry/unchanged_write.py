@@ -1,0 +1,119 @@
+"""A resolution's links written as one statement on PostgreSQL, when nothing changed meanwhile.
+
+A resolution is decided on the registry as of change `since`, then written under the feed lock:
+the counter row first, then the identities, changes and mentions, then COMMIT. On PostgreSQL each
+of those is a round trip, and most of the time nothing was written between the decision and its
+write. That case is one statement, in autocommit: it advances the counter row only if the row
+still reads `since` and no identity linked to was merged away, and every insert and update in it
+selects from that advance, so the statement writes all of it or nothing. When it writes nothing,
+the caller writes in a transaction as before, which looks at what changed.
+
+SQLite has no INSERT or UPDATE inside WITH, and its statements are calls into the same process,
+not round trips: it always writes in the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import CTE, Connection, Select, Table, bindparam, exists, insert, select, union_all, update
+
+from disambig.registry.schema import changes, counters, identities, mentions
+from disambig.registry.store import (
+    ACTIVE,
+    NewLink,
+    Registry,
+    Stored,
+    check_widths,
+    first_links,
+    number_links,
+    seqs_needed,
+)
+
+# A wave of resolutions with more links is written in the transaction: its round trips are shared
+# by many mentions, and each shape of statement is compiled and kept once.
+MAX_LINKS = 16
+
+
+def write_if_unchanged(
+    registry: Registry, conn: Connection, links: Sequence[NewLink], since: int
+) -> list[Stored] | None:
+    """Store links, none of whose mentions is stored (the caller read so as of change `since`),
+    in one statement on `conn` outside a transaction, if the last change is still `since`; what
+    is stored for each link, or None when nothing was written (another writer came first, the
+    links are too many, or the registry is not on PostgreSQL)."""
+    if not links:
+        return []
+    check_widths(links)
+    new = first_links(links, {})
+    if conn.dialect.name != "postgresql" or len(new) != len(links) or len(links) > MAX_LINKS:
+        return None
+    count = seqs_needed(links)
+    numbered = number_links(links, since + count)
+    last_links = numbered.last_links()
+    change_rows, mention_rows, stored = numbered.rows({identity: identity for identity in last_links})
+    identity_rows = numbered.identity_rows()
+    # An identity created here and linked to again here is inserted with its last link's number:
+    # an update in the same statement would not see the row.
+    for row in identity_rows:
+        row["updated_seq"] = last_links.pop(row["identity_id"], row["updated_seq"])
+    touched = last_links
+    tables = ((identities, identity_rows), (changes, change_rows), (mentions, mention_rows))
+    shape = tuple((table.name, len(rows), tuple(rows[0]) if rows else ()) for table, rows in tables)
+    params: dict[str, Any] = {"since": since, "count": count, "linked": sorted(touched)}
+    for table, rows in tables:
+        params.update(_row_params(table.name, rows))
+    for k, (identity, seq) in enumerate(sorted(touched.items())):
+        params[f"touched{k}_identity"], params[f"touched{k}_seq"] = identity, seq
+    with registry.autocommit(conn) as active:
+        if active.execute(_statement(shape, len(touched)), params).first() is None:
+            return None
+    return [stored[link.mention_id] for link in links]
+
+
+def _row_params(name: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {f"{name}{k}_{column}": value for k, row in enumerate(rows) for column, value in row.items()}
+
+
+@lru_cache(maxsize=128)
+def _statement(shape: tuple[tuple[str, int, tuple[str, ...]], ...], touched: int) -> Select[Any]:
+    """The one statement for links of this shape ((table, rows, columns) of each insert, and how
+    many existing identities they link to), built and compiled once."""
+    unmerged = ~exists().where(
+        identities.c.identity_id.in_(bindparam("linked", expanding=True)) & (identities.c.status != ACTIVE)
+    )
+    advanced = (
+        update(counters)
+        .where((counters.c.name == "changes") & (counters.c.value == bindparam("since")) & unmerged)
+        .values(value=counters.c.value + bindparam("count"))
+        .returning(counters.c.value)
+        .cte("advanced")
+    )
+    tables = {table.name: table for table in (identities, changes, mentions)}
+    writes: list[CTE] = []
+    for name, count, columns in shape:
+        if count:
+            writes.append(_inserted(tables[name], count, columns, advanced))
+    for k in range(touched):
+        # Each identity linked to ends with the sequence number of its last link.
+        touch = (
+            update(identities)
+            .where((identities.c.identity_id == bindparam(f"touched{k}_identity")) & select(advanced.c.value).exists())
+            .values(updated_seq=bindparam(f"touched{k}_seq"))
+        )
+        writes.append(touch.cte(f"touched_{k}"))
+    return select(advanced.c.value).add_cte(*writes)
+
+
+def _inserted(table: Table, count: int, columns: tuple[str, ...], advanced: CTE) -> CTE:
+    """INSERT of `count` rows of bound values, one row each for each row `advanced` returns."""
+    rows = [
+        select(*(bindparam(f"{table.name}{k}_{column}", type_=table.c[column].type) for column in columns)).select_from(
+            advanced
+        )
+        for k in range(count)
+    ]
+    source = rows[0] if count == 1 else union_all(*rows)
+    return insert(table).from_select(list(columns), source).cte(f"{table.name}_rows")
