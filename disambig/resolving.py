@@ -345,8 +345,7 @@ class Resolver:
 
         The wave's calls share no mention id and no block: one read finds their stored mentions,
         and one read of the change feed serves the loads of all their blocks."""
-        feed = self.stored_mentions.follow_feed(session)
-        stored = session.stored(mid for job in wave for mid in job.keys)
+        feed, stored = self.stored_mentions.follow_feed_and_find(session, [mid for job in wave for mid in job.keys])
         out: list[_Decision | None] = []
         for job in wave:
             if job.still_wanted is not None and not job.still_wanted():

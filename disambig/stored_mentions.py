@@ -366,6 +366,13 @@ class StoredMentions:
     def follow_feed(self, session: BlockSession) -> FeedPosition:
         """Read the change feed to its end: how far it now is known (the last change as of this
         read), and the last change in it that moved mentions."""
+        return self.follow_feed_and_find(session, ())[0]
+
+    def follow_feed_and_find(
+        self, session: BlockSession, mention_ids: Sequence[str]
+    ) -> tuple[FeedPosition, dict[str, tuple[str, float]]]:
+        """follow_feed, and which of these mentions are stored ((identity id, confidence) by
+        mention id), in one read where it can: a resolution needs both before deciding."""
         with self._lock:
             after = self._feed_seq
         if after is None:
@@ -373,8 +380,13 @@ class StoredMentions:
             with self._lock:
                 self._feed_seq = max(self._feed_seq or 0, last)
                 self._foreign_seq = max(self._foreign_seq, last)  # what came before is not known
-                return FeedPosition(last, self._moved_seq)
-        changes = session.changes_after(after)
+                position = FeedPosition(last, self._moved_seq)
+            return position, session.stored(mention_ids)
+        changes, stored = session.changes_and_stored(after, mention_ids)
+        return self._followed(after, changes), stored
+
+    def _followed(self, after: int, changes: list[tuple[int, str]]) -> FeedPosition:
+        """Take in the changes read from the feed after change `after`, in order."""
         moved = max((seq for seq, kind in changes if kind not in LINKING_CHANGES), default=-1)
         seen = changes[-1][0] if changes else after
         with self._lock:

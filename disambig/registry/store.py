@@ -15,7 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -117,6 +130,15 @@ _CHANGED_SINCE = (
     .limit(1)
 )
 _CHANGES_AFTER = select(changes.c.seq, changes.c.kind).where(changes.c.seq > bindparam("after")).order_by(changes.c.seq)
+_STORED_CHUNK = 500  # mention ids a statement asks for
+_CHANGES_AND_STORED = union_all(
+    select(changes.c.seq, changes.c.kind, *(null().label(c.name) for c in _STORED.selected_columns)).where(
+        changes.c.seq > bindparam("after")
+    ),
+    select(null().label("seq"), null().label("kind"), *_STORED.selected_columns).where(
+        mentions.c.mention_id.in_(bindparam("ids", expanding=True))
+    ),
+)
 _TAKE_SEQS = (
     update(counters)
     .where(counters.c.name == "changes")
@@ -627,8 +649,8 @@ class BlockSession:
     def stored(self, mention_ids: Iterable[str]) -> dict[str, tuple[str, float]]:
         ids = list(dict.fromkeys(mention_ids))
         found: dict[str, tuple[str, float]] = {}
-        for start in range(0, len(ids), 500):
-            for row in self.conn.execute(_STORED, {"ids": ids[start : start + 500]}):
+        for start in range(0, len(ids), _STORED_CHUNK):
+            for row in self.conn.execute(_STORED, {"ids": ids[start : start + _STORED_CHUNK]}):
                 found[row.mention_id] = (row.identity_id, row.confidence)
         return found
 
@@ -659,6 +681,23 @@ class BlockSession:
     def changes_after(self, seq: int) -> list[tuple[int, str]]:
         """(seq, kind) of every change after `seq`, in order."""
         return [(int(r.seq), str(r.kind)) for r in self.conn.execute(_CHANGES_AFTER, {"after": seq})]
+
+    def changes_and_stored(
+        self, seq: int, mention_ids: Iterable[str]
+    ) -> tuple[list[tuple[int, str]], dict[str, tuple[str, float]]]:
+        """changes_after(seq) and stored(mention_ids), in one statement for a few mentions (one
+        round trip on PostgreSQL)."""
+        ids = list(dict.fromkeys(mention_ids))
+        if not ids or len(ids) > _STORED_CHUNK:
+            return self.changes_after(seq), self.stored(ids)
+        found: list[tuple[int, str]] = []
+        stored: dict[str, tuple[str, float]] = {}
+        for row in self.conn.execute(_CHANGES_AND_STORED, {"after": seq, "ids": ids}):
+            if row.mention_id is None:
+                found.append((int(row.seq), str(row.kind)))
+            else:
+                stored[row.mention_id] = (row.identity_id, row.confidence)
+        return sorted(found), stored
 
     def changed_since(self, seq: int, block_keys: Iterable[str]) -> bool:
         """Whether, after change `seq`, a mention was linked into one of these blocks or any

@@ -141,3 +141,19 @@ def test_migrations_build_exactly_the_declared_schema(registry: Registry) -> Non
     with registry.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     assert differences == []
+
+
+def test_the_feed_and_stored_mentions_read_in_one_statement(registry: Registry) -> None:
+    """A resolution's first read (the feed after a change, and which of its mentions are stored)
+    gives what the two reads give apart, in feed order, whichever ids are asked for."""
+    (a,) = registry.record_links([link("m1")])
+    registry.record_links([link("m2", a.identity_id), link("n1", block="other_x")])
+    registry.merge([a.identity_id, registry.stored(["n1"])["n1"][0]])
+    asked = [[], ["m1"], ["zz"], ["m2", "n1", "m2", "zz"], [f"x{k}" for k in range(600)] + ["m1"]]
+    with registry.reading() as session:
+        for after in (0, 2, session.last_change()):
+            for ids in asked:
+                expected = (session.changes_after(after), session.stored(ids))
+                assert session.changes_and_stored(after, ids) == expected
+        assert session.changes_and_stored(0, ["m1"])[1] == {"m1": (a.identity_id, 0.9)}
+        assert len(session.changes_after(0)) > 4
