@@ -2,6 +2,7 @@
 
     python benchmarks/resolve_cost.py --preload /tmp/preloaded.db      # once: a registry of ../shared/data
     python benchmarks/resolve_cost.py --registry /tmp/preloaded.db     # CPU ms a call, p50 wall ms
+    python benchmarks/resolve_cost.py --db postgresql+psycopg://USER@HOST/COPY   # a preloaded database, changed
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/cg.out \\
         python benchmarks/resolve_cost.py --registry /tmp/preloaded.db --calls 230
     callgrind_annotate /tmp/cg.out | grep "PROGRAM TOTALS"                  # instructions of the timed calls
@@ -9,7 +10,10 @@
 Each run resolves --calls mentions into a fresh copy of the preloaded registry (SQLite), one call
 at a time, as `Resolver.resolve` does for a single-mention Resolve: copies of stored mentions with
 new ids, sampled over all files with a fixed seed (the same calls every run). The first --warm
-calls warm the caches and are not counted.
+calls warm the caches and are not counted. With --db the registry is that database, which the
+run writes to: give it a copy of a preloaded one each time (PostgreSQL: `createdb -T PRELOADED
+COPY`; `service_latency.py --db URL` preloads one). It also prints the SQL statements a call
+sends, each a round trip on PostgreSQL.
 
 Wall-clock figures on a shared machine vary from run to run by more than most changes to a call
 (on the 2-core machines of this project, twofold between runs of the same code); callgrind counts
@@ -31,6 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import event
 from threadpoolctl import threadpool_limits
 
 from disambig.model import load_model
@@ -62,6 +67,7 @@ def main() -> int:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--preload", type=Path, help="build a preloaded SQLite registry at this path and stop")
     target.add_argument("--registry", type=Path, help="a preloaded SQLite registry (copied, never changed)")
+    target.add_argument("--db", help="a preloaded registry's URL, written to (give it a copy)")
     parser.add_argument("--data", type=Path, default=service_latency.DATA)
     parser.add_argument("--calls", type=int, default=1030, help="calls resolved, the warm ones included")
     parser.add_argument("--warm", type=int, default=30)
@@ -83,9 +89,14 @@ def main() -> int:
     rng = random.Random(args.seed)
     calls = [replace(m, mention_id=f"cost-{k}") for k, m in enumerate(rng.sample(mentions, args.calls))]
     with tempfile.TemporaryDirectory() as scratch:
-        copy = Path(scratch) / "registry.db"
-        shutil.copyfile(args.registry, copy)
-        registry = Registry(f"sqlite:///{copy}")
+        url = args.db
+        if url is None:
+            copy = Path(scratch) / "registry.db"
+            shutil.copyfile(args.registry, copy)
+            url = f"sqlite:///{copy}"
+        registry = Registry(url)
+        statements = [0]
+        event.listen(registry.engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
         resolver = Resolver(load_model(), registry)
         resolver.warm_up(3600)
         for mention in calls[: args.warm]:
@@ -94,6 +105,7 @@ def main() -> int:
         if counting:
             instrument(True)
         wall = []
+        statements[0] = 0
         cpu = time.process_time()
         for mention in calls[args.warm :]:
             started = time.perf_counter()
@@ -106,7 +118,7 @@ def main() -> int:
     counted = len(wall)
     print(
         f"{counted} resolutions: CPU {cpu / counted * 1e3:.2f} ms a call, wall p50 {np.median(wall) * 1e3:.2f} ms, "
-        f"mean {np.mean(wall) * 1e3:.2f} ms"
+        f"mean {np.mean(wall) * 1e3:.2f} ms, {statements[0] / counted:.1f} SQL statements a call"
         + ("  (under callgrind: the instructions are the output file's PROGRAM TOTALS)" if counting else "")
     )
     return 0
