@@ -4,14 +4,18 @@ stores exactly what the transaction would, and nothing when the registry changed
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from disambig.mention import Mention
+from disambig.model import load_model
 from disambig.registry import NewLink, Registry
 from disambig.registry.schema import changes, identities, mentions
 from disambig.registry.store import Stored, seqs_needed
 from disambig.registry.unchanged_write import write_if_unchanged
+from disambig.resolving import Resolution, Resolver
 
 
 def link(mention_id: str, identity_id: str | None, *, create: bool = False) -> NewLink:
@@ -107,4 +111,29 @@ def test_sqlite_is_left_to_the_transaction(tmp_path: Any) -> None:
     registry.migrate()
     assert in_one_statement(registry, [link("m1", None)], last_change(registry)) is None
     assert registry.stored(["m1"]) == {}
+    registry.close()
+
+
+def test_a_resolution_is_two_statements_when_nothing_came_between(emptied_postgres: Callable[[], str]) -> None:
+    """Once its block is read, a single-mention resolution on PostgreSQL sends one read (the feed
+    and the stored check) and one write, whether it links or creates, and no BEGIN or COMMIT."""
+    registry = fresh(emptied_postgres)
+    resolver = Resolver(load_model(), registry)
+    sent: list[str] = []
+    event.listen(registry.engine, "before_cursor_execute", lambda _c, _cur, statement, *_: sent.append(statement))
+    event.listen(registry.engine, "commit", lambda _conn: sent.append("COMMIT"))
+
+    def statements(mention: Mention) -> tuple[Resolution, list[str]]:
+        sent.clear()
+        (resolution,) = resolver.resolve([mention])
+        return resolution, [statement.split()[0] for statement in sent]
+
+    haziza = Mention(mention_id="h0", name="Daniel Haziza", coauthors=("Maxime Oquab",))
+    hopper = Mention(mention_id="g0", name="Grace Hopper", orcid="0000-0002-1825-0097")
+    first, _ = statements(haziza)
+    statements(hopper)
+    linked, linking = statements(replace(haziza, mention_id="h1"))
+    created, creating = statements(replace(hopper, mention_id="g1", orcid="0000-0001-5109-3700"))
+    assert linked.identity_id == first.identity_id and created.created
+    assert linking == creating == ["SELECT", "WITH"]
     registry.close()
