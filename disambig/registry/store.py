@@ -129,6 +129,12 @@ _CHANGED_SINCE = (
     )
     .limit(1)
 )
+# The counter and the changes after `after` into the blocks, read in one snapshot: a writer
+# advances the counter and appends its changes in one transaction, so the changes seen are all
+# those up to the counter value seen.
+_LAST_CHANGE_AND_WHETHER_CHANGED = select(counters.c.value, _CHANGED_SINCE.exists().label("changed")).where(
+    counters.c.name == "changes"
+)
 _CHANGES_AFTER = select(changes.c.seq, changes.c.kind).where(changes.c.seq > bindparam("after")).order_by(changes.c.seq)
 _STORED_CHUNK = 500  # mention ids a statement asks for
 _CHANGES_AND_STORED = union_all(
@@ -703,6 +709,12 @@ class BlockSession:
         """Whether, after change `seq`, a mention was linked into one of these blocks or any
         mention moved between identities (a merge, a split, a re-clustering)."""
         return self.conn.execute(_CHANGED_SINCE, {"keys": list(block_keys), "after": seq}).first() is not None
+
+    def last_change_unless_changed(self, seq: int, block_keys: Iterable[str]) -> int | None:
+        """The last change, if none after change `seq` changed these blocks (as `changed_since`
+        tells); else None."""
+        row = self.conn.execute(_LAST_CHANGE_AND_WHETHER_CHANGED, {"keys": list(block_keys), "after": seq}).one()
+        return None if row.changed else int(row.value)
 
     def last_change(self) -> int:
         """The sequence number of the last change (0 for none)."""

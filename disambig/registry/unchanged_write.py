@@ -5,8 +5,13 @@ the counter row first, then the identities, changes and mentions, then COMMIT. O
 of those is a round trip, and most of the time nothing was written between the decision and its
 write. That case is one statement, in autocommit: it advances the counter row only if the row
 still reads `since` and no identity linked to was merged away, and every insert and update in it
-selects from that advance, so the statement writes all of it or nothing. When it writes nothing,
-the caller writes in a transaction as before, which looks at what changed.
+selects from that advance, so the statement writes all of it or nothing.
+
+When another writer came first (on PostgreSQL, most often a replica writing into other blocks),
+one read tells whether anything it wrote changed the links' blocks; if not, the statement is sent
+again at the new last change. Only a change into those blocks (or a merge, split or
+re-clustering) leaves the write to the caller's transaction, which decides again. So replicas
+sharing a registry keep the two round trips of a resolution while they write side by side.
 
 SQLite has no INSERT or UPDATE inside WITH, and its statements are calls into the same process,
 not round trips: it always writes in the transaction.
@@ -35,21 +40,40 @@ from disambig.registry.store import (
 # A wave of resolutions with more links is written in the transaction: its round trips are shared
 # by many mentions, and each shape of statement is compiled and kept once.
 MAX_LINKS = 16
+# Times the statement is sent again at a newer last change when other blocks' writes came first:
+# under load another writer may come first again, and each try costs two round trips.
+RETRIES = 2
 
 
 def write_if_unchanged(
     registry: Registry, conn: Connection, links: Sequence[NewLink], since: int
 ) -> list[Stored] | None:
-    """Store links, none of whose mentions is stored (the caller read so as of change `since`),
-    in one statement on `conn` outside a transaction, if the last change is still `since`; what
-    is stored for each link, or None when nothing was written (another writer came first, the
-    links are too many, or the registry is not on PostgreSQL)."""
+    """Store links, none of whose mentions is stored (the caller read so as of change `since`,
+    and decided them on their blocks as of it), in one statement on `conn` outside a
+    transaction, if nothing changed their blocks since; what is stored for each link, or None
+    when nothing was written (their blocks changed, a linked identity was merged away, another
+    writer kept coming first, the links are too many, or the registry is not on PostgreSQL)."""
     if not links:
         return []
     check_widths(links)
     new = first_links(links, {})
     if conn.dialect.name != "postgresql" or len(new) != len(links) or len(links) > MAX_LINKS:
         return None
+    blocks = sorted({link.block_key for link in links})
+    for _ in range(RETRIES):
+        stored = _write_at(registry, conn, links, since)
+        if stored is not None:
+            return stored
+        with registry.reading(conn) as session:
+            last = session.last_change_unless_changed(since, blocks)
+        if last is None or last == since:  # their blocks changed, or an identity was merged away
+            return None
+        since = last
+    return _write_at(registry, conn, links, since)
+
+
+def _write_at(registry: Registry, conn: Connection, links: Sequence[NewLink], since: int) -> list[Stored] | None:
+    """The one statement, if the last change is still `since`."""
     count = seqs_needed(links)
     numbered = number_links(links, since + count)
     last_links = numbered.last_links()

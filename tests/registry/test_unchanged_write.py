@@ -1,5 +1,6 @@
 """The one-statement write of a resolution on PostgreSQL (disambig.registry.unchanged_write): it
-stores exactly what the transaction would, and nothing when the registry changed meanwhile."""
+stores exactly what the transaction would, after writes into other blocks too, and nothing when
+the links' blocks changed meanwhile."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from disambig.registry.unchanged_write import write_if_unchanged
 from disambig.resolving import Resolution, Resolver
 
 
-def link(mention_id: str, identity_id: str | None, *, create: bool = False) -> NewLink:
+def link(mention_id: str, identity_id: str | None, *, create: bool = False, block: str = "haziza_d") -> NewLink:
     record = {"mention_id": mention_id, "name": "D. Haziza", "coauthors": ["M. Oquab"]}
-    return NewLink(mention_id, "haziza_d", record, identity_id, 0.75, create=create)
+    return NewLink(mention_id, block, record, identity_id, 0.75, create=create)
 
 
 def in_one_statement(registry: Registry, links: Sequence[NewLink], since: int) -> list[Stored] | None:
@@ -89,6 +90,50 @@ def test_writes_nothing_when_a_change_came_between(emptied_postgres: Callable[[]
     # At the registry's present state it writes.
     (stored,) = in_one_statement(registry, [link("m2", old.identity_id)], last_change(registry)) or []
     assert stored.identity_id == old.identity_id and registry.stored(["m2"]) == {"m2": (old.identity_id, 0.75)}
+    registry.close()
+
+
+def test_a_write_into_other_blocks_between_is_stepped_over(emptied_postgres: Callable[[], str]) -> None:
+    """Another writer (a replica) linked a mention into another block after the decision read
+    `since`: the wave is written after it, as the transaction writes it at the present state,
+    in three statements (the write, a read of what changed, the write again)."""
+    held: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+    answers: dict[str, list[Stored] | None] = {}
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement.split()[0])
+
+    for name in ("transaction", "one statement"):
+        registry = fresh(emptied_postgres)
+        registry.record_links([link("m1", "id-old", create=True)])
+        since = last_change(registry)
+        registry.record_links([link("elsewhere", "id-else", create=True, block="hopper_g")])
+        if name == "transaction":
+            answers[name] = in_the_transaction(registry, WAVE, last_change(registry))
+        else:
+            event.listen(registry.engine, "before_cursor_execute", record)
+            answers[name] = in_one_statement(registry, WAVE, since)
+            event.remove(registry.engine, "before_cursor_execute", record)
+        held[name] = contents(registry)
+        registry.close()
+    assert answers["one statement"] is not None
+    assert answers["one statement"] == answers["transaction"]
+    assert held["one statement"] == held["transaction"]
+    assert sent == ["WITH", "SELECT", "WITH"]
+
+
+def test_writes_nothing_after_a_merge_elsewhere(emptied_postgres: Callable[[], str]) -> None:
+    """A merge moves mentions between identities, whatever their blocks: the caller's
+    transaction decides again."""
+    registry = fresh(emptied_postgres)
+    (old,) = registry.record_links([link("m1", None)])
+    a, b = (registry.record_links([link(m, None, block="hopper_g")])[0].identity_id for m in ("g1", "g2"))
+    since = last_change(registry)
+    registry.merge([a, b])
+    before = contents(registry)
+    assert in_one_statement(registry, [link("m2", old.identity_id)], since) is None
+    assert contents(registry) == before
     registry.close()
 
 
