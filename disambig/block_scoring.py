@@ -19,7 +19,6 @@ slabs come from here; tests compare them with the plain PairContext bit for bit.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from disambig.corpus import MentionTable, stack_tables, take_rows, widen
+from disambig.corpus import MentionTable, take_rows
 from disambig.csr import csr_from_arrays, index_array, row_times, transposed
 from disambig.features import BlockNames, PairContext
 
@@ -315,42 +314,6 @@ class IdentityCodes:
             return None
         extra = np.array([self.of[owner] for owner in added], dtype=self.code.dtype)
         return IdentityCodes(self.identities, np.concatenate([self.code, extra]), self.of)
-
-
-def stack_row(table: MentionTable, row: MentionTable) -> MentionTable:
-    """stack_tables(table, row), without scipy's general stacking: every column of a MentionTable
-    is a list, an array or CSR matrices (alone or by field), appended to. Any other kind of column
-    is left to stack_tables (tests compare the two)."""
-    columns: dict[str, object] = {}
-    for column in dataclasses.fields(MentionTable):
-        first, second = getattr(table, column.name), getattr(row, column.name)
-        if isinstance(first, list):
-            columns[column.name] = [*first, *second]
-        elif isinstance(first, np.ndarray):
-            columns[column.name] = np.concatenate([first, second])
-        elif isinstance(first, sp.csr_matrix):
-            columns[column.name] = _append_rows(first, second)
-        elif isinstance(first, dict) and all(isinstance(v, sp.csr_matrix) for v in first.values()):
-            columns[column.name] = {k: _append_rows(v, second[k]) for k, v in first.items()}
-        elif first is None and second is None:  # no embeddings (a model without them)
-            columns[column.name] = None
-        else:
-            return stack_tables(table, row)
-    return MentionTable(**columns)  # type: ignore[arg-type]
-
-
-def _append_rows(first: sp.csr_matrix, second: sp.csr_matrix) -> sp.csr_matrix:
-    """The rows of `first` then `second`, as wide as the wider (the coauthor columns of rows made
-    later may be more)."""
-    if first.dtype != second.dtype or first.indices.dtype != second.indices.dtype:
-        return sp.vstack([widen(first, second.shape[1]), widen(second, first.shape[1])], format="csr")
-    indptr = np.concatenate([first.indptr, second.indptr[1:] + first.indptr[-1]])
-    return csr_from_arrays(
-        np.concatenate([first.data, second.data]),
-        np.concatenate([first.indices, second.indices]),
-        indptr,
-        (first.shape[0] + second.shape[0], max(first.shape[1], second.shape[1])),
-    )
 
 
 def _matrices_match(table: MentionTable, full: MentionTable) -> bool:

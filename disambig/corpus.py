@@ -288,21 +288,35 @@ def _fit_width(idf: np.ndarray, width: int) -> np.ndarray:
 
 def stack_tables(first: MentionTable, second: MentionTable) -> MentionTable:
     """Rows of `first` then `second`, both weighted by one TableWeights (`second` made later, so
-    its coauthor columns may be wider)."""
-    width = second.coauthors.shape[1]
-    full_width = second.coauthors_full.shape[1]
+    its coauthor columns may be wider). An online resolution stacks its mention's row onto its
+    block's table on every call: the matrices' arrays are concatenated, not put through scipy's
+    general stacking, which costs more than the copy."""
     return MentionTable(
         names=[*first.names, *second.names],
-        text={k: sp.vstack([v, second.text[k]], format="csr") for k, v in first.text.items()},
-        coauthors=sp.vstack([widen(first.coauthors, width), second.coauthors], format="csr"),
-        coauthors_full=sp.vstack([widen(first.coauthors_full, full_width), second.coauthors_full], format="csr"),
-        coauthor_weighted=sp.vstack([widen(first.coauthor_weighted, width), second.coauthor_weighted], format="csr"),
+        text={k: append_rows(v, second.text[k]) for k, v in first.text.items()},
+        coauthors=append_rows(first.coauthors, second.coauthors),
+        coauthors_full=append_rows(first.coauthors_full, second.coauthors_full),
+        coauthor_weighted=append_rows(first.coauthor_weighted, second.coauthor_weighted),
         coauthor_labels=[*first.coauthor_labels, *second.coauthor_labels],
         years=np.concatenate([first.years, second.years]),
         emails=np.concatenate([first.emails, second.emails]),
         orcids=np.concatenate([first.orcids, second.orcids]),
         works=np.concatenate([first.works, second.works]),
         embeddings=_stack_embeddings(first, second),
+    )
+
+
+def append_rows(first: sp.csr_matrix, second: sp.csr_matrix) -> sp.csr_matrix:
+    """The rows of `first` then `second`, as wide as the wider: scipy's vstack of the two, each
+    widened, entry for entry."""
+    if first.dtype != second.dtype or first.indices.dtype != second.indices.dtype:
+        return sp.vstack([widen(first, second.shape[1]), widen(second, first.shape[1])], format="csr")
+    indptr = np.concatenate([first.indptr, second.indptr[1:] + first.indptr[-1]])
+    return csr_from_arrays(
+        np.concatenate([first.data, second.data]),
+        np.concatenate([first.indices, second.indices]),
+        indptr,
+        (first.shape[0] + second.shape[0], max(first.shape[1], second.shape[1])),
     )
 
 

@@ -27,10 +27,10 @@ from rapidfuzz import fuzz
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
+from disambig.block_scoring import BlockIndex, IdentityCodes
 from disambig.blocking import registry_block_key
 from disambig.coauthors import written_coauthor_key
-from disambig.corpus import MentionParts, MentionTable, TableWeights, build_table
+from disambig.corpus import MentionParts, MentionTable, TableWeights, build_table, stack_tables
 from disambig.engine import Engine, identity_id_for
 from disambig.errors import DeadlineExceeded
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize, linking_evidence, slab_pairs
@@ -445,7 +445,7 @@ class Resolver:
         the block's weights, and the table with that row stacked on, against the block."""
         parts = parts_of([mention], embed=self.model.needs_embeddings)
         row = weights.rows(parts)
-        full = stack_row(table, row)
+        full = stack_tables(table, row)
         names, context = index.context(full, row) if owners else (None, None)
         return parts[0], row, _Arrival(full, owners, names, context, codes)
 

@@ -33,7 +33,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import NamedTuple
 
-from disambig.block_scoring import BlockIndex, IdentityCodes, stack_row
+from disambig.block_scoring import BlockIndex, IdentityCodes
 from disambig.corpus import MentionParts, MentionTable, TableWeights, mention_parts, reweighted, stack_tables
 from disambig.mention import Mention, mention_from_record
 from disambig.names import parse_name
@@ -327,7 +327,7 @@ class StoredMentions:
                 rows = last.row  # the very row its resolution scored it with
             else:
                 rows = cached.weights.rows([found[i][1] for i in new])
-            table = stack_row(cached.table, rows) if len(new) == 1 else stack_tables(cached.table, rows)
+            table = stack_tables(cached.table, rows)
             index = cached.index if refitting else cached.index.extended(table)  # a refit builds its own
         row_of = dict(cached.row_of)
         row_of.update((i, len(cached.ids) + k) for k, i in enumerate(new))

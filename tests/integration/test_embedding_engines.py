@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from disambig.block_scoring import BlockIndex, OneRowContext, stack_row
+from disambig.block_scoring import BlockIndex, OneRowContext
 from disambig.corpus import TableWeights, stack_tables
 from disambig.engine import Engine
 from disambig.features import BlockNames, PairContext, feature_set, featurize
@@ -54,7 +54,7 @@ def test_one_new_row_gets_the_embedding_feature_bit_for_bit(
     index = BlockIndex(table)
     for mention in mentions[40:]:
         row = weights.rows(parts_of([mention], embed=True))
-        full = stack_row(table, row)
+        full = stack_tables(table, row)
         assert full.embeddings is not None and len(full.embeddings) == len(full)
         _, context = index.context(full, row)
         assert isinstance(context, OneRowContext)
@@ -64,9 +64,11 @@ def test_one_new_row_gets_the_embedding_feature_bit_for_bit(
         slow = featurize(PairContext(full, BlockNames(full), n, n + 1), pairs, features)
         assert np.array_equal(fast, slow, equal_nan=True)
         index, table = index.extended(full), full
-    # stack_row takes the embeddings along as stack_tables does
+    # Stacking a row takes its embeddings along
     row = weights.rows(parts_of([dataclasses.replace(mentions[0], mention_id="again")], embed=True))
-    assert np.array_equal(stack_row(table, row).embeddings, stack_tables(table, row).embeddings)  # type: ignore[arg-type]
+    stacked = stack_tables(table, row).embeddings
+    assert stacked is not None and table.embeddings is not None and row.embeddings is not None
+    assert np.array_equal(stacked, np.concatenate([table.embeddings, row.embeddings]))
 
 
 def test_online_resolution_and_reclustering(fake_embedder: Any, embedding_model: PairwiseModel, tmp_path: Path) -> None:

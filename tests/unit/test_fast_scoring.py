@@ -1,6 +1,6 @@
 """The online scoring shortcuts give the plain computations' values to the last bit: per-block
-indexes against PairContext, extended BlockNames against BlockNames, stack_row against
-stack_tables, a table reweighted in place against one weighted afresh, and the array evaluation
+indexes against PairContext, extended BlockNames against BlockNames, stack_tables against
+scipy's stacking, a table reweighted in place against one weighted afresh, and the array evaluation
 of the classifier against predict_proba."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import scipy.sparse as sp
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from disambig.block_scoring import NAME_ATTRIBUTES, BlockIndex, OneRowContext, stack_row
+from disambig.block_scoring import NAME_ATTRIBUTES, BlockIndex, OneRowContext
 from disambig.classifier import same_person_probability
-from disambig.corpus import MentionTable, TableWeights, reweighted, stack_tables
+from disambig.corpus import MentionTable, TableWeights, reweighted, stack_tables, widen
 from disambig.features import FEATURE_NAMES, BlockNames, PairContext, featurize
 from disambig.model import PairwiseModel, load_model
 from disambig.names import parse_name
@@ -83,7 +83,7 @@ def test_one_new_row_gets_the_pair_context_features_bit_for_bit(blocks: list[lis
         # the index is carried over (base segment, tail segment, names extended).
         for mention in arriving[:40]:
             row = weights.rows(parts_of([mention]))
-            full = stack_row(table, row)
+            full = stack_tables(table, row)
             names, context = index.context(full, row)
             assert isinstance(context, OneRowContext)
             n = len(table)
@@ -118,9 +118,9 @@ def test_names_made_for_a_row_never_stored_are_not_carried_to_another(
         if parse_name(a.name).given != parse_name(b.name).given
     )
     dropped_row = weights.rows(parts_of([dropped]))
-    index.context(stack_row(table, dropped_row), dropped_row)
+    index.context(stack_tables(table, dropped_row), dropped_row)
     kept_row = weights.rows(parts_of([kept]))
-    full = stack_row(table, kept_row)
+    full = stack_tables(table, kept_row)
     carried = index.extended(full).names().names
     assert_same_names(carried, BlockNames(full))
     assert carried._coauthors is full.coauthors
@@ -143,14 +143,35 @@ def test_a_mention_weighted_alone_gets_its_row_of_the_whole_table(
             assert matrix.data.tobytes() == row.data.tobytes(), field
 
 
-def test_stack_row_is_stack_tables(blocks: list[list[Any]], model: PairwiseModel) -> None:
+@pytest.mark.parametrize("added", [1, 3])
+def test_stacked_tables_are_scipys_stacking(blocks: list[list[Any]], model: PairwiseModel, added: int) -> None:
+    """stack_tables concatenates arrays; scipy's vstack of the matrices, the first widened to the
+    second's coauthor columns, is what it must equal, entry for entry."""
     mentions = blocks[-1]
     weights = TableWeights.fit(parts_of(mentions[:-3]), model.text_prior)
     table = weights.rows(parts_of(mentions[:-3]))
-    for mention in mentions[-3:]:
-        # A coauthor the block never saw widens the coauthor columns.
-        row = weights.rows(parts_of([dataclasses.replace(mention, coauthors=(*mention.coauthors, "Q. Nobody"))]))
-        assert_same_tables(stack_row(table, row), stack_tables(table, row))
+    # A coauthor the block never saw widens the coauthor columns.
+    arriving = [dataclasses.replace(m, coauthors=(*m.coauthors, "Q. Nobody")) for m in mentions[-added:]]
+    rows = weights.rows(parts_of(arriving))
+    assert rows.coauthors.shape[1] > table.coauthors.shape[1]
+
+    def vstacked(a: sp.csr_matrix, b: sp.csr_matrix) -> sp.csr_matrix:
+        return sp.vstack([widen(a, b.shape[1]), b], format="csr")
+
+    expected = MentionTable(
+        names=[*table.names, *rows.names],
+        text={k: vstacked(v, rows.text[k]) for k, v in table.text.items()},
+        coauthors=vstacked(table.coauthors, rows.coauthors),
+        coauthors_full=vstacked(table.coauthors_full, rows.coauthors_full),
+        coauthor_weighted=vstacked(table.coauthor_weighted, rows.coauthor_weighted),
+        coauthor_labels=[*table.coauthor_labels, *rows.coauthor_labels],
+        years=np.concatenate([table.years, rows.years]),
+        emails=np.concatenate([table.emails, rows.emails]),
+        orcids=np.concatenate([table.orcids, rows.orcids]),
+        works=np.concatenate([table.works, rows.works]),
+        embeddings=None,
+    )
+    assert_same_tables(stack_tables(table, rows), expected)
 
 
 @pytest.mark.parametrize("fitted_before", [1, 7, 40])
