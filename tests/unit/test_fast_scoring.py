@@ -155,22 +155,17 @@ def test_stacked_tables_are_scipys_stacking(blocks: list[list[Any]], model: Pair
     rows = weights.rows(parts_of(arriving))
     assert rows.coauthors.shape[1] > table.coauthors.shape[1]
 
-    def vstacked(a: sp.csr_matrix, b: sp.csr_matrix) -> sp.csr_matrix:
-        return sp.vstack([widen(a, b.shape[1]), b], format="csr")
+    def stacked(a: Any, b: Any) -> Any:
+        if sp.issparse(a):
+            return sp.vstack([widen(a, b.shape[1]), b], format="csr")
+        if isinstance(a, dict):
+            return {k: stacked(v, b[k]) for k, v in a.items()}
+        if isinstance(a, np.ndarray):
+            return np.concatenate([a, b])
+        return None if a is None else [*a, *b]
 
-    expected = MentionTable(
-        names=[*table.names, *rows.names],
-        text={k: vstacked(v, rows.text[k]) for k, v in table.text.items()},
-        coauthors=vstacked(table.coauthors, rows.coauthors),
-        coauthors_full=vstacked(table.coauthors_full, rows.coauthors_full),
-        coauthor_weighted=vstacked(table.coauthor_weighted, rows.coauthor_weighted),
-        coauthor_labels=[*table.coauthor_labels, *rows.coauthor_labels],
-        years=np.concatenate([table.years, rows.years]),
-        emails=np.concatenate([table.emails, rows.emails]),
-        orcids=np.concatenate([table.orcids, rows.orcids]),
-        works=np.concatenate([table.works, rows.works]),
-        embeddings=None,
-    )
+    columns = dataclasses.fields(MentionTable)
+    expected = MentionTable(**{c.name: stacked(getattr(table, c.name), getattr(rows, c.name)) for c in columns})
     assert_same_tables(stack_tables(table, rows), expected)
 
 
