@@ -314,9 +314,10 @@ class Resolver:
         of theirs stored meanwhile under their block shows as a change of it; under another block
         (another name), its insert fails and the call is resolved again.
 
-        On PostgreSQL the usual case, nothing changed since `since`, is first tried as one
-        statement outside a transaction (disambig.registry.unchanged_write): one round trip
-        instead of six."""
+        On PostgreSQL the usual case, nothing changed the links' blocks since `since` (another
+        writer's links into other blocks are stepped over), is first tried as one statement
+        outside a transaction (disambig.registry.unchanged_write): one round trip, or three after
+        such a write, instead of six."""
         decisions = _unless_gone(wave, decisions)
         links = _links(decisions)
         stored = write_if_unchanged(self.registry, conn, links, since)

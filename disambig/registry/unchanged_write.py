@@ -1,4 +1,4 @@
-"""A resolution's links written as one statement on PostgreSQL, when nothing changed meanwhile.
+"""A resolution's links written as one statement on PostgreSQL, when nothing changed their blocks meanwhile.
 
 A resolution is decided on the registry as of change `since`, then written under the feed lock:
 the counter row first, then the identities, changes and mentions, then COMMIT. On PostgreSQL each
