@@ -40,7 +40,7 @@ from disambig.model import PairwiseModel
 from disambig.names import GivenMatch, ParsedName, fold, given_match, parse_name, swapped
 from disambig.registry import NewLink, Registry
 from disambig.registry.store import BlockSession, Stored, seqs_needed
-from disambig.registry.unchanged_write import write_if_unchanged
+from disambig.registry.unchanged_write import Written, supported, write_if_unchanged
 from disambig.stored_mentions import Checkpoint, Computed, FeedPosition, StoredBlock, StoredMentions, parts_of
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,10 @@ JOINT_RATIO = 2
 # At most this many waiting calls are taken by one group (the others wait for the next); a group
 # is written in one transaction per wave of calls that share no block.
 GROUP_MAX_CALLS = 32
+# After a wave decided presuming that nothing was written since the feed was last read could not
+# be written as decided, the next waves read the feed first: at least this many, doubling with each
+# such miss in a row up to the most (another writer is busy: a replica, or a re-sending client).
+PRESUME_AGAIN_AFTER = (16, 1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,8 @@ class Resolver:
         self._leading = False
         self._asking = 0  # threads waiting to use the caches alone: they go before the next group
         self._turn = threading.Condition()
+        self._read_first = 0  # waves still to read the feed before deciding (see _resolve_presuming)
+        self._missed = 0  # presumed waves not written as decided, in a row
 
     def resolve(self, mentions: Sequence[Mention], still_wanted: Callable[[], bool] | None = None) -> list[Resolution]:
         """One resolution per mention, in order; stored before returning; idempotent by id.
@@ -277,13 +283,17 @@ class Resolver:
         checkpoint = self.stored_mentions.checkpoint(blocks)
         written: list[tuple[str, Stored]] = []
         try:
-            with self.registry.connection() as conn:
-                with self.registry.reading(conn) as session:
-                    decisions, since = self._decide(session, wave)
-                # Calls whose mentions were all stored before (re-sent calls) write nothing: they
-                # are answered from what was read, as a read call is, without the feed lock.
-                if any(d is not None and d.links for d in decisions):
-                    decisions, written = self._write_wave(conn, wave, decisions, since, blocks, checkpoint)
+            presumed = self._resolve_presuming(wave, checkpoint)
+            if presumed is not None:
+                decisions, written = presumed
+            else:
+                with self.registry.connection() as conn:
+                    with self.registry.reading(conn) as session:
+                        decisions, since = self._decide(session, wave)
+                    # Calls whose mentions were all stored before (re-sent calls) write nothing: they
+                    # are answered from what was read, as a read call is, without the feed lock.
+                    if any(d is not None and d.links for d in decisions):
+                        decisions, written = self._write_wave(conn, wave, decisions, since, blocks, checkpoint)
         except Exception:
             self.stored_mentions.forget(blocks)  # nothing of the wave is stored: read them again whole
             for job in wave:
@@ -293,6 +303,54 @@ class Resolver:
             if decision is not None:
                 job.result = decision.results
         self._remember([c for d in decisions if d is not None for c in d.computed], written)
+
+    def _resolve_presuming(
+        self, wave: Sequence[_Job], checkpoint: Checkpoint
+    ) -> tuple[list[_Decision | None], list[tuple[str, Stored]]] | None:
+        """On PostgreSQL, decide the wave presuming that nothing was written since this process
+        last read the change feed, and write it in one statement that writes only if so (or if
+        what came between touched none of the wave's blocks) and none of its mentions is stored:
+        one round trip instead of two, a read and a write. Returns the decisions and what was
+        stored (as _write_wave), or None when the wave was not resolved so: then nothing of it
+        is stored and the caches are as they were.
+
+        Only while the feed's last read found no other writer's changes (one server, or replicas
+        of which one is busy): with another writer busy, a presumed decision would mostly miss
+        its changes and be made twice. When a presumed wave is not written as decided, the next
+        ones read the feed first for a while, so that re-sent calls cost a wasted decision only
+        now and then."""
+        if self._read_first > 0:
+            self._read_first -= 1
+            return None
+        position = self.stored_mentions.position_if_alone()
+        if position is None or not supported(self.registry.engine.dialect.name, sum(len(j.mentions) for j in wave)):
+            return None
+        with self.registry.connection() as conn:
+            with self.registry.reading(conn) as session:
+                decisions, _ = self._decide(session, wave, position)
+            decisions = _unless_gone(wave, decisions)
+            links = _links(decisions)
+            if not links:  # every caller has gone (their errors are set)
+                self.stored_mentions.restore(checkpoint)
+                return decisions, []
+            written = write_if_unchanged(self.registry, conn, links, position.seq)
+        if written is None:
+            self.stored_mentions.restore(checkpoint)
+            self._missed += 1
+            low, high = PRESUME_AGAIN_AFTER
+            self._read_first = min(high, low << min(self._missed - 1, 16))
+            return None
+        if written.after != position.seq:  # other blocks' changes were stepped over: read them next
+            self._read_first = 1
+        self._missed = 0
+        return decisions, self._stored_pairs(links, written)
+
+    def _stored_pairs(self, links: Sequence[NewLink], written: Written) -> list[tuple[str, Stored]]:
+        """What the one statement stored, under which block key. Written right after the feed
+        position, its changes need not be read from the feed: the next presumed decision starts
+        after them."""
+        self.stored_mentions.skip_own_changes(written.after, written.after + seqs_needed(links))
+        return [(link.block_key, done) for link, done in zip(links, written.stored, strict=True)]
 
     def _write_wave(
         self,
@@ -320,9 +378,9 @@ class Resolver:
         such a write, instead of six."""
         decisions = _unless_gone(wave, decisions)
         links = _links(decisions)
-        stored = write_if_unchanged(self.registry, conn, links, since)
-        if stored is not None:
-            return decisions, [(link.block_key, done) for link, done in zip(links, stored, strict=True)]
+        written = write_if_unchanged(self.registry, conn, links, since)
+        if written is not None:
+            return decisions, self._stored_pairs(links, written)
         with self.registry.writing(conn, seqs_first=True) as session:
             decisions = _unless_gone(wave, decisions)
             taken = seqs_needed(_links(decisions))
@@ -340,13 +398,20 @@ class Resolver:
             stored = session.record_links(links, unstored=True, last_seq=last)
         return decisions, [(link.block_key, done) for link, done in zip(links, stored, strict=True)]
 
-    def _decide(self, session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
+    def _decide(
+        self, session: BlockSession, wave: Sequence[_Job], presumed: FeedPosition | None = None
+    ) -> tuple[list[_Decision | None], int]:
         """Each call's decision, or None (its error set) for a call whose caller has gone; and the
         last change as of the decisions' first read (they saw at least the registry as of it).
 
         The wave's calls share no mention id and no block: one read finds their stored mentions,
-        and one read of the change feed serves the loads of all their blocks."""
-        feed, stored = self.stored_mentions.follow_feed_and_find(session, [mid for job in wave for mid in job.keys])
+        and one read of the change feed serves the loads of all their blocks. With `presumed`,
+        neither is read: the registry is taken to be as this process last read the feed
+        (`presumed`), with its own writes since, and none of the mentions stored."""
+        if presumed is None:
+            feed, stored = self.stored_mentions.follow_feed_and_find(session, [mid for job in wave for mid in job.keys])
+        else:
+            feed, stored = presumed, {}
         out: list[_Decision | None] = []
         for job in wave:
             if job.still_wanted is not None and not job.still_wanted():

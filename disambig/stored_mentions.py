@@ -158,6 +158,7 @@ class StoredMentions:
         self._own_changes: set[int] = set()  # ours, not yet read from the feed
         self._own_since = 0  # every own link after this change is in _own_links
         self._foreign_seq = 0  # the last change read from the feed that was not one of ours
+        self._others_wrote = True  # whether the last read of the feed found changes not ours
 
     def load(
         self,
@@ -363,6 +364,24 @@ class StoredMentions:
                 self._rows = {i: c for i, c in self._rows.items() if c.block_key not in evicted}
         return entry
 
+    def position_if_alone(self) -> FeedPosition | None:
+        """How far the feed was read, without reading it, if the last read found only this
+        process's own changes (else None, as before the first read): where a decision presuming
+        that nothing was written since starts from, when no other writer seems busy."""
+        with self._lock:
+            if self._feed_seq is None or self._others_wrote:
+                return None
+            return FeedPosition(self._feed_seq, self._moved_seq)
+
+    def skip_own_changes(self, after: int, last: int) -> None:
+        """The changes after `after` up to `last` are this process's own, written right after the
+        feed's position `after` (no other change came between): the feed counts as read up to
+        `last`, and the next read starts after them."""
+        with self._lock:
+            if self._feed_seq == after:
+                self._feed_seq = last
+                self._own_changes = {seq for seq in self._own_changes if seq > last}
+
     def follow_feed(self, session: BlockSession) -> FeedPosition:
         """Read the change feed to its end: how far it now is known (the last change as of this
         read), and the last change in it that moved mentions."""
@@ -380,6 +399,7 @@ class StoredMentions:
             with self._lock:
                 self._feed_seq = max(self._feed_seq or 0, last)
                 self._foreign_seq = max(self._foreign_seq, last)  # what came before is not known
+                self._others_wrote = True  # nor whether another writer is busy: the next read tells
                 position = FeedPosition(last, self._moved_seq)
             return position, session.stored(mention_ids)
         changes, stored = session.changes_and_stored(after, mention_ids)
@@ -392,6 +412,7 @@ class StoredMentions:
         with self._lock:
             foreign = max((seq for seq, _ in changes if seq not in self._own_changes), default=0)
             self._foreign_seq = max(self._foreign_seq, foreign)
+            self._others_wrote = foreign > 0
             if self._own_changes:  # each change is read from the feed once
                 self._own_changes = {seq for seq in self._own_changes if seq > seen}
             self._moved_seq = max(self._moved_seq, moved)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import CTE, Connection, Select, Table, bindparam, exists, insert, select, union_all, update
 
@@ -45,35 +45,44 @@ MAX_LINKS = 16
 RETRIES = 2
 
 
-def write_if_unchanged(
-    registry: Registry, conn: Connection, links: Sequence[NewLink], since: int
-) -> list[Stored] | None:
-    """Store links, none of whose mentions is stored (the caller read so as of change `since`,
-    and decided them on their blocks as of it), in one statement on `conn` outside a
-    transaction, if nothing changed their blocks since; what is stored for each link, or None
-    when nothing was written (their blocks changed, a linked identity was merged away, another
+class Written(NamedTuple):
+    stored: list[Stored]  # for each link
+    after: int  # the last change before this write's: `since`, unless other blocks' writes were stepped over
+
+
+def write_if_unchanged(registry: Registry, conn: Connection, links: Sequence[NewLink], since: int) -> Written | None:
+    """Store links (the caller decided them on their blocks as of change `since`) in one
+    statement on `conn` outside a transaction, if none of their mentions is stored and nothing
+    changed their blocks since; what is stored for each link, or None when nothing was written
+    (a mention was stored, their blocks changed, a linked identity was merged away, another
     writer kept coming first, the links are too many, or the registry is not on PostgreSQL)."""
     if not links:
-        return []
+        return Written([], since)
     check_widths(links)
     new = first_links(links, {})
-    if conn.dialect.name != "postgresql" or len(new) != len(links) or len(links) > MAX_LINKS:
+    if not supported(conn.dialect.name, len(links)) or len(new) != len(links):
         return None
     blocks = sorted({link.block_key for link in links})
     for _ in range(RETRIES):
         stored = _write_at(registry, conn, links, since)
         if stored is not None:
-            return stored
+            return Written(stored, since)
         with registry.reading(conn) as session:
             last = session.last_change_unless_changed(since, blocks)
-        if last is None or last == since:  # their blocks changed, or an identity was merged away
+        if last is None or last == since:  # blocks changed, an identity merged away, or a mention stored
             return None
         since = last
-    return _write_at(registry, conn, links, since)
+    stored = _write_at(registry, conn, links, since)
+    return None if stored is None else Written(stored, since)
+
+
+def supported(dialect: str, links: int) -> bool:
+    """Whether this many links can be written as one statement on this database (its dialect's name)."""
+    return dialect == "postgresql" and links <= MAX_LINKS
 
 
 def _write_at(registry: Registry, conn: Connection, links: Sequence[NewLink], since: int) -> list[Stored] | None:
-    """The one statement, if the last change is still `since`."""
+    """The one statement, if the last change is still `since` and no link's mention is stored."""
     count = seqs_needed(links)
     numbered = number_links(links, since + count)
     last_links = numbered.last_links()
@@ -86,7 +95,12 @@ def _write_at(registry: Registry, conn: Connection, links: Sequence[NewLink], si
     touched = last_links
     tables = ((identities, identity_rows), (changes, change_rows), (mentions, mention_rows))
     shape = tuple((table.name, len(rows), tuple(rows[0]) if rows else ()) for table, rows in tables)
-    params: dict[str, Any] = {"since": since, "count": count, "linked": sorted(touched)}
+    params: dict[str, Any] = {
+        "since": since,
+        "count": count,
+        "linked": sorted(touched),
+        "mention_ids": [link.mention_id for link in links],
+    }
     for table, rows in tables:
         params.update(_row_params(table.name, rows))
     for k, (identity, seq) in enumerate(sorted(touched.items())):
@@ -108,9 +122,12 @@ def _statement(shape: tuple[tuple[str, int, tuple[str, ...]], ...], touched: int
     unmerged = ~exists().where(
         identities.c.identity_id.in_(bindparam("linked", expanding=True)) & (identities.c.status != ACTIVE)
     )
+    # A caller deciding without reading the registry first (Resolver, presuming nothing changed)
+    # does not know whether a mention was stored: it is, if re-sent. Nothing is written then.
+    unstored = ~exists().where(mentions.c.mention_id.in_(bindparam("mention_ids", expanding=True)))
     advanced = (
         update(counters)
-        .where((counters.c.name == "changes") & (counters.c.value == bindparam("since")) & unmerged)
+        .where((counters.c.name == "changes") & (counters.c.value == bindparam("since")) & unmerged & unstored)
         .values(value=counters.c.value + bindparam("count"))
         .returning(counters.c.value)
         .cte("advanced")

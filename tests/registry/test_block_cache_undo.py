@@ -15,7 +15,7 @@ from disambig.names import parse_name
 from disambig.registry import Registry
 from disambig.registry.store import BlockSession
 from disambig.resolving import Resolver, _Decision, _Job
-from disambig.stored_mentions import Computed, StoredMentions, weights_ladder
+from disambig.stored_mentions import Computed, FeedPosition, StoredMentions, weights_ladder
 
 COAUTHORS = ("Charles Babbage", "Mary Somerville", "Augustus De Morgan")
 ADA, GRACE = "Ada Lovelace", "Grace Hopper"
@@ -86,8 +86,10 @@ def test_a_rolled_back_wave_leaves_the_other_blocks_following_the_feed(
     resolver = Resolver(model, registry)
     decide = resolver._decide
 
-    def meanwhile(session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
-        decided = decide(session, wave)
+    def meanwhile(
+        session: BlockSession, wave: Sequence[_Job], presumed: FeedPosition | None = None
+    ) -> tuple[list[_Decision | None], int]:
+        decided = decide(session, wave, presumed)
         block_state(registry, resolver.stored_mentions, grace, model)  # another call's load
         return decided
 
@@ -124,8 +126,10 @@ def test_a_decision_made_again_starts_from_the_tables_its_wave_started_from(
     decide = resolver._decide
     loaded: list[int] = []
 
-    def overtaken(session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
-        decided = decide(session, wave)
+    def overtaken(
+        session: BlockSession, wave: Sequence[_Job], presumed: FeedPosition | None = None
+    ) -> tuple[list[_Decision | None], int]:
+        decided = decide(session, wave, presumed)
         (table,) = resolver.stored_mentions.checkpoint([ada]).tables.values()
         assert table is not None
         loaded.append(len(table.ids))

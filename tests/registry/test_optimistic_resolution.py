@@ -16,7 +16,7 @@ from disambig.registry import Registry
 from disambig.registry.integrity import check_registry
 from disambig.registry.store import BlockSession
 from disambig.resolving import Resolution, Resolver, _Decision, _Job
-from disambig.stored_mentions import StoredMentions
+from disambig.stored_mentions import FeedPosition, StoredMentions
 
 COAUTHORS = ("Charles Babbage", "Mary Somerville", "Augustus De Morgan")
 
@@ -44,8 +44,10 @@ def overtaken(resolver: Resolver, replica: Resolver, first: Mention) -> list[lis
     decide = resolver._decide
     made: list[list[_Decision | None]] = []
 
-    def then_overtaken(session: BlockSession, wave: Sequence[_Job]) -> tuple[list[_Decision | None], int]:
-        decisions, since = decide(session, wave)
+    def then_overtaken(
+        session: BlockSession, wave: Sequence[_Job], presumed: FeedPosition | None = None
+    ) -> tuple[list[_Decision | None], int]:
+        decisions, since = decide(session, wave, presumed)
         made.append(decisions)
         if len(made) == 1:
             replica.resolve([first])
@@ -95,6 +97,42 @@ def test_an_unchanged_block_is_written_as_decided(registry: Registry, model: Pai
     assert len(made) == 1, "written without deciding again"
     assert not resolution.created
     other.registry.close()
+
+
+def test_a_decision_presuming_nothing_changed_is_made_again_when_its_block_did(
+    registry: Registry, model: PairwiseModel
+) -> None:
+    """Once a resolver's read of the feed found no other writer's change, on PostgreSQL it
+    decides without reading it again (its write checks that nothing was written since). A
+    replica linking into the block after that decision: it is not written, and the call is
+    decided again after reading the registry."""
+    replica_registry = Registry(registry.url)
+    replica = Resolver(model, replica_registry)
+    resolver = Resolver(model, registry)
+    for k in range(2):  # the second reads the feed, which shows no other writer
+        resolver.resolve([Mention(mention_id=f"elsewhere{k}", name="Grace Hopper")])
+    presumed: list[bool] = []
+    decide = resolver._decide
+
+    def noting(
+        session: BlockSession, wave: Sequence[_Job], position: FeedPosition | None = None
+    ) -> tuple[list[_Decision | None], int]:
+        presumed.append(position is not None)
+        return decide(session, wave, position)
+
+    resolver._decide = noting  # type: ignore[method-assign]
+    made = overtaken(resolver, replica, ada("first"))
+    (resolution,) = resolver.resolve([ada("second")])
+    assert len(made) == 2, "decided again"
+    first_try = made[0][0]
+    assert first_try is not None and first_try.results[0].created
+    on_postgres = registry.engine.dialect.name == "postgresql"
+    assert presumed == ([True, False] if on_postgres else [False, False])
+    (stored_first,) = replica.resolve([ada("first")])
+    assert not resolution.created and resolution.identity_id == stored_first.identity_id
+    report = check_registry(registry)
+    assert report.ok, report.problems
+    replica_registry.close()
 
 
 def test_a_caller_gone_before_the_write_stores_nothing(registry: Registry, model: PairwiseModel) -> None:

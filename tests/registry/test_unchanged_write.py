@@ -26,7 +26,8 @@ def link(mention_id: str, identity_id: str | None, *, create: bool = False, bloc
 
 def in_one_statement(registry: Registry, links: Sequence[NewLink], since: int) -> list[Stored] | None:
     with registry.connection() as conn:
-        return write_if_unchanged(registry, conn, links, since)
+        written = write_if_unchanged(registry, conn, links, since)
+    return None if written is None else written.stored
 
 
 def in_the_transaction(registry: Registry, links: Sequence[NewLink], since: int) -> list[Stored] | None:
@@ -123,6 +124,36 @@ def test_a_write_into_other_blocks_between_is_stepped_over(emptied_postgres: Cal
     assert sent == ["WITH", "SELECT", "WITH"]
 
 
+def test_tells_after_which_change_it_wrote(emptied_postgres: Callable[[], str]) -> None:
+    """`since` when nothing came between; the last change of the writes stepped over otherwise:
+    the caller's feed position is right up to `since` only, what came after it is not yet read."""
+    registry = fresh(emptied_postgres)
+    registry.record_links([link("m1", "id-old", create=True)])
+    since = last_change(registry)
+    with registry.connection() as conn:
+        first = write_if_unchanged(registry, conn, [link("m2", "id-old")], since)
+    registry.record_links([link("elsewhere", "id-else", create=True, block="hopper_g")])
+    after_elsewhere = last_change(registry)
+    with registry.connection() as conn:
+        stepped = write_if_unchanged(registry, conn, [link("m3", "id-old")], since + 1)
+    assert first is not None and first.after == since
+    assert stepped is not None and stepped.after == after_elsewhere
+    assert stepped.stored[0].changes == (after_elsewhere + 1,)
+    registry.close()
+
+
+def test_writes_nothing_when_a_mention_is_stored(emptied_postgres: Callable[[], str]) -> None:
+    """A caller that did not read which mentions are stored (a re-sent one is) gets None and the
+    registry is unchanged, even at its present state: it is never stored twice."""
+    registry = fresh(emptied_postgres)
+    registry.record_links([link("m1", "id-old", create=True)])
+    before = contents(registry)
+    resent = [link("m2", "id-new", create=True), link("m1", "id-old")]
+    assert in_one_statement(registry, resent, last_change(registry)) is None
+    assert contents(registry) == before
+    registry.close()
+
+
 def test_writes_nothing_after_a_merge_elsewhere(emptied_postgres: Callable[[], str]) -> None:
     """A merge moves mentions between identities, whatever their blocks: the caller's
     transaction decides again."""
@@ -159,9 +190,10 @@ def test_sqlite_is_left_to_the_transaction(tmp_path: Any) -> None:
     registry.close()
 
 
-def test_a_resolution_is_two_statements_when_nothing_came_between(emptied_postgres: Callable[[], str]) -> None:
-    """Once its block is read, a single-mention resolution on PostgreSQL sends one read (the feed
-    and the stored check) and one write, whether it links or creates, and no BEGIN or COMMIT."""
+def test_a_resolution_is_one_statement_when_nothing_came_between(emptied_postgres: Callable[[], str]) -> None:
+    """Once its block is read and the feed was read once, a single-mention resolution on
+    PostgreSQL sends one write, whether it links or creates: no read of the feed or of the stored
+    mentions (nobody else wrote, which the write checks), no BEGIN or COMMIT."""
     registry = fresh(emptied_postgres)
     resolver = Resolver(load_model(), registry)
     sent: list[str] = []
@@ -180,5 +212,62 @@ def test_a_resolution_is_two_statements_when_nothing_came_between(emptied_postgr
     linked, linking = statements(replace(haziza, mention_id="h1"))
     created, creating = statements(replace(hopper, mention_id="g1", orcid="0000-0001-5109-3700"))
     assert linked.identity_id == first.identity_id and created.created
-    assert linking == creating == ["SELECT", "WITH"]
+    assert linking == creating == ["WITH"]
+    registry.close()
+
+
+def test_a_resent_mention_is_answered_as_stored_and_the_feed_read_first_for_a_while(
+    emptied_postgres: Callable[[], str],
+) -> None:
+    """Decided presuming it new, a re-sent mention's write writes nothing; the call then reads
+    the registry and answers with what is stored, and the next calls read the feed first."""
+    registry = fresh(emptied_postgres)
+    resolver = Resolver(load_model(), registry)
+    sent: list[str] = []
+    event.listen(registry.engine, "before_cursor_execute", lambda _c, _cur, statement, *_: sent.append(statement))
+    haziza = Mention(mention_id="h0", name="Daniel Haziza", coauthors=("Maxime Oquab",))
+    (first,) = resolver.resolve([haziza])
+    resolver.resolve([replace(haziza, mention_id="h1")])
+    changes_before = contents(registry)["changes"]
+    sent.clear()
+    (again,) = resolver.resolve([haziza])
+    # The write (nothing), what changed since (nothing), then the usual read of feed and stored.
+    assert [statement.split()[0] for statement in sent] == ["WITH", "SELECT", "SELECT"]
+    assert (again.identity_id, again.created) == (first.identity_id, False)
+    assert contents(registry)["changes"] == changes_before
+    sent.clear()
+    resolver.resolve([replace(haziza, mention_id="h2")])
+    assert [statement.split()[0] for statement in sent] == ["SELECT", "WITH"]
+    registry.close()
+
+
+def test_while_another_writer_is_busy_the_feed_is_read_first(emptied_postgres: Callable[[], str]) -> None:
+    """A resolver presumes once a read of the feed found no other writer's change. A write of
+    another replica (into another block) is stepped over by a presumed decision's write; the
+    next call reads the feed, which shows the other writer, so the one after reads it too; once a
+    read finds only this resolver's changes, it presumes again."""
+    registry = fresh(emptied_postgres)
+    replica_registry = Registry(registry.url)
+    replica = Resolver(load_model(), replica_registry)
+    resolver = Resolver(load_model(), registry)
+    sent: list[str] = []
+    event.listen(registry.engine, "before_cursor_execute", lambda _c, _cur, statement, *_: sent.append(statement))
+    haziza = Mention(mention_id="h0", name="Daniel Haziza", coauthors=("Maxime Oquab",))
+
+    def statements(k: int) -> list[str]:
+        sent.clear()
+        resolver.resolve([replace(haziza, mention_id=f"h{k}")])
+        return [statement.split()[0] for statement in sent]
+
+    statements(0)  # the last change (what came before is not known), the stored check, the block
+    assert statements(1) == ["SELECT", "WITH"]  # the feed, which shows no other writer's change
+    assert statements(2) == ["WITH"]
+    replica.resolve([Mention(mention_id="g0", name="Grace Hopper")])
+    assert statements(3) == ["WITH", "SELECT", "WITH"]
+    # The feed, which shows the replica's change; so the block's own new rows are read too.
+    assert statements(4) == ["SELECT", "SELECT", "WITH"]
+    assert statements(5) == ["SELECT", "WITH"]  # which the last read showed: reads again
+    assert statements(6) == ["WITH"]
+    assert len(registry.stored([f"h{k}" for k in range(7)])) == 7
+    replica_registry.close()
     registry.close()
