@@ -154,7 +154,10 @@ class Resolver:
     Deciding is optimistic: it reads the registry without locking the name blocks, so several
     processes or replicas decide at once and only the writes queue on the lock. Under the lock,
     a decision is written only if none of its blocks changed since the decision began (no mention
-    linked into them, no mention moved anywhere); else it is decided again, under the lock."""
+    linked into them, no mention moved anywhere); else it is decided again, under the lock. On
+    PostgreSQL, while no other writer seems busy, a decision does not even read the registry first:
+    its one-statement write checks that nothing changed since this process last read it
+    (`_resolve_presuming`)."""
 
     def __init__(
         self,

@@ -13,6 +13,11 @@ again at the new last change. Only a change into those blocks (or a merge, split
 re-clustering) leaves the write to the caller's transaction, which decides again. So replicas
 sharing a registry keep the two round trips of a resolution while they write side by side.
 
+The statement also writes nothing if a link's mention is stored, so a caller may decide without
+reading first (Resolver, when no other writer seems busy): then a resolution is one round trip,
+and the statement tells after which change it wrote, for the caller to know that nothing came
+between its last read and its own changes.
+
 SQLite has no INSERT or UPDATE inside WITH, and its statements are calls into the same process,
 not round trips: it always writes in the transaction.
 """
