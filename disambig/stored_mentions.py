@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from disambig.block_scoring import BlockIndex, IdentityCodes
 from disambig.corpus import MentionParts, MentionTable, TableWeights, mention_parts, reweighted, stack_tables
@@ -176,10 +176,14 @@ class StoredMentions:
             cached = self._tables.pop(block_key)
         if cached is not None and moved <= cached.owners_seq:
             delta = self._own_delta(block_key, cached.seq, seq)
+            records: dict[str, Mapping[str, Any]] = {}
             if delta is None:
-                delta = session.block_delta(block_key, cached.seq)
+                rows = session.block_delta(block_key, cached.seq)
+                delta = [(i, owner) for i, owner, _ in rows]
+                records = {i: record for i, _, record in rows}
             owner_of = {i: owner for i, owner in delta if i not in cached.row_of}
-            return self._keep(block_key, self._grown(session, cached, owner_of, cached.owners, seq, text_prior))
+            grown = self._grown(session, cached, owner_of, cached.owners, seq, text_prior, records=records)
+            return self._keep(block_key, grown)
         owners = dict(session.block_owners(block_key))
         if cached is not None:
             extra = {i: owner for i, owner in owners.items() if i not in cached.row_of}
@@ -301,13 +305,15 @@ class StoredMentions:
         seq: int,
         text_prior: Mapping[str, DocumentFrequencies] | None,
         owners_seq: int | None = None,
+        records: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> _BlockTable:
         """The cached block with the mentions of `extra` (id -> owner, in link order) appended
-        under its weights; then, if the block reaches its next refit, reweighted whole."""
+        under its weights; then, if the block reaches its next refit, reweighted whole. `records`:
+        stored records of some of them, already read."""
         kept = cached.owners_seq if owners_seq is None else owners_seq
         new = list(extra)
         refitting = len(cached.ids) + len(new) >= cached.refit_at
-        found = self._mentions(session, new)
+        found = self._mentions(session, new, records)
         with self._lock:
             made = [self._rows.pop(i, None) for i in new]
         codes = cached.codes if owners is cached.owners else IdentityCodes.of_owners(owners)
@@ -419,11 +425,17 @@ class StoredMentions:
             self._feed_seq = max(self._feed_seq or 0, seen)
             return FeedPosition(seen, self._moved_seq)
 
-    def _mentions(self, session: BlockSession, ids: Sequence[str]) -> dict[str, tuple[Mention, MentionParts]]:
+    def _mentions(
+        self, session: BlockSession, ids: Sequence[str], records: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> dict[str, tuple[Mention, MentionParts]]:
+        """The parsed mentions of these ids: cached, else from `records` (stored records already
+        read), else read."""
         found = self._get(ids)
         missing = [i for i in ids if i not in found]
         if missing:
-            records = session.records(missing)
+            given = records or {}
+            unread = [i for i in missing if i not in given]
+            records = {**given, **session.records(unread)} if unread else given
             fresh = [mention_from_record(dict(records[i]), f"registry {i}", default_id=i) for i in missing]
             loaded = dict(zip(missing, zip(fresh, parts_of(fresh, embed=self.embed), strict=True), strict=True))
             self._put(loaded)

@@ -109,7 +109,7 @@ _STORED = select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.confi
     mentions.c.mention_id.in_(bindparam("ids", expanding=True))
 )
 _BLOCK_DELTA = (
-    select(mentions.c.mention_id, mentions.c.identity_id)
+    select(mentions.c.mention_id, mentions.c.identity_id, mentions.c.record)
     .where((mentions.c.block_key == bindparam("key")) & (mentions.c.linked_seq > bindparam("after")))
     .order_by(mentions.c.linked_seq, mentions.c.mention_id)
 )
@@ -678,11 +678,13 @@ class BlockSession:
         )
         return [(r.mention_id, r.identity_id) for r in self.conn.execute(query)]
 
-    def block_delta(self, block_key: str, after_seq: int) -> list[tuple[str, str]]:
-        """(mention id, identity id) of the block's mentions linked after change `after_seq`, in
-        link order."""
+    def block_delta(self, block_key: str, after_seq: int) -> list[tuple[str, str, Mapping[str, Any]]]:
+        """(mention id, identity id, record) of the block's mentions linked after change
+        `after_seq`, in link order. The records come along because a block read so is mostly
+        catching up another writer's mentions, which the reader has not parsed yet: one round
+        trip, not a second one for their records."""
         rows = self.conn.execute(_BLOCK_DELTA, {"key": block_key, "after": after_seq})
-        return [(r.mention_id, r.identity_id) for r in rows]
+        return [(r.mention_id, r.identity_id, r.record) for r in rows]
 
     def changes_after(self, seq: int) -> list[tuple[int, str]]:
         """(seq, kind) of every change after `seq`, in order."""

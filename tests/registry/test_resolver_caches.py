@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -97,13 +97,19 @@ def test_a_block_only_this_resolver_wrote_is_brought_up_to_date_without_reading_
     key = parse_name(mentions[0].name).block_key
     ours = [m for m in mentions if parse_name(m.name).block_key == key]
     delta_reads: list[str] = []
-    read_delta = BlockSession.block_delta
+    record_reads: list[str] = []
+    read_delta, read_records = BlockSession.block_delta, BlockSession.records
 
-    def counted(session: BlockSession, block_key: str, after_seq: int) -> list[tuple[str, str]]:
+    def counted(session: BlockSession, block_key: str, after_seq: int) -> list[tuple[str, str, Mapping[str, Any]]]:
         delta_reads.append(block_key)
         return read_delta(session, block_key, after_seq)
 
+    def records_counted(session: BlockSession, mention_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        record_reads.extend(mention_ids)
+        return read_records(session, mention_ids)
+
     monkeypatch.setattr(BlockSession, "block_delta", counted)
+    monkeypatch.setattr(BlockSession, "records", records_counted)
     resolver.resolve(ours[:2])  # the block is read whole, then cached
     delta_reads.clear()
     for mention in ours[2:8]:
@@ -114,8 +120,10 @@ def test_a_block_only_this_resolver_wrote_is_brought_up_to_date_without_reading_
     )
     replica.resolve(ours[8:10])  # another process links into the block
     delta_reads.clear()
+    record_reads.clear()
     resolver.resolve([ours[10]])
     assert key in delta_reads
+    assert not record_reads, "the replica's mentions came with the delta, not in a read of their own"
     assert block_state(registry, resolver.stored_mentions, key, model) == block_state(
         registry, StoredMentions(), key, model
     )
