@@ -57,6 +57,9 @@ GROUP_MAX_CALLS = 32
 # be written as decided, the next waves read the feed first: at least this many, doubling with each
 # such miss in a row up to the most (another writer is busy: a replica, or a re-sending client).
 PRESUME_AGAIN_AFTER = (16, 1024)
+# Times a wave is decided and written without the feed lock (the one-statement write, PostgreSQL)
+# before it is decided again under the lock when its blocks keep changing meanwhile.
+UNLOCKED_TRIES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,17 +289,22 @@ class Resolver:
         checkpoint = self.stored_mentions.checkpoint(blocks)
         written: list[tuple[str, Stored]] = []
         try:
-            presumed = self._resolve_presuming(wave, checkpoint)
-            if presumed is not None:
-                decisions, written = presumed
-            else:
+            done = self._resolve_presuming(wave, checkpoint)
+            tries = UNLOCKED_TRIES
+            while done is None:
+                tries -= 1
                 with self.registry.connection() as conn:
                     with self.registry.reading(conn) as session:
                         decisions, since = self._decide(session, wave)
                     # Calls whose mentions were all stored before (re-sent calls) write nothing: they
                     # are answered from what was read, as a read call is, without the feed lock.
-                    if any(d is not None and d.links for d in decisions):
-                        decisions, written = self._write_wave(conn, wave, decisions, since, blocks, checkpoint)
+                    if not any(d is not None and d.links for d in decisions):
+                        done = decisions, []
+                    else:
+                        done = self._write_wave(conn, wave, decisions, since, blocks, checkpoint, locked=tries == 0)
+                if done is None:  # a block changed meanwhile: decided again, from the caches as they were
+                    self.stored_mentions.restore(checkpoint)
+            decisions, written = done
         except Exception:
             self.stored_mentions.forget(blocks)  # nothing of the wave is stored: read them again whole
             for job in wave:
@@ -363,10 +371,14 @@ class Resolver:
         since: int,
         blocks: set[str],
         checkpoint: Checkpoint,
-    ) -> tuple[list[_Decision | None], list[tuple[str, Stored]]]:
+        *,
+        locked: bool = True,
+    ) -> tuple[list[_Decision | None], list[tuple[str, Stored]]] | None:
         """Write the wave's decisions under the feed lock, deciding again first if a block changed
         since change `since`; returns the decisions written (None for a call gone), and what
-        was stored under which block key.
+        was stored under which block key. Not `locked`: None instead of deciding again, when
+        the one statement below finds a block changed (the caller decides again without the
+        lock, so the other writers are not held up for a whole decision).
 
         The first statement takes the sequence numbers the decisions need, which also tells
         the last change before them (the feed is gap-free): usually `since`, nothing changed, and
@@ -384,6 +396,8 @@ class Resolver:
         written = write_if_unchanged(self.registry, conn, links, since)
         if written is not None:
             return decisions, self._stored_pairs(links, written)
+        if not locked and supported(conn.dialect.name, len(links)):
+            return None
         with self.registry.writing(conn, seqs_first=True) as session:
             decisions = _unless_gone(wave, decisions)
             taken = seqs_needed(_links(decisions))
