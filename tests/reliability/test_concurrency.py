@@ -74,14 +74,19 @@ def pairwise_f1(a: dict[str, str], b: dict[str, str]) -> float:
     return 2 * common / (len(pa) + len(pb_)) if common else 0.0
 
 
-@pytest.mark.parametrize("size", [320])
-def test_two_replicas_on_one_postgresql_end_as_one_server_would(tmp_path: Path, size: int) -> None:
+# Batches of several mentions (a listing streamed), and of one (a service calling for each new
+# record: single-mention waves, decided presuming nothing changed while the other replica is idle,
+# and decided again without the lock when it wrote into their block).
+@pytest.mark.parametrize(("size", "per_call"), [(320, (8, 6)), (160, (1, 1))])
+def test_two_replicas_on_one_postgresql_end_as_one_server_would(
+    tmp_path: Path, size: int, per_call: tuple[int, int]
+) -> None:
     url = postgres_url_or_skip()
     records = listing(size, seed=21)
     position = {r["mention_id"]: k for k, r in enumerate(records)}
     half = size // 2
-    batches_a = chunks(records, 8)
-    batches_b = chunks(records[half:] + records[:half], 6)  # the same mentions, overlapping chunks
+    batches_a = chunks(records, per_call[0])
+    batches_b = chunks(records[half:] + records[:half], per_call[1])  # the same mentions, in another order
     answers_a: dict[str, str] = {}
     answers_b: dict[str, str] = {}
     errors: list[Exception] = []
