@@ -17,6 +17,9 @@
    by default, as a service calling for each new record does; --mentions-per-call N sends N
    mentions a call, as a batch job streaming a listing does (`disambig client resolve` sends 100).
 
+With psutil installed (the dev extras bring it), the latency and throughput lines also give the
+server's CPU time per resolution (all its processes) and its share of a core.
+
 Targets: p50 <= 5 ms, p99 <= 30 ms, >= 500 mentions/s with 8 clients.
 """
 
@@ -89,6 +92,35 @@ def start_server(db_url: str, port: int, processes: int) -> subprocess.Popen[byt
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         grpc.channel_ready_future(channel).result(timeout=60)
     return server
+
+
+def server_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time so far of the server and its worker processes (None without psutil).
+    On a machine whose speed drifts, a change's CPU a call is steadier than its wall-clock rate."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def cpu_note(before: float | None, after: float | None, calls: int, wall: float) -> str:
+    if before is None or after is None or not calls:
+        return ""
+    used = after - before
+    return f"  server CPU {used / calls * 1000:.2f} ms a resolution ({used / wall * 100:.0f}% of a core)"
 
 
 def probes(mentions: list[Mention], count: int, seed: int, tag: str) -> list[pb.Mention]:
@@ -188,12 +220,14 @@ def main() -> int:
                 # The same blocks twice: first with the server's per-block caches cold (as after a
                 # restart), then warm (a server that has been running), each with new mention ids.
                 for label, suffix in (("cold", "a"), ("warm", "b")):
+                    cpu = server_cpu_seconds(server.pid)
                     times = latency(stub, probes(mentions, args.requests, args.seed, tag + suffix))
                     p50, p99 = np.percentile(times, [50, 99])
                     print(
                         f"single-mention Resolve, {len(times)} calls, caches {label}: p50 {p50:.1f} ms  "
                         f"p99 {p99:.1f} ms  max {times.max():.1f} ms  [targets p50 <= 5: "
                         f"{'PASS' if p50 <= 5 else 'MISS'}, p99 <= 30: {'PASS' if p99 <= 30 else 'MISS'}]"
+                        + cpu_note(cpu, server_cpu_seconds(server.pid), len(times), times.sum() / 1000)
                     )
                 searched = search_latency(stub, probes(mentions, args.searches, args.seed + 2, tag))
                 for kind, times in searched.items():
@@ -205,12 +239,14 @@ def main() -> int:
                         f"max {times.max():.1f} ms"
                     )
             pool = probes(mentions, min(len(mentions), 50_000), args.seed + 1, tag + "t")
+            cpu = server_cpu_seconds(server.pid)
             count, wall = throughput(target, pool, args.clients, args.seconds, args.mentions_per_call)
             rate = count / wall
             print(
                 f"{args.clients} concurrent clients, {args.mentions_per_call} mention(s) a call: "
                 f"{count} resolutions in {wall:.1f} s = {rate:.0f} mentions/s  "
                 f"[target >= 500: {'PASS' if rate >= 500 else 'MISS'}]"
+                + cpu_note(cpu, server_cpu_seconds(server.pid), count, wall)
             )
         finally:
             server.terminate()
