@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy import event
 
+from disambig.errors import DeadlineExceeded
 from disambig.mention import Mention
 from disambig.model import PairwiseModel, load_model
 from disambig.names import parse_name
@@ -152,6 +153,30 @@ def test_a_caller_gone_before_the_write_stores_nothing(registry: Registry, model
     assert leaving.result is None and leaving.error is not None
     assert staying.error is None and staying.result is not None
     assert set(registry.stored(["leaving", "staying"])) == {"staying"}
+
+
+def test_callers_gone_before_a_presumed_write_store_nothing(registry: Registry, model: PairwiseModel) -> None:
+    """The same, for waves decided without reading first (PostgreSQL, once a read showed no other
+    writer): a call gone by the write is left out of it, and a wave whose every call has gone
+    writes nothing."""
+    resolver = Resolver(model, registry)
+    for k in range(2):  # the second reads the feed, which shows no other writer
+        resolver.resolve([Mention(mention_id=f"warm{k}", name="Grace Hopper")])
+    answers = iter([True, False])
+    leaving = _Job([ada("leaving")], lambda: next(answers))
+    staying = _Job([Mention(mention_id="staying", name="Grace Hopper")], None)
+    resolver._resolve_group([leaving, staying])
+    assert leaving.result is None and isinstance(leaving.error, DeadlineExceeded)
+    assert staying.error is None and staying.result is not None
+    alone = iter([True, False])
+    gone = _Job([ada("gone")], lambda: next(alone))
+    resolver._resolve_group([gone])
+    assert gone.result is None and isinstance(gone.error, DeadlineExceeded)
+    assert set(registry.stored(["leaving", "staying", "gone"])) == {"staying"}
+    (later,) = resolver.resolve([ada("later")])
+    assert set(registry.stored(["later"])) == {"later"} and later.created
+    report = check_registry(registry)
+    assert report.ok, report.problems
 
 
 def test_one_mention_id_under_two_names_in_one_group(registry: Registry, model: PairwiseModel) -> None:
