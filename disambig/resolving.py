@@ -361,7 +361,7 @@ class Resolver:
         position, its changes need not be read from the feed: the next presumed decision starts
         after them."""
         self.stored_mentions.skip_own_changes(written.after, written.after + seqs_needed(links))
-        return [(link.block_key, done) for link, done in zip(links, written.stored, strict=True)]
+        return _under_blocks(links, written.stored)
 
     def _write_wave(
         self,
@@ -413,7 +413,7 @@ class Resolver:
                     last = session.take_seqs(needed - taken)
             links = _links(decisions)
             stored = session.record_links(links, unstored=True, last_seq=last)
-        return decisions, [(link.block_key, done) for link, done in zip(links, stored, strict=True)]
+        return decisions, _under_blocks(links, stored)
 
     def _decide(
         self, session: BlockSession, wave: Sequence[_Job], presumed: FeedPosition | None = None
@@ -756,6 +756,11 @@ def _unless_gone(wave: Sequence[_Job], decisions: list[_Decision | None]) -> lis
         if out[k] is not None and job.still_wanted is not None and not job.still_wanted():
             job.error, out[k] = _gone(), None
     return out
+
+
+def _under_blocks(links: Sequence[NewLink], stored: Sequence[Stored]) -> list[tuple[str, Stored]]:
+    """What was stored for each link, under the link's block key."""
+    return [(link.block_key, done) for link, done in zip(links, stored, strict=True)]
 
 
 def _links(decisions: Sequence[_Decision | None]) -> list[NewLink]:
