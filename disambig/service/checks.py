@@ -72,12 +72,22 @@ def page_after(token: str, identity_id: str) -> str | None:
         return None
     try:
         decoded = json.loads(base64.b64decode(token, altchars=b"-_", validate=True))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: brackets nested past the parser's depth
         decoded = None
-    if not (
-        isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(x, str) and "\x00" not in x for x in decoded)
-    ):
+    if not (isinstance(decoded, list) and len(decoded) == 2 and all(_storable_text(x) for x in decoded)):
         raise InvalidRequest([FieldViolation("page_token", "is not a page token of this service")])
     if decoded[0] != identity_id:
         raise InvalidRequest([FieldViolation("page_token", f"belongs to a listing of {decoded[0]!r}")])
     return str(decoded[1])
+
+
+def _storable_text(value: object) -> bool:
+    """A string the registry can take as a key: no NUL, and UTF-8 encodable (JSON can spell a lone
+    surrogate, "\\ud800", which no database text holds)."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -6,6 +6,8 @@ One server for the module: every case uses its own mention ids, so the cases do 
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -309,6 +311,11 @@ def test_an_impossible_split(
 # -- missing or malformed request fields: INVALID_ARGUMENT naming the field ---------------------
 
 
+def _token(payload: bytes) -> str:
+    """A page token spelled as the service spells them, around any payload."""
+    return base64.urlsafe_b64encode(payload).decode("ascii")
+
+
 # (case id, RPC, the request from (Rosalind's id, Grace's id, a page token of Rosalind's), the field named)
 BAD_REQUESTS: list[tuple[str, str, Callable[[str, str, str], Message], str]] = [
     ("get-empty-id", "GetIdentity", lambda r, g, t: pb.GetIdentityRequest(), "identity_id"),
@@ -324,6 +331,22 @@ BAD_REQUESTS: list[tuple[str, str, Callable[[str, str, str], Message], str]] = [
         "list-garbage-token",
         "ListIdentityMentions",
         lambda r, g, t: pb.ListIdentityMentionsRequest(identity_id=r, page_token="not a token"),
+        "page_token",
+    ),
+    (
+        # Brackets nested past the JSON parser's depth: a RecursionError, not a ValueError.
+        "list-token-nested-too-deep",
+        "ListIdentityMentions",
+        lambda r, g, t: pb.ListIdentityMentionsRequest(identity_id=r, page_token=_token(b"[" * 5000)),
+        "page_token",
+    ),
+    (
+        # JSON spells a lone surrogate, which no database text holds.
+        "list-token-lone-surrogate",
+        "ListIdentityMentions",
+        lambda r, g, t: pb.ListIdentityMentionsRequest(
+            identity_id=r, page_token=_token(json.dumps([r, "\ud800"]).encode())
+        ),
         "page_token",
     ),
     (
