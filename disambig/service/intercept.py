@@ -72,12 +72,17 @@ def handler_kind(handler: grpc.RpcMethodHandler) -> str:
     }[(handler.request_streaming, handler.response_streaming)]
 
 
-def _behavior(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
+def behavior_of(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
     return handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
 
 
-def same_kind_handler(handler: grpc.RpcMethodHandler, behavior: Callable[..., Any]) -> grpc.RpcMethodHandler:
-    """A handler of the same streaming kind and (de)serializers as `handler`, running `behavior`."""
+def same_kind_handler(
+    handler: grpc.RpcMethodHandler,
+    behavior: Callable[..., Any],
+    request_deserializer: Callable[[bytes], Any] | None = None,
+) -> grpc.RpcMethodHandler:
+    """A handler of the same streaming kind and (de)serializers as `handler` (or this request
+    deserializer), running `behavior`."""
     factory = {
         "unary": grpc.unary_unary_rpc_method_handler,
         "client_stream": grpc.stream_unary_rpc_method_handler,
@@ -86,7 +91,7 @@ def same_kind_handler(handler: grpc.RpcMethodHandler, behavior: Callable[..., An
     }[handler_kind(handler)]
     return factory(
         behavior,
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=request_deserializer or handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
 
@@ -117,7 +122,7 @@ class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         service, method = split_method(handler_call_details.method)
         metadata = handler_call_details.invocation_metadata
         kind = handler_kind(handler)
-        inner = _behavior(handler)
+        inner = behavior_of(handler)
         observers = self.observers
 
         def begin(context: grpc.ServicerContext) -> Call:

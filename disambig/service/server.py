@@ -17,6 +17,7 @@ from disambig.errors import ServiceError
 from disambig.model import PairwiseModel
 from disambig.registry import Registry
 from disambig.resolving import Resolver
+from disambig.service.decoding import RequestDecoding
 from disambig.service.servicer import MAX_WATCHERS, DisambiguatorServicer
 from disambig.stored_mentions import DEFAULT_CAPACITY, StoredMentions
 from disambig.v1 import disambig_pb2, disambig_pb2_grpc
@@ -74,7 +75,7 @@ def create_server(
 ) -> tuple[grpc.Server, int]:
     """A started-ready server bound to address ('host:0' picks a free port); returns it and its port.
 
-    interceptors run in order, the first outermost; with credentials the port speaks TLS only.
+    interceptors run in order, the first outermost (then `RequestDecoding`); with credentials the port speaks TLS only.
     Setting `stopping` ends the open WatchChanges streams: set it before a graceful stop, or they
     hold the shutdown for the whole grace period. Each open watch holds a worker thread, so at
     most half the workers may watch. With `warm_up_seconds`, the largest name blocks are loaded
@@ -83,7 +84,8 @@ def create_server(
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, initializer=_one_native_thread),
-        interceptors=list(interceptors),
+        # Innermost, so every outer interceptor sees an undecodable request answered INVALID_ARGUMENT.
+        interceptors=[*interceptors, RequestDecoding()],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

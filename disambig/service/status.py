@@ -39,7 +39,8 @@ class InvalidRequest(DisambigError):
         super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
 
 
-def _abort(context: grpc.ServicerContext, exc: DisambigError) -> None:
+def abort_for(context: grpc.ServicerContext, exc: DisambigError) -> None:
+    """End the call with the status code (and details) this domain error stands for."""
     if isinstance(exc, InvalidMentionError | InvalidRequest):
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
@@ -88,7 +89,7 @@ def mapped(method: F) -> F:
         try:
             return method(self, request, context)
         except DisambigError as exc:
-            _abort(context, exc)
+            abort_for(context, exc)
         except sa_exc.SQLAlchemyError as exc:
             context.abort(*registry_status(exc))
 
@@ -103,7 +104,7 @@ def mapped_stream(method: F) -> F:
         try:
             yield from method(self, request, context)
         except DisambigError as exc:
-            _abort(context, exc)
+            abort_for(context, exc)
         except sa_exc.SQLAlchemyError as exc:
             context.abort(*registry_status(exc))
 

@@ -204,6 +204,51 @@ def test_a_stream_keeps_what_it_acknowledged_and_stores_nothing_of_the_rejected_
     assert set(server.registry.stored(["stream-ok", "stream-good", "stream-bad"])) == {"stream-ok"}
 
 
+# -- request messages that are no protobuf message of their method --------------------------------
+
+
+def raw_call(channel: grpc.Channel, method: str, streaming: bool = False) -> Callable[..., Any]:
+    """A call of `method` sending bytes as they are, and reading replies as bytes."""
+    kind = channel.stream_stream if streaming else channel.unary_unary
+    return kind(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+
+
+def not_utf8(mention_id: str) -> bytes:
+    """A ResolveRequest whose mention's name is not UTF-8: protobuf refuses to decode it."""
+    good = pb.ResolveRequest(mentions=[pb.Mention(mention_id=mention_id, name="Ann Lee")]).SerializeToString()
+    return good.replace(b"Ann", b"A\xffn")
+
+
+@pytest.mark.parametrize(
+    ("method", "payload"),
+    [
+        ("/disambig.v1.Disambiguator/Resolve", not_utf8("undecodable-1")),
+        ("/disambig.v1.Disambiguator/GetIdentity", b"\xff\xff\xff\xff"),
+        ("/grpc.health.v1.Health/Check", b"\x0a\x05ab"),  # a string field cut short
+    ],
+    ids=["resolve-not-utf8", "get-identity-garbage", "health-truncated"],
+)
+def test_an_undecodable_request_is_invalid_argument(
+    channel: grpc.Channel, server: RunningServer, method: str, payload: bytes
+) -> None:
+    error = rejected(lambda: raw_call(channel, method)(payload), grpc.StatusCode.INVALID_ARGUMENT)
+    assert set(violations(error)) == {"request"}
+    assert set(server.registry.stored(["undecodable-1"])) == set()
+
+
+def test_a_stream_answers_the_messages_before_an_undecodable_one(channel: grpc.Channel, server: RunningServer) -> None:
+    first = pb.ResolveStreamRequest(mentions=[pb.Mention(mention_id="undecodable-ok", name="Ann Lee")])
+    replies: list[bytes] = []
+    stream = raw_call(channel, "/disambig.v1.Disambiguator/ResolveStream", streaming=True)
+    with pytest.raises(grpc.RpcError) as info:
+        replies.extend(stream(iter([first.SerializeToString(), not_utf8("undecodable-2")])))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(violations(info.value)) == {"request[1]"}
+    answered = [pb.ResolveStreamResponse.FromString(r).resolutions[0].mention_id for r in replies]
+    assert answered == ["undecodable-ok"]
+    assert set(server.registry.stored(["undecodable-ok", "undecodable-2"])) == {"undecodable-ok"}
+
+
 # -- SearchIdentities: its context mention and its own fields ------------------------------------
 
 CONTEXT_CASES = [c for c in CASES if c[1] != "mention_id" or c[0] == "mention_id-over-limit"]
