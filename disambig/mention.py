@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from disambig.errors import FieldViolation, InvalidMentionError
+from disambig.names import parse_name
 
 MAX_NAME_CHARS = 512
 MAX_SHORT_TEXT_CHARS = 4_096  # title, venue, email, orcid, ids, one list item
@@ -120,8 +121,11 @@ def _year(record: Mapping[str, Any], errors: list[FieldViolation]) -> int | None
     return value
 
 
-def mention_from_record(record: Any, where: str, default_id: str) -> Mention:
-    """Validate one decoded record (a JSON object) into a Mention, naming every bad field."""
+def mention_from_record(record: Any, where: str, default_id: str, *, stored: bool = False) -> Mention:
+    """Validate one decoded record (a JSON object) into a Mention, naming every bad field.
+    `stored`: a record the registry holds, read back. It was accepted then; the rule that a new
+    name has a surname is not applied again, so a parser that reads names differently since
+    cannot make a stored mention unreadable."""
     if not isinstance(record, Mapping):
         raise InvalidMentionError(where, [FieldViolation("(record)", "must be a JSON object")])
     errors: list[FieldViolation] = []
@@ -133,6 +137,9 @@ def mention_from_record(record: Any, where: str, default_id: str) -> Mention:
         errors.append(FieldViolation("name", "is required"))
     elif not any(v.field == "name" for v in errors) and not _has_letter(texts["name"]):
         errors.append(FieldViolation("name", "has no letters"))
+    elif not stored and not any(v.field == "name" for v in errors) and not parse_name(texts["name"]).surname:
+        # "et al.", "PhD", "Jr." alone: every such mention would meet the others in one block.
+        errors.append(FieldViolation("name", "has no surname (only a title, degree, suffix or 'et al.')"))
     id_given = record.get("mention_id") is not None
     if id_given and not texts["mention_id"] and not any(v.field == "mention_id" for v in errors):
         errors.append(FieldViolation("mention_id", "must not be empty"))

@@ -54,7 +54,7 @@ def _plan(model: PairwiseModel, session: BlockSession, key: str) -> _BlockPlan |
         return None
     ids = [mid for mid, _, _ in stored]
     row_of = {mid: k for k, mid in enumerate(ids)}
-    mentions = [mention_from_record(dict(r), f"registry {mid}", default_id=mid) for mid, _, r in stored]
+    mentions = [mention_from_record(dict(r), f"registry {mid}", default_id=mid, stored=True) for mid, _, r in stored]
     names = [parse_name(m.name) for m in mentions]
     table = build_table(mentions, names, model.text_prior, embed=model.needs_embeddings)
     must, cannot = session.constraints_of_block(key)

@@ -130,7 +130,8 @@ class Computed:
     @cached_property
     def faithful(self) -> bool:
         """Whether reading the stored record back gives this very mention (then it need not be)."""
-        return mention_from_record(self.mention.to_dict(), "", default_id=self.mention.mention_id) == self.mention
+        read_back = mention_from_record(self.mention.to_dict(), "", default_id=self.mention.mention_id, stored=True)
+        return read_back == self.mention
 
 
 class StoredMentions:
@@ -436,7 +437,7 @@ class StoredMentions:
             given = records or {}
             unread = [i for i in missing if i not in given]
             records = {**given, **session.records(unread)} if unread else given
-            fresh = [mention_from_record(dict(records[i]), f"registry {i}", default_id=i) for i in missing]
+            fresh = [mention_from_record(dict(records[i]), f"registry {i}", default_id=i, stored=True) for i in missing]
             loaded = dict(zip(missing, zip(fresh, parts_of(fresh, embed=self.embed), strict=True), strict=True))
             self._put(loaded)
             found.update(loaded)

@@ -46,6 +46,7 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("name-blank", "name", {"name": "   "}),
     ("name-controls-only", "name", {"name": "\x00\x01\t"}),
     ("name-no-letters", "name", {"name": "12 34 -."}),
+    ("name-no-surname", "name", {"name": "et al."}),
     ("mention_id-blank", "mention_id", {"mention_id": "  "}),
     *[(f"{f}-over-limit", f, {f: "x" * (TEXT_LIMITS.get(f, MAX_SHORT_TEXT_CHARS) + 1)}) for f in STRING_FIELDS],
     *[(f"{f}-too-many-items", f, {f: ["Ann Lee"] * (MAX_LIST_ITEMS + 1)}) for f in LIST_FIELDS],

@@ -118,3 +118,20 @@ def test_a_block_linked_into_while_it_was_clustered_is_clustered_again(
     after = owners(registry)
     assert after["haziza-late"] == after[mentions[0].mention_id]
     assert check_registry(registry).ok
+
+
+def test_mentions_stored_before_the_surname_rule_are_still_read(registry: Registry) -> None:
+    """A registry may hold names accepted before new names needed a surname ("et al." was taken,
+    and every such mention met the others in block "_"). Loading and re-clustering that block read
+    them back as they were stored, without refusing them."""
+    from disambig.registry import NewLink
+
+    links = [
+        NewLink(f"old-{k}", "_", {"mention_id": f"old-{k}", "name": name}, None, 1.0, create=True)
+        for k, name in enumerate(["et al.", "PhD"])
+    ]
+    registry.record_links(links)
+    model = load_model()
+    assert Resolver(model, registry).warm_up(60) == (1, 2)
+    report = recluster(model, registry, ["_"])
+    assert report.mentions == 2
