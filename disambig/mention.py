@@ -76,6 +76,13 @@ def _text(record: Mapping[str, Any], key: str, limit: int, errors: list[FieldVio
     if len(value) > limit:
         errors.append(FieldViolation(key, f"longer than {limit} characters ({len(value)})"))
         return ""
+    if key == "mention_id":
+        # A caller finds its mention by this id in the reply and in the registry: cleaned, two ids
+        # could become one, and the reply would name an id nobody sent. So it is taken as it is.
+        if "\x00" in value:  # PostgreSQL text cannot hold it
+            errors.append(FieldViolation(key, "contains a NUL character"))
+            return ""
+        return value if _clean(value) else ""  # blank or controls only: no id at all
     return _clean(value)
 
 

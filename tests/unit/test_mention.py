@@ -132,6 +132,19 @@ def test_numeric_ids_are_taken_as_their_decimal_strings() -> None:
     assert _fields({"name": "D. Haziza", "mention_id": 1.5}) == ["mention_id"]
 
 
+@pytest.mark.parametrize("mention_id", [" m1", "m1 ", "m\x01", "m\t1"])
+def test_a_mention_id_is_taken_as_sent(mention_id: str) -> None:
+    """Cleaned, " m1" and "m1" would be one mention, and the reply would name an id never sent."""
+    assert mention_from_record({"name": "D. Haziza", "mention_id": mention_id}, WHERE, default_id="x").mention_id == (
+        mention_id
+    )
+
+
+@pytest.mark.parametrize("mention_id", ["m\x001", " \t", "\x01\x02"])
+def test_a_mention_id_with_a_nul_or_nothing_but_blanks_is_refused(mention_id: str) -> None:
+    assert _fields({"name": "D. Haziza", "mention_id": mention_id}) == ["mention_id"]
+
+
 def test_nul_bytes_are_stripped_from_a_valid_name() -> None:
     mention = mention_from_record({"name": "Dan\x00iel Haz\x00iza\x00"}, WHERE, default_id="x")
     assert mention.name == "Daniel Haziza"
