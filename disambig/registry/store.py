@@ -503,13 +503,17 @@ class Registry:
         raise AssertionError("unreachable")
 
     def merge(self, identity_ids: Sequence[str], reason: str = "") -> str:
-        """Merge identities into the one with most mentions; the others redirect to it."""
+        """Merge identities into the one with most mentions; the others redirect to it. Ids that
+        are one identity already (a merge retried after its reply was lost, or made twice at
+        once) give that identity and change nothing."""
         with self._write_transaction() as conn:
             # Resolve under the feed lock: a concurrent merge (another replica) cannot turn the
             # survivor chosen here into a redirect, so merge chains never form a cycle.
             self._lock_feed(conn)
             resolved = list(dict.fromkeys(self._follow(conn, i)[1].identity_id for i in identity_ids))
             if len(resolved) < 2:
+                if len(set(identity_ids)) > 1:
+                    return resolved[0]
                 raise CurationError(f"merge needs at least two distinct identities, got {list(identity_ids)}")
             counts = {
                 i: conn.execute(

@@ -65,6 +65,12 @@ def test_identity_curation_and_paging(channel: grpc.Channel) -> None:
     assert merged.mention_count == 6
     loser = stat if merged.identity_id == ml else ml
     assert stub.GetIdentity(pb.GetIdentityRequest(identity_id=loser)).identity.identity_id == merged.identity_id
+    # A merge sent again (its reply lost), in either order, gives the survivor and changes nothing.
+    feed = stub.ListChanges(pb.ListChangesRequest(limit=1000)).changes
+    for retried in ([ml, stat], [stat, ml]):
+        again = stub.MergeIdentities(pb.MergeIdentitiesRequest(identity_ids=retried, reason="test")).identity
+        assert again.identity_id == merged.identity_id and again.mention_count == 6
+    assert stub.ListChanges(pb.ListChangesRequest(limit=1000)).changes == feed
     split = stub.SplitIdentity(
         pb.SplitIdentityRequest(identity_id=merged.identity_id, mention_ids=["haziza-3", "haziza-4", "haziza-5"])
     )
