@@ -107,21 +107,30 @@ def _strings(record: Mapping[str, Any], key: str, errors: list[FieldViolation]) 
     return tuple(items)
 
 
+# Decimal digits (str.isdigit also takes "²⁰¹⁹", which int() refuses), few enough for int(), and
+# optionally ".0".
+_YEAR_TEXT = re.compile(r"(\d{1,9})(?:\.0+)?")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _year(record: Mapping[str, Any], errors: list[FieldViolation]) -> int | None:
     value = record.get("year")
     if isinstance(value, bool):
         errors.append(FieldViolation("year", "must be an integer, got bool"))
         return None
+    if isinstance(value, str) and (written := _YEAR_TEXT.fullmatch(value.strip())):
+        value = int(written.group(1))  # "2019", or "2019.0" from a CSV cell pandas wrote
     if value is None or value == 0:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # 2019.0: a year column with gaps, as pandas writes it
     if not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
-        else:
-            errors.append(FieldViolation("year", f"must be an integer, got {type(value).__name__}"))
-            return None
+        errors.append(FieldViolation("year", f"must be an integer, got {type(value).__name__} {_shown(value)}"))
+        return None
     if not MIN_YEAR <= value <= MAX_YEAR:
         errors.append(FieldViolation("year", f"{value} is outside {MIN_YEAR}..{MAX_YEAR} (0 or null = unknown)"))
         return None

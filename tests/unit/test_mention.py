@@ -115,14 +115,21 @@ def test_every_bad_field_is_reported_at_once() -> None:
     assert sorted(fields) == ["coauthors[1]", "name", "year"]
 
 
-@pytest.mark.parametrize("year", [0, None])
+@pytest.mark.parametrize("year", [0, None, "0"])
 def test_zero_or_null_year_means_unknown(year: int | None) -> None:
     assert mention_from_record({"name": "D. Haziza", "year": year}, WHERE, default_id="x").year is None
 
 
-@pytest.mark.parametrize("year", [1000, 2024, 2200, "1999", 2019.0])
+@pytest.mark.parametrize("year", [1000, 2024, 2200, "1999", 2019.0, "2019.0", " 2019 ", "\u0662\u0660\u0661\u0669"])
 def test_valid_years(year: int | str | float) -> None:
-    assert mention_from_record({"name": "D. Haziza", "year": year}, WHERE, default_id="x").year == int(year)
+    assert mention_from_record({"name": "D. Haziza", "year": year}, WHERE, default_id="x").year == int(float(year))
+
+
+@pytest.mark.parametrize("year", ["\u00b2\u2070\u00b9\u2079", "9" * 5000, "2019.5", "20 19"])
+def test_a_year_string_int_cannot_read_is_named(year: str) -> None:
+    """Superscript digits pass str.isdigit but not int(); 5,000 digits pass
+    neither Python's int() limit: each is the field's error, never a crash."""
+    assert _fields({"name": "D. Haziza", "year": year}) == ["year"]
 
 
 def test_numeric_ids_are_taken_as_their_decimal_strings() -> None:
