@@ -39,6 +39,10 @@ class ModelError(DisambigError):
     """A model artifact is missing, incompatible or refused by the safe loader."""
 
 
+class OutputError(DisambigError):
+    """The output could not be written (a full disk, a device that refuses): not the input's fault."""
+
+
 class ServiceError(DisambigError):
     """A server or registry failed or could not be reached: not the input's fault."""
 

@@ -5,6 +5,7 @@ input, 1 for a failed service, a one-line message naming the file and line) and 
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import os
 import sys
@@ -16,7 +17,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from disambig.errors import DisambigError, ServiceError
+from disambig.errors import DisambigError, OutputError, ServiceError
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAILURE = 1
@@ -24,7 +25,8 @@ EXIT_BAD_INPUT = 2
 
 
 def fail_cleanly(func: F) -> F:
-    """Turn DisambigError into a one-line message: exit code 2 for bad input, 1 for a failed service."""
+    """Turn DisambigError into a one-line message: exit code 2 for bad input, 1 for a failed
+    service or an output that could not be written."""
 
     # functools.wraps also carries the click parameters already declared on func.
     @functools.wraps(func)
@@ -33,9 +35,61 @@ def fail_cleanly(func: F) -> F:
             return func(*args, **kwargs)
         except DisambigError as exc:
             click.echo(f"disambig: error: {exc}", err=True)
-            sys.exit(EXIT_FAILURE if isinstance(exc, ServiceError) else EXIT_BAD_INPUT)
+            sys.exit(EXIT_FAILURE if isinstance(exc, ServiceError | OutputError) else EXIT_BAD_INPUT)
 
     return wrapper  # type: ignore[return-value]
+
+
+def output_option(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Callback of -o/--output: '-' (stdout) or a file that can be written where it is asked,
+    refused before any work rather than after it (a directory, a path under a file, a folder
+    this user cannot write in). A missing folder is made when the output is written."""
+    if value == "-":
+        return value
+    if not value:
+        raise click.BadParameter("is empty: give a file, or '-' for stdout")
+    target = Path(value)
+    if target.is_dir():
+        raise click.BadParameter(f"{value} is a directory")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"{folder} is not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"cannot write in {folder}")
+    return value
+
+
+@contextmanager
+def _writing(path: str) -> Iterator[None]:
+    """An OSError of the output's own file operations is an OutputError naming it, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+class _OutputFile(io.BufferedWriter):
+    """A failed write (a full disk) is an OutputError."""
+
+    def __init__(self, raw: io.FileIO, path: str) -> None:
+        super().__init__(raw)
+        self.path = path
+
+    def write(self, data: Any) -> int:
+        with _writing(self.path):
+            return super().write(data)
+
+    def flush(self) -> None:
+        with _writing(self.path):
+            super().flush()
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 @contextmanager
@@ -46,17 +100,26 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
         sys.stdout.buffer.flush()
         return
     target = Path(path)
-    if target.exists() and not target.is_file():
-        # A device or a pipe (/dev/null, <(...)): nothing to rename over, write straight to it.
-        with open(target, "wb") as handle:
+    # A device or a pipe (/dev/null, <(...)): nothing to rename over, written straight to.
+    device = target.exists() and not target.is_file()
+    with _writing(path):  # what output_option could not foresee: a race, a read-only mount
+        if device:
+            raw = io.FileIO(target, "wb")
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            # mkstemp makes the file private (0600); the output gets the mode any new file would.
+            os.fchmod(fd, _new_file_mode())
+            raw = io.FileIO(fd, "wb")
+    if device:
+        with _OutputFile(raw, path) as handle:
             yield handle
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with _OutputFile(raw, path) as handle:
             yield handle
-        os.replace(tmp, target)
+        with _writing(path):
+            os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

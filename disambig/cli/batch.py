@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from disambig.cli.app import F, atomic_output, echo_err, fail_cleanly, main
+from disambig.cli.app import F, atomic_output, echo_err, fail_cleanly, main, output_option
 from disambig.errors import InputFileError, ServiceError
 
 if TYPE_CHECKING:
@@ -50,7 +50,9 @@ def _input_options(func: F) -> F:
 
 @main.command()
 @click.argument("mentions", type=str)
-@click.option("-o", "--output", default="-", show_default=True, help="Output file ('-' = stdout).")
+@click.option(
+    "-o", "--output", default="-", show_default=True, callback=output_option, help="Output file ('-' = stdout)."
+)
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model directory (default: shipped).")
 @click.option("--jobs", type=int, default=0, help="Worker processes (0 = all cores).")
 @click.option(

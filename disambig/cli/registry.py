@@ -10,7 +10,16 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from disambig.cli.app import EXIT_FAILURE, atomic_output, echo_err, fail_cleanly, main, registry_error, registry_url
+from disambig.cli.app import (
+    EXIT_FAILURE,
+    atomic_output,
+    echo_err,
+    fail_cleanly,
+    main,
+    output_option,
+    registry_error,
+    registry_url,
+)
 from disambig.errors import InputFileError
 
 if TYPE_CHECKING:
@@ -54,7 +63,9 @@ def _export_output(output: str) -> Iterator[IO[bytes]]:
     show_default=True,
     help="Only identities changed after this change-feed seq (0 = every identity).",
 )
-@click.option("-o", "--output", default="-", show_default=True, help="Output file ('-' = stdout).")
+@click.option(
+    "-o", "--output", default="-", show_default=True, callback=output_option, help="Output file ('-' = stdout)."
+)
 @click.option(
     "--with-mentions", is_flag=True, help="Add each mention's stored record (JSONL only): what `db load` reads."
 )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 import orjson
 
-from disambig.cli.app import EXIT_BAD_INPUT, EXIT_FAILURE, F, atomic_output, fail_cleanly, main
+from disambig.cli.app import EXIT_BAD_INPUT, EXIT_FAILURE, F, atomic_output, fail_cleanly, main, output_option
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -113,7 +113,9 @@ def _client_command(name: str) -> Callable[[F], F]:
 
 @_client_command("resolve")
 @click.argument("mentions", type=str)
-@click.option("-o", "--output", default="-", show_default=True, help="Output JSONL ('-' = stdout).")
+@click.option(
+    "-o", "--output", default="-", show_default=True, callback=output_option, help="Output JSONL ('-' = stdout)."
+)
 def client_resolve(mentions: str, target: str, output: str, **connection: Any) -> None:
     """Stream the mentions of MENTIONS (JSONL) through the server's ResolveStream."""
     from disambig.readers import read_mentions

@@ -253,6 +253,43 @@ def test_resolve_wants_an_output_file(tmp_path: Path, monkeypatch: pytest.Monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        (".", "is a directory"),
+        ("", "is empty"),
+        ("haziza.jsonl/out.jsonl", "is not a directory"),
+    ],
+    ids=["a-directory", "empty", "under-a-file"],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "haziza.jsonl").write_bytes(EXAMPLE.read_bytes())
+    run = disambig("cluster", "haziza.jsonl", "-o", output)
+    assert run.code == 2 and message in run.stderr
+    assert "Traceback" not in run.stderr and "identities from" not in run.stderr  # refused before clustering
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["haziza.jsonl"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device whose writes fail with ENOSPC")
+def test_an_output_whose_writes_fail_is_a_one_line_error() -> None:
+    run = disambig("cluster", EXAMPLE, "-o", "/dev/full")
+    assert run.code == 1
+    assert "cannot write /dev/full: No space left on device" in run.stderr
+
+
+def test_an_output_file_gets_the_mode_of_any_new_file(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        run = disambig("cluster", EXAMPLE, "-o", tmp_path / "out" / "identities.jsonl")
+    finally:
+        os.umask(umask)
+    assert run.code == 0, run.stderr
+    assert (tmp_path / "out" / "identities.jsonl").stat().st_mode & 0o777 == 0o644
+
+
 # --- malformed entries ----------------------------------------------------------------------
 
 BAD_BIBTEX = """\
