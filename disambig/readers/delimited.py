@@ -37,8 +37,7 @@ _AND = re.compile(r"\s+and\s+")
 
 
 def _texts(path: str | Path) -> Iterator[str]:
-    for line_no, line in iter_lines(path):
-        yield line.removeprefix("\ufeff") if line_no == 1 else line
+    return (line for _, line in iter_lines(path))
 
 
 def split_authors(cell: str) -> list[str]:

@@ -48,14 +48,16 @@ def open_text(path: str | Path) -> IO[str]:
 
 
 def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) for every line; decoded line by line so errors name the right line."""
+    """(line number, text) for every line; decoded line by line so errors name the right line.
+    A byte order mark opening the file (Windows tools write one) is dropped: it is no text."""
     label = source_label(path)
     line_no = 0
     try:
         with open_binary(path) as handle:
             for line_no, raw_line in enumerate(handle, start=1):
                 try:
-                    yield line_no, raw_line.decode("utf-8")
+                    text = raw_line.decode("utf-8")
+                    yield line_no, text.removeprefix("\ufeff") if line_no == 1 else text
                 except UnicodeDecodeError as exc:
                     raise InputFileError(f"{label}:{line_no}", f"not valid UTF-8 ({exc.reason})") from exc
     except GZIP_ERRORS as exc:

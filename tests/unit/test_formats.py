@@ -595,3 +595,27 @@ def test_csv_without_a_usable_header_raises(tmp_path: Path, header: str, expecte
     path = _write(tmp_path / "x.csv", f"{header}\nAnn Lee,2020\n" if header else "")
     with pytest.raises(InputFileError, match=expected):
         list(iter_entries(path))
+
+
+BIB_OPENING_WITH_AN_ENTRY = (
+    b"@article{k1, author={Smith, John}, title={T}}\n@article{k2, author={Jones, Kate}, title={U}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["opening.bib", "refs.bib", "mentions.csv", "works.jsonl", "zotero.json", "arxiv.atom", "haziza.jsonl"]
+)
+def test_a_byte_order_mark_opening_a_file_changes_nothing(tmp_path: Path, name: str) -> None:
+    """Windows tools open UTF-8 files with a BOM. BibTeX lost an entry opening the file to it (its
+    line no longer began with "@"), and JSONL refused its first line."""
+    if name == "opening.bib":
+        source = BIB_OPENING_WITH_AN_ENTRY
+    else:
+        source = (DATA / name if name != "haziza.jsonl" else DATA.parents[2] / "examples" / name).read_bytes()
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "marked").mkdir()
+    expected, expected_problems = _read(_write(tmp_path / "plain" / name, source))
+    entries, problems = _read(_write(tmp_path / "marked" / name, b"\xef\xbb\xbf" + source))
+    assert expected
+    assert [m.to_dict() for m in _mentions(entries)] == [m.to_dict() for m in _mentions(expected)]
+    assert [p.message for p in problems] == [p.message for p in expected_problems]
