@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
+from stdnum.iso7064 import mod_11_2
 
 from disambig.coauthors import coauthor_key, written_coauthor_key
 from disambig.csr import csr_from_arrays, index_array, row_entries
@@ -44,9 +45,18 @@ def field_texts(mentions: Sequence[Mention], field: str) -> list[str]:
     raise ValueError(f"unknown text field {field!r}")
 
 
+_ORCID = re.compile(r"(?<![0-9])([0-9]{4})-?([0-9]{4})-?([0-9]{4})-?([0-9]{3}[0-9X])(?![0-9X])")
+
+
 def normalise_orcid(raw: str) -> str:
-    digits = re.sub(r"[^0-9Xx]", "", raw.rsplit("/", 1)[-1]).upper()
-    return digits if len(digits) == 16 else ""
+    """The 16 characters of an ORCID iD written bare or as a URL ("https://orcid.org/0000-...-0097/"),
+    "" unless its check character is right: placeholders ("0000-0000-0000-0000") and typos would
+    otherwise be one person's id for strangers, or two ids of one person a conflict."""
+    found = _ORCID.search(raw.upper())
+    if found is None:
+        return ""
+    digits = "".join(found.groups())
+    return digits if mod_11_2.is_valid(digits) else ""
 
 
 def document_frequencies(mentions: Sequence[Mention]) -> dict[str, DocumentFrequencies]:

@@ -33,9 +33,11 @@ def normalise_email(email: str) -> str:
 
 def author_email(email: str, affiliations: Iterable[str], surname: str) -> str:
     """The mention's own address if it has one, else the first address in its affiliations that
-    carries `surname` (folded), else ""."""
-    if email.strip():
-        return normalise_email(email)
+    carries `surname` (folded), else "". A field that holds no address ("n/a", "none", "-") has
+    none: equal placeholders would otherwise link strangers as one e-mail."""
+    own = normalise_email(email)
+    if _ADDRESS.fullmatch(own):
+        return own
     words = _surname_words(surname)
     if not words:
         return ""

@@ -60,7 +60,7 @@ def test_initial_cannot_join_two_incompatible_full_names(model: PairwiseModel) -
 def test_different_orcids_never_merge(model: PairwiseModel) -> None:
     mentions = [
         Mention("a", "Daniel Haziza", orcid="0000-0001-2345-6789", **SHARED),
-        Mention("b", "Daniel Haziza", orcid="https://orcid.org/0000-0002-0000-0001", **SHARED),
+        Mention("b", "Daniel Haziza", orcid="https://orcid.org/0000-0002-1825-0097", **SHARED),
     ]
     ids = identities(model, mentions)
     assert ids["a"] != ids["b"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from disambig.emails import author_email
@@ -34,6 +36,11 @@ MEDLINE_AFFILIATION = "Brigham and Women's Hospital, Boston, MA, USA. Electronic
         ("", ["Leiden. a.vanderberg@uni.nl"], "van der Berg", "a.vanderberg@uni.nl"),
         ("", ["Leiden. derk@uni.nl"], "van der Berg", ""),  # "der" is a particle, not the name
         ("", ["No address here"], "Doe", ""),
+        # A field holding no address is no address, and the affiliations are read instead.
+        ("n/a", [], "Doe", ""),
+        ("None", [], "Doe", ""),
+        ("-", ["Lab B. Electronic address: m.mueller@uni-bonn.de"], "Müller", "m.mueller@uni-bonn.de"),
+        ("j.doe@", [], "Doe", ""),
         ("", [], "Doe", ""),
     ],
 )
@@ -56,3 +63,18 @@ def _medline_pair(address: str) -> list[Mention]:
 def test_an_address_written_in_the_affiliations_links_like_the_email_field(address: str) -> None:
     assignments = Engine(load_model()).cluster(_medline_pair(address))
     assert (assignments[0].identity_id == assignments[1].identity_id) == bool(address)
+
+
+@pytest.mark.parametrize("field", ["email", "orcid"])
+@pytest.mark.parametrize("placeholder", ["n/a", "none", "0000-0000-0000-0000"])
+def test_a_placeholder_shared_by_strangers_does_not_link_them(field: str, placeholder: str) -> None:
+    """Catalogues fill empty identifier fields with placeholders; equal placeholders are no
+    evidence. The same pair with one real address, or one valid ORCID, is linked."""
+    first = Mention("m1", "J. Smith", ("A. Kumar",), "Sepsis outcomes in surgical wards", venue="Lancet", year=2001)
+    second = Mention("m2", "J. Smith", ("B. Olsen",), "Quark masses on the lattice", venue="Phys. Rev. D", year=2019)
+    engine = Engine(load_model())
+    real = {"email": "j.smith@example.org", "orcid": "0000-0002-1825-0097"}[field]
+    for value, linked in ((placeholder, False), (real, True)):
+        pair = [dataclasses.replace(m, **{field: value}) for m in (first, second)]
+        assignments = engine.cluster(pair)
+        assert (assignments[0].identity_id == assignments[1].identity_id) == linked, (field, value)

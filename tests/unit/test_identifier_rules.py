@@ -6,8 +6,9 @@ import dataclasses
 import itertools
 
 import numpy as np
+import pytest
 
-from disambig.corpus import build_table
+from disambig.corpus import build_table, normalise_orcid
 from disambig.features import BlockNames
 from disambig.identifiers import pair_rules, rules_against_earlier_rows
 from disambig.mention import Mention
@@ -43,3 +44,23 @@ def test_rules_against_earlier_rows_are_pair_rules() -> None:
             decided[field.name] = decided.get(field.name, False) or bool(mine.any())
     # Every rule decided some pair, so the comparison was not of empty rules only.
     assert all(decided.values()), decided
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("0000-0002-1825-0097", "0000000218250097"),
+        ("https://orcid.org/0000-0002-1825-0097", "0000000218250097"),
+        ("https://orcid.org/0000-0002-1825-0097/", "0000000218250097"),  # a trailing slash was no ORCID
+        ("http://orcid.org/0000-0001-5109-3700?lang=en", "0000000151093700"),
+        ("0000-0002-1694-233x", "000000021694233X"),  # the check character X, in lower case
+        ("0000000218250097", "0000000218250097"),
+        ("0000-0000-0000-0000", ""),  # a placeholder: its check character is wrong
+        ("0000-0002-1825-0098", ""),  # a typo
+        ("10000-0002-1825-0097", ""),
+        ("0000-0001", ""),
+        ("", ""),
+    ],
+)
+def test_an_orcid_is_its_16_characters_when_its_check_character_is_right(written: str, expected: str) -> None:
+    assert normalise_orcid(written) == expected
