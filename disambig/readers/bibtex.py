@@ -86,7 +86,7 @@ def split_names(value: str) -> list[str]:
             names.append(value[start : match.start()])
             start = match.end()
     names.append(value[start:])
-    return [name for name in (name.strip() for name in names) if name.lower() != "others"]
+    return [name for name in (name.strip() for name in names) if name]  # "others": dropped by expand_work
 
 
 def _extent(text: str, opener: int) -> tuple[int | None, int]:

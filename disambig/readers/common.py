@@ -18,6 +18,8 @@ WORK_FIELDS = frozenset({"title", "abstract", "venue", "year", "topics", "coauth
 AUTHOR_FIELDS = frozenset({"name", "affiliations", "email", "orcid", "mention_id", "person_id"})
 
 _LIST_SEPARATORS = re.compile(r"[;|]")
+# What an author list writes for the authors it leaves out: "et al.", "and others" (BibTeX), "...".
+_MORE_AUTHORS = re.compile(r"(?:and\s+)?(?:et\.?\s*al\.?|others|etc\.?|\.{3}|…)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +86,20 @@ def expand_work(where: str, work_id: str, work: Mapping[str, Any], authors: Sequ
     through mention_from_record; a bad shared field is one Problem for the work, a bad author
     one Problem naming its position while the other authors are kept.
     """
-    if not authors:
+    # The authors a list leaves out are no author: their position is skipped, not renumbered.
+    numbered = [(k, a) for k, a in enumerate(authors, start=1) if not _MORE_AUTHORS.fullmatch(_written_name(a))]
+    if not numbered:
         yield Problem(where, "no authors")
         return
     if len(authors) > MAX_LIST_ITEMS + 1:
         yield Problem(where, f"more than {MAX_LIST_ITEMS + 1} authors ({len(authors)})")
         return
-    written = [_written_name(author) for author in authors]
+    written = {position: _written_name(author) for position, author in numbered}
     shared = {key: value for key, value in work.items() if key not in AUTHOR_FIELDS}
     mentions: list[Mention] = []
     problems: list[Problem] = []
     work_problem: Problem | None = None
-    for position, author in enumerate(authors, start=1):
+    for position, author in numbered:
         here = f"{where}, author {position}"
         if isinstance(author, str):
             own: Mapping[str, Any] = {"name": author}
@@ -104,7 +108,7 @@ def expand_work(where: str, work_id: str, work: Mapping[str, Any], authors: Sequ
         else:
             problems.append(Problem(here, f"must be an object or a name string, got {type(author).__name__}"))
             continue
-        coauthors = [name for i, name in enumerate(written, start=1) if i != position and name]
+        coauthors = [name for i, name in written.items() if i != position and name]
         record = {**shared, **own, "coauthors": coauthors, "work_id": work_id}
         try:
             mentions.append(mention_from_record(record, here, default_id=f"{work_id}#{position}"))

@@ -619,3 +619,24 @@ def test_a_byte_order_mark_opening_a_file_changes_nothing(tmp_path: Path, name: 
     assert expected
     assert [m.to_dict() for m in _mentions(entries)] == [m.to_dict() for m in _mentions(expected)]
     assert [p.message for p in problems] == [p.message for p in expected_problems]
+
+
+@pytest.mark.parametrize("left_out", ["et al.", "et al", "Et Al.", "others", "and others", "...", "…", "etc."])
+def test_the_authors_a_list_leaves_out_are_no_author(tmp_path: Path, left_out: str) -> None:
+    """ "Smith J; Jones K; et al." names two authors: "et al." is neither a person nor a bad line."""
+    csv_path = _write(tmp_path / "w.csv", f'work_id,authors,title\nW1,"Smith J; {left_out}; Jones K",T\n')
+    works_path = _write(tmp_path / "w.jsonl", _jsonl({"work_id": "W2", "title": "T", "authors": ["Smith J", left_out]}))
+    (csv_work,), csv_problems = _read(csv_path)
+    (works_work,), works_problems = _read(works_path, "works")
+    assert csv_problems == works_problems == []
+    assert [(m.mention_id, m.name, m.coauthors) for m in csv_work.mentions] == [
+        ("W1#1", "Smith J", ("Jones K",)),
+        ("W1#3", "Jones K", ("Smith J",)),  # its position in the list, as written
+    ]
+    assert [(m.name, m.coauthors) for m in works_work.mentions] == [("Smith J", ())]
+
+
+def test_a_work_listing_only_the_authors_it_leaves_out_has_no_authors(tmp_path: Path) -> None:
+    path = _write(tmp_path / "w.jsonl", _jsonl({"work_id": "W3", "title": "T", "authors": ["et al."]}))
+    entries, problems = _read(path, "works")
+    assert entries == [] and [p.message for p in problems] == ["no authors"]
