@@ -34,6 +34,7 @@ from disambig.readers.jsonl import iter_lines
 
 PER_AUTHOR_COLUMNS = ("mention_id", "email", "orcid", "affiliations", "coauthors")
 _AND = re.compile(r"\s+and\s+")
+_COMMA = re.compile(",")
 
 
 def _texts(path: str | Path) -> Iterator[str]:
@@ -41,8 +42,21 @@ def _texts(path: str | Path) -> Iterator[str]:
 
 
 def split_authors(cell: str) -> list[str]:
-    """'A; B | C' -> three names; without ';' or '|', 'Haziza, Daniel and Oquab, Maxime' -> two."""
-    return split_list(cell) if ";" in cell or "|" in cell else split_list(cell, _AND)
+    """'A; B | C' -> three names; without ';' or '|', 'Haziza, Daniel and Oquab, Maxime' -> two,
+    and PubMed's 'Smith J, Jones K, Brown L' -> three."""
+    if ";" in cell or "|" in cell:
+        return split_list(cell)
+    names = split_list(cell, _AND)
+    if len(names) == 1 and _is_comma_list(names[0]):
+        return split_list(names[0], _COMMA)
+    return names
+
+
+def _is_comma_list(text: str) -> bool:
+    """Names separated by commas, each of two words or more ("Smith J"), three names at least:
+    with one comma "de la Fuente, Juan Carlos" is one name, surname first."""
+    parts = [part.strip() for part in text.split(",")]
+    return len(parts) >= 3 and all(len(part.split()) >= 2 for part in parts)
 
 
 def _header(rows: Iterator[list[str]], label: str, line: int) -> list[str]:

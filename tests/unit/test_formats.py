@@ -14,6 +14,7 @@ from disambig.errors import InputFileError
 from disambig.mention import MAX_SHORT_TEXT_CHARS, Mention
 from disambig.readers import FORMATS, Entry, Problem, detect_format, iter_entries
 from disambig.readers import atom as atom_reader
+from disambig.readers.delimited import split_authors
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
 
@@ -640,3 +641,17 @@ def test_a_work_listing_only_the_authors_it_leaves_out_has_no_authors(tmp_path: 
     path = _write(tmp_path / "w.jsonl", _jsonl({"work_id": "W3", "title": "T", "authors": ["et al."]}))
     entries, problems = _read(path, "works")
     assert entries == [] and [p.message for p in problems] == ["no authors"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "names"),
+    [
+        ("Smith J, Jones K, Brown L", ["Smith J", "Jones K", "Brown L"]),  # PubMed's CSV export
+        ("Haziza, Daniel", ["Haziza, Daniel"]),
+        ("de la Fuente, Juan Carlos", ["de la Fuente, Juan Carlos"]),  # one comma: surname first
+        ("Haziza, Daniel and Oquab, Maxime", ["Haziza, Daniel", "Oquab, Maxime"]),
+        ("Haziza D; Oquab M, Jr.", ["Haziza D", "Oquab M, Jr."]),
+    ],
+)
+def test_a_csv_authors_cell_is_split_as_it_is_written(cell: str, names: list[str]) -> None:
+    assert split_authors(cell) == names
