@@ -18,13 +18,16 @@ from disambig.readers.common import Entry, Problem, mention_entry, source_label,
 
 
 def open_binary(path: str | Path) -> IO[bytes]:
-    """Open an input as bytes; gzip is recognised by its magic bytes, not only its name."""
+    """Open an input as bytes ('-': standard input); gzip is recognised by its magic bytes."""
+    raw: io.BufferedReader
     if str(path) == "-":
-        return sys.stdin.buffer
-    try:
-        raw = open(path, "rb")  # noqa: SIM115 - handed to the caller
-    except OSError as exc:
-        raise InputFileError(str(path), exc.strerror or str(exc)) from exc
+        stdin = sys.stdin.buffer
+        raw = stdin if isinstance(stdin, io.BufferedReader) else io.BufferedReader(stdin)  # type: ignore[arg-type]
+    else:
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 - handed to the caller
+        except OSError as exc:
+            raise InputFileError(str(path), exc.strerror or str(exc)) from exc
     if raw.peek(2)[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
     return raw

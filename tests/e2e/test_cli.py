@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "haziza.jsonl"
 
 
-def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+def run(*args: str, input: str | bytes | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
@@ -50,6 +50,10 @@ def test_cluster_reads_gzip_and_stdin(tmp_path: Path) -> None:
     assert code == 0
     code, stdout, _ = run("cluster", "-", "--jobs", "1", input=EXAMPLE.read_text())
     assert code == 0
+    assert [json.loads(line) for line in stdout.splitlines()] == read_jsonl(tmp_path / "gz.jsonl")
+    # Gzip on stdin too: told by its magic bytes, as a file is.
+    code, stdout, stderr = run("cluster", "-", "--jobs", "1", input=gz.read_bytes())
+    assert code == 0, stderr
     assert [json.loads(line) for line in stdout.splitlines()] == read_jsonl(tmp_path / "gz.jsonl")
 
 
