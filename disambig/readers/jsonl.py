@@ -132,6 +132,12 @@ def read_labelled(path: str | Path) -> tuple[list[Mention], list[str]]:
         person = record.get("person_id")
         if person is None:
             raise InputFileError(str(path), f"mention {mention.mention_id!r} has no person_id")
+        # A label is a name or a number: "" would make every unlabelled mention one person, and
+        # true, a list or an object would be labels only by their spelling.
+        if isinstance(person, bool) or not isinstance(person, str | int) or not str(person).strip():
+            raise InputFileError(
+                str(path), f"mention {mention.mention_id!r}: person_id must be a non-empty string or an integer"
+            )
         mentions.append(mention)
         labels.append(str(person))
     if not mentions:

@@ -141,6 +141,14 @@ def test_read_labelled_requires_person_id(tmp_path: Path) -> None:
     assert "'m9'" in str(info.value)
 
 
+@pytest.mark.parametrize("person", ["", "  ", True, ["p1"], {"id": "p1"}, 1.5])
+def test_a_person_id_is_a_non_empty_string_or_an_integer(tmp_path: Path, person: object) -> None:
+    """ "" made every mention so labelled one person; true or a list were labels by their spelling."""
+    path = _write(tmp_path / "gold.jsonl", _lines(RECORDS[0], {"mention_id": "m9", "name": "A B", "person_id": person}))
+    with pytest.raises(InputFileError, match="'m9': person_id must be"):
+        read_labelled(path)
+
+
 def test_read_labelled_empty_file_raises(tmp_path: Path) -> None:
     with pytest.raises(InputFileError):
         read_labelled(_write(tmp_path / "gold.jsonl", b""))
