@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from disambig.corpus import normalise_orcid
+
 
 def display_name(names: Counter[str]) -> str:
     """The name written most often (ties: the longest, which carries most of the given names)."""
@@ -11,5 +13,13 @@ def display_name(names: Counter[str]) -> str:
 
 
 def main_orcid(orcids: Counter[str]) -> str:
-    """The ORCID seen most often, or "" when none was."""
-    return orcids.most_common(1)[0][0] if orcids else ""
+    """The ORCID iD seen most often, however written, as 0000-0002-1825-0097; "" when none
+    was, or none had a right check character (a placeholder is no one's iD)."""
+    valid: Counter[str] = Counter()
+    for written, count in orcids.items():
+        if digits := normalise_orcid(written):
+            valid[digits] += count
+    if not valid:
+        return ""
+    digits = valid.most_common(1)[0][0]
+    return "-".join(digits[k : k + 4] for k in range(0, 16, 4))

@@ -64,3 +64,13 @@ def test_rules_against_earlier_rows_are_pair_rules() -> None:
 )
 def test_an_orcid_is_its_16_characters_when_its_check_character_is_right(written: str, expected: str) -> None:
     assert normalise_orcid(written) == expected
+
+
+def test_an_identity_shows_its_most_seen_valid_orcid_however_written() -> None:
+    from collections import Counter
+
+    from disambig.registry.profile import main_orcid
+
+    seen = Counter({"https://orcid.org/0000-0002-1825-0097": 1, "0000000218250097": 1, "0000-0000-0000-0000": 5})
+    assert main_orcid(seen) == "0000-0002-1825-0097"  # the placeholder, seen most, is no one's iD
+    assert main_orcid(Counter({"n/a": 3})) == main_orcid(Counter()) == ""
