@@ -6,7 +6,6 @@ either fully recorded or not at all, and an acknowledged resolution is never los
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -36,6 +35,7 @@ from disambig.blocking import registry_block_key
 from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
 from disambig.registry.liveness import ping_when_idle
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
+from disambig.registry.sqlite_writer import WriterLock
 
 DEFAULT_URL = "sqlite:///./disambig.db"
 ACTIVE, MERGED = "active", "merged"
@@ -185,13 +185,12 @@ class Registry:
         # the first call after the database returns succeeds. A SQLite file is never dropped.
         if make_url(url).get_backend_name() != "sqlite":
             ping_when_idle(self.engine)
-        # SQLite has one writer at a time. This process's writers queue on a lock instead of on
-        # SQLite's busy timeout, which runs out under load ("database is locked"); the busy
-        # timeout is left to arbitrate with other processes (a recluster beside a server).
+        # SQLite has one writer at a time: writers queue on a lock of this process and of the
+        # processes sharing the file, not on SQLite's busy timeout (sqlite_writer.py).
         self._writer: AbstractContextManager[Any] = nullcontext()
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-            self._writer = threading.Lock()
+            self._writer = WriterLock(make_url(url).database)
 
     @contextmanager
     def _write_transaction(self, conn: Connection | None = None) -> Iterator[Connection]:
@@ -238,6 +237,8 @@ class Registry:
 
     def close(self) -> None:
         self.engine.dispose()
+        if isinstance(self._writer, WriterLock):
+            self._writer.close()
 
     # -- sequence numbers and the feed -------------------------------------------------------
     @staticmethod
