@@ -33,7 +33,7 @@ MAX_ENTRY_CHARS = 2_000_000
 MAX_BRACE_DEPTH = 32
 
 _ENTRY_START = re.compile(r"\s*@\s*([A-Za-z]+)\s*([{(])\s*([^,\s{}()]*)")
-_NAME_SEPARATOR = re.compile(r"\s+and\s+", re.IGNORECASE)
+_NAME_SEPARATOR = re.compile(r"\s+and(?:\s+and)*\s+", re.IGNORECASE)  # "A and and B": a doubled "and" is one
 _KEYWORD_SEPARATORS = re.compile(r"[,;]")
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
 _YEAR_OF_DATE = re.compile(r"\s*(\d{4})\b")

@@ -655,3 +655,9 @@ def test_a_work_listing_only_the_authors_it_leaves_out_has_no_authors(tmp_path: 
 )
 def test_a_csv_authors_cell_is_split_as_it_is_written(cell: str, names: list[str]) -> None:
     assert split_authors(cell) == names
+
+
+def test_a_doubled_and_in_a_bibtex_author_list_separates_two_names(tmp_path: Path) -> None:
+    path = _write(tmp_path / "r.bib", "@article{k1, author = {Smith, J and and Jones, K}, title = {T}}\n")
+    (entry,), problems = _read(path)
+    assert problems == [] and [m.name for m in entry.mentions] == ["Smith, J", "Jones, K"]
