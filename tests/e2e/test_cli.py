@@ -109,3 +109,12 @@ def test_evaluate_table_ends_with_overall_row() -> None:
     code, stdout, _ = run("evaluate", str(EXAMPLE), "--initials", "--jobs", "1")
     assert code == 0
     assert stdout.splitlines()[-1].startswith("OVERALL")
+
+
+def test_a_works_listing_on_stdin_read_as_mentions_names_the_format_to_use() -> None:
+    work = '{"work_id": "W1", "title": "T", "authors": ["Smith J", "Jones K"]}\n'
+    code, _, stderr = run("cluster", "-", input=work)
+    assert code == 2 and "<stdin>:1" in stderr and "--format works" in stderr
+    code, stdout, stderr = run("cluster", "-", "--format", "works", "-q", input=work)
+    assert code == 0, stderr
+    assert [json.loads(line)["name"] for line in stdout.splitlines()] == ["Smith J", "Jones K"]
