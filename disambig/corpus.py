@@ -45,18 +45,23 @@ def field_texts(mentions: Sequence[Mention], field: str) -> list[str]:
     raise ValueError(f"unknown text field {field!r}")
 
 
-_ORCID = re.compile(r"(?<![0-9])([0-9]{4})-?([0-9]{4})-?([0-9]{4})-?([0-9]{3}[0-9X])(?![0-9X])")
+# Four groups of four, joined by a hyphen, a dash or a space as people write them, or by nothing.
+_ORCID_JOIN = r"[-\s\u2010-\u2015]?"
+_ORCID = re.compile(
+    rf"(?<![0-9])([0-9]{{4}}){_ORCID_JOIN}([0-9]{{4}}){_ORCID_JOIN}([0-9]{{4}}){_ORCID_JOIN}([0-9]{{3}}[0-9X])(?![0-9X])"
+)
 
 
 def normalise_orcid(raw: str) -> str:
-    """The 16 characters of an ORCID iD written bare or as a URL ("https://orcid.org/0000-...-0097/"),
-    "" unless its check character is right: placeholders ("0000-0000-0000-0000") and typos would
-    otherwise be one person's id for strangers, or two ids of one person a conflict."""
-    found = _ORCID.search(raw.upper())
-    if found is None:
-        return ""
-    digits = "".join(found.groups())
-    return digits if mod_11_2.is_valid(digits) else ""
+    """The 16 characters of the first ORCID iD in the field with a right check character, bare
+    or as a URL ("https://orcid.org/0000-...-0097/"); "" if there is none. Placeholders
+    ("0000-0000-0000-0000") and typos would otherwise be one person's id for strangers, or two
+    ids of one person a conflict."""
+    for found in _ORCID.finditer(raw.upper()):
+        digits = "".join(found.groups())
+        if mod_11_2.is_valid(digits):
+            return digits
+    return ""
 
 
 def document_frequencies(mentions: Sequence[Mention]) -> dict[str, DocumentFrequencies]:

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 from disambig.names import PARTICLES, fold
 
-_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# The local part takes RFC 5322's characters ("o'brien@", "a&b@"); the domain has a dot.
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _NOT_LETTERS = re.compile(r"[^a-z]+")
 # Long surnames are often cut in user names ("dstenkam" for Stenkamp): their first letters suffice.
 STEM_LETTERS = 6
@@ -32,12 +33,12 @@ def normalise_email(email: str) -> str:
 
 
 def author_email(email: str, affiliations: Iterable[str], surname: str) -> str:
-    """The mention's own address if it has one, else the first address in its affiliations that
-    carries `surname` (folded), else "". A field that holds no address ("n/a", "none", "-") has
-    none: equal placeholders would otherwise link strangers as one e-mail."""
-    own = normalise_email(email)
-    if _ADDRESS.fullmatch(own):
-        return own
+    """The address in the mention's own field ("Ann Lee <ann@x.org>" too), else the first address
+    in its affiliations that carries `surname` (folded), else "". A field that holds no address
+    ("n/a", "none", "-") has none: equal placeholders would otherwise link strangers as one e-mail."""
+    own = _ADDRESS.search(normalise_email(email))
+    if own is not None:
+        return own.group(0)
     words = _surname_words(surname)
     if not words:
         return ""

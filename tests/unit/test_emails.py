@@ -41,6 +41,9 @@ MEDLINE_AFFILIATION = "Brigham and Women's Hospital, Boston, MA, USA. Electronic
         ("None", [], "Doe", ""),
         ("-", ["Lab B. Electronic address: m.mueller@uni-bonn.de"], "Müller", "m.mueller@uni-bonn.de"),
         ("j.doe@", [], "Doe", ""),
+        ("o'brien@example.com", [], "O'Brien", "o'brien@example.com"),
+        ("John Doe <J.Doe@Example.org>", [], "Doe", "j.doe@example.org"),
+        ("j.doe@example.org (corresponding)", [], "Doe", "j.doe@example.org"),
         ("", [], "Doe", ""),
     ],
 )

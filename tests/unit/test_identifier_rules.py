@@ -55,6 +55,9 @@ def test_rules_against_earlier_rows_are_pair_rules() -> None:
         ("http://orcid.org/0000-0001-5109-3700?lang=en", "0000000151093700"),
         ("0000-0002-1694-233x", "000000021694233X"),  # the check character X, in lower case
         ("0000000218250097", "0000000218250097"),
+        ("0000 0002 1825 0097", "0000000218250097"),  # spaces, as some forms print it
+        ("0000\u20130002\u20131825\u20130097", "0000000218250097"),  # en dashes, as a word processor makes them
+        ("0000-0000-0000-0000; 0000-0002-1825-0097", "0000000218250097"),  # the first valid one
         ("0000-0000-0000-0000", ""),  # a placeholder: its check character is wrong
         ("0000-0002-1825-0098", ""),  # a typo
         ("10000-0002-1825-0097", ""),
