@@ -9,7 +9,7 @@ import io
 import logging
 import os
 import sys
-import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +51,10 @@ def output_option(ctx: click.Context, param: click.Parameter, value: str) -> str
     target = Path(value)
     if target.is_dir():
         raise click.BadParameter(f"{value} is a directory")
+    if target.exists() and not target.is_file():  # a device or a pipe, written in place
+        if not os.access(target, os.W_OK):
+            raise click.BadParameter(f"cannot write {value}")
+        return value
     folder = target.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
@@ -86,12 +90,6 @@ class _OutputFile(io.BufferedWriter):
             super().flush()
 
 
-def _new_file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 @contextmanager
 def atomic_output(path: str) -> Iterator[IO[bytes]]:
     """A binary handle whose content appears at `path` only if the block finishes."""
@@ -107,9 +105,13 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
             raw = io.FileIO(target, "wb")
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            # mkstemp makes the file private (0600); the output gets the mode any new file would.
-            os.fchmod(fd, _new_file_mode())
+            tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}"
+            # As any new file is made (the umask applies), not mkstemp's private 0600; a file
+            # replaced keeps its mode.
+            mode = target.stat().st_mode & 0o777 if target.exists() else 0o666
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            if target.exists():
+                os.fchmod(fd, mode)
             raw = io.FileIO(fd, "wb")
     if device:
         with _OutputFile(raw, path) as handle:

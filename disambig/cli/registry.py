@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import click
 
@@ -41,18 +39,6 @@ def _existing_registry(db_url: str) -> Registry:
     return registry
 
 
-@contextmanager
-def _export_output(output: str) -> Iterator[IO[bytes]]:
-    """A regular file is written atomically; a device or pipe (/dev/null, a FIFO) is written
-    in place, never renamed over."""
-    if output != "-" and Path(output).exists() and not Path(output).is_file():
-        with open(output, "wb") as handle:
-            yield handle
-        return
-    with atomic_output(output) as handle:
-        yield handle
-
-
 @main.command("export")
 @click.option("--db", "db_url", default="sqlite:///./disambig.db", show_default=True, help="Registry URL.")
 @click.option("--format", "fmt", type=click.Choice(("jsonl", "csv")), default="jsonl", show_default=True)
@@ -82,7 +68,7 @@ def export_identities(db_url: str, fmt: str, since_seq: int, output: str, with_m
         raise click.UsageError("--with-mentions needs --format jsonl")
     registry = _existing_registry(db_url)
     try:
-        with _export_output(output) as handle:
+        with atomic_output(output) as handle:
             count = write_identities(iter_identities(registry, since_seq, with_mentions), fmt, handle)
     finally:
         registry.close()

@@ -280,14 +280,25 @@ def test_an_output_whose_writes_fail_is_a_one_line_error() -> None:
     assert "cannot write /dev/full: No space left on device" in run.stderr
 
 
-def test_an_output_file_gets_the_mode_of_any_new_file(tmp_path: Path) -> None:
+def test_an_output_file_gets_the_mode_of_any_new_file_and_a_replaced_one_keeps_its_own(tmp_path: Path) -> None:
     umask = os.umask(0o022)
+    private = tmp_path / "private.jsonl"
+    private.write_text("old\n")
+    private.chmod(0o600)
     try:
-        run = disambig("cluster", EXAMPLE, "-o", tmp_path / "out" / "identities.jsonl")
+        new = disambig("cluster", EXAMPLE, "-o", tmp_path / "out" / "identities.jsonl")
+        replaced = disambig("cluster", EXAMPLE, "-o", private)
     finally:
         os.umask(umask)
-    assert run.code == 0, run.stderr
+    assert new.code == replaced.code == 0, new.stderr + replaced.stderr
     assert (tmp_path / "out" / "identities.jsonl").stat().st_mode & 0o777 == 0o644
+    assert private.stat().st_mode & 0o777 == 0o600 and private.read_text() != "old\n"
+
+
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="needs /dev/null")
+def test_a_device_output_is_written_in_place(tmp_path: Path) -> None:
+    run = disambig("cluster", EXAMPLE, "-o", "/dev/null")
+    assert run.code == 0, run.stderr
 
 
 # --- malformed entries ----------------------------------------------------------------------

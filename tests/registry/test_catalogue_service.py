@@ -260,3 +260,7 @@ def test_export_and_db_load_commands_round_trip(tmp_path: Path) -> None:
     assert not (tmp_path / "nowhere.db").exists()
     refused = CliRunner().invoke(main, ["db", "load", str(dump), "--db", dst])
     assert refused.exit_code == 2 and "already holds identities" in refused.output
+    full = CliRunner().invoke(main, ["export", "--db", src, "-o", "/dev/full"]) if Path("/dev/full").exists() else None
+    if full is not None:  # a device whose writes fail (ENOSPC): a one-line error, not a traceback
+        assert full.exit_code == 1 and "cannot write /dev/full" in full.output
+        assert full.exception is None or isinstance(full.exception, SystemExit)
