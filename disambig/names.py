@@ -321,7 +321,15 @@ _QUOTED = re.compile(
     r"|['`\u2018\u2019][^'`\u2018\u2019,\s][^'`\u2018\u2019,]*['`\u2018\u2019])(?=[\s,]|$)"
 )
 # A name copied from a citation keeps its "et al." ("Smith J, et al."): it names no one.
-_ET_AL = re.compile(r"(?:^|[\s,;])+et\.?\s+al(?:ii|\.)?\s*$", re.IGNORECASE)
+_ET_AL_WORDS = r"et\.?\s*al(?:ii|\.)?"
+_ET_AL = re.compile(rf"(?:^|[\s,;])+{_ET_AL_WORDS}\s*$", re.IGNORECASE)
+# What an author list writes for the authors it leaves out: "et al.", "and others" (BibTeX), "...".
+_LEFT_OUT = re.compile(rf"(?:and\s+)?(?:{_ET_AL_WORDS}|others|etc\.?|\.{{3}}|…)", re.IGNORECASE)
+
+
+def stands_for_left_out_authors(entry: str) -> bool:
+    """Whether an entry of an author list stands for the authors it leaves out ("et al.")."""
+    return _LEFT_OUT.fullmatch(entry.strip()) is not None
 
 
 def _reads_as_word(letters: str) -> bool:

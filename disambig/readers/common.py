@@ -10,6 +10,7 @@ from typing import Any
 
 from disambig.errors import FieldViolation, InvalidMentionError
 from disambig.mention import MAX_LIST_ITEMS, Mention, mention_from_record
+from disambig.names import stands_for_left_out_authors
 
 # Fields a work shares with all its authors' mentions; a violation in one of them is reported once
 # for the work, not once per author.
@@ -18,8 +19,6 @@ WORK_FIELDS = frozenset({"title", "abstract", "venue", "year", "topics", "coauth
 AUTHOR_FIELDS = frozenset({"name", "affiliations", "email", "orcid", "mention_id", "person_id"})
 
 _LIST_SEPARATORS = re.compile(r"[;|]")
-# What an author list writes for the authors it leaves out: "et al.", "and others" (BibTeX), "...".
-_MORE_AUTHORS = re.compile(r"(?:and\s+)?(?:et\.?\s*al\.?|others|etc\.?|\.{3}|…)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +85,13 @@ def expand_work(where: str, work_id: str, work: Mapping[str, Any], authors: Sequ
     through mention_from_record; a bad shared field is one Problem for the work, a bad author
     one Problem naming its position while the other authors are kept.
     """
-    # The authors a list leaves out are no author: their position is skipped, not renumbered.
-    numbered = [(k, a) for k, a in enumerate(authors, start=1) if not _MORE_AUTHORS.fullmatch(_written_name(a))]
-    if not numbered:
-        yield Problem(where, "no authors")
-        return
     if len(authors) > MAX_LIST_ITEMS + 1:
         yield Problem(where, f"more than {MAX_LIST_ITEMS + 1} authors ({len(authors)})")
+        return
+    # The authors a list leaves out are no author: their position is skipped, not renumbered.
+    numbered = [(k, a) for k, a in enumerate(authors, start=1) if not stands_for_left_out_authors(_written_name(a))]
+    if not numbered:
+        yield Problem(where, "no authors")
         return
     written = {position: _written_name(author) for position, author in numbered}
     shared = {key: value for key, value in work.items() if key not in AUTHOR_FIELDS}

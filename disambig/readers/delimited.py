@@ -20,6 +20,7 @@ from pathlib import Path
 
 from disambig.errors import InputFileError
 from disambig.mention import LIST_FIELDS
+from disambig.names import stands_for_left_out_authors
 from disambig.readers.common import (
     Entry,
     Problem,
@@ -34,7 +35,8 @@ from disambig.readers.jsonl import iter_lines
 
 PER_AUTHOR_COLUMNS = ("mention_id", "email", "orcid", "affiliations", "coauthors")
 _AND = re.compile(r"\s+and\s+")
-_COMMA = re.compile(",")
+_COMMA_OR_AND = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_SURNAME_AND_INITIALS = re.compile(r"\S.*\s[A-Z]{1,3}")  # "Smith J", "Garcia-Marquez JL"
 
 
 def _texts(path: str | Path) -> Iterator[str]:
@@ -42,21 +44,17 @@ def _texts(path: str | Path) -> Iterator[str]:
 
 
 def split_authors(cell: str) -> list[str]:
-    """'A; B | C' -> three names; without ';' or '|', 'Haziza, Daniel and Oquab, Maxime' -> two,
-    and PubMed's 'Smith J, Jones K, Brown L' -> three."""
+    """'A; B | C' -> three names. Without ';' or '|': commas separate names where every part
+    reads as one ('Smith J, Jones K, and Brown L', as PubMed writes them, or three names of two
+    words or more); else 'Haziza, Daniel and Oquab, Maxime' -> two, on " and "."""
     if ";" in cell or "|" in cell:
         return split_list(cell)
-    names = split_list(cell, _AND)
-    if len(names) == 1 and _is_comma_list(names[0]):
-        return split_list(names[0], _COMMA)
-    return names
-
-
-def _is_comma_list(text: str) -> bool:
-    """Names separated by commas, each of two words or more ("Smith J"), three names at least:
-    with one comma "de la Fuente, Juan Carlos" is one name, surname first."""
-    parts = [part.strip() for part in text.split(",")]
-    return len(parts) >= 3 and all(len(part.split()) >= 2 for part in parts)
+    parts = split_list(cell, _COMMA_OR_AND)
+    named = [part for part in parts if not stands_for_left_out_authors(part)]
+    medline = len(named) >= 2 and all(_SURNAME_AND_INITIALS.fullmatch(part) for part in named)
+    # With one comma, "de la Fuente, Juan Carlos" is one name written surname first.
+    full_names = len(named) >= 3 and all(len(part.split()) >= 2 for part in named)
+    return parts if medline or full_names else split_list(cell, _AND)
 
 
 def _header(rows: Iterator[list[str]], label: str, line: int) -> list[str]:

@@ -622,7 +622,9 @@ def test_a_byte_order_mark_opening_a_file_changes_nothing(tmp_path: Path, name: 
     assert [p.message for p in problems] == [p.message for p in expected_problems]
 
 
-@pytest.mark.parametrize("left_out", ["et al.", "et al", "Et Al.", "others", "and others", "...", "…", "etc."])
+@pytest.mark.parametrize(
+    "left_out", ["et al.", "et al", "Et Al.", "et.al.", "et alii", "others", "and others", "...", "…", "etc."]
+)
 def test_the_authors_a_list_leaves_out_are_no_author(tmp_path: Path, left_out: str) -> None:
     """ "Smith J; Jones K; et al." names two authors: "et al." is neither a person nor a bad line."""
     csv_path = _write(tmp_path / "w.csv", f'work_id,authors,title\nW1,"Smith J; {left_out}; Jones K",T\n')
@@ -647,7 +649,13 @@ def test_a_work_listing_only_the_authors_it_leaves_out_has_no_authors(tmp_path: 
     ("cell", "names"),
     [
         ("Smith J, Jones K, Brown L", ["Smith J", "Jones K", "Brown L"]),  # PubMed's CSV export
+        ("Smith J, Jones K", ["Smith J", "Jones K"]),
+        ("Smith J, Jones K, and Brown L", ["Smith J", "Jones K", "Brown L"]),
+        ("Smith J, Jones K, Brown L and Lee M", ["Smith J", "Jones K", "Brown L", "Lee M"]),
+        ("Smith J, Jones K, others", ["Smith J", "Jones K", "others"]),  # left out when the work is read
+        ("Wang Wei, Li Na, Zhang San Feng", ["Wang Wei", "Li Na", "Zhang San Feng"]),
         ("Haziza, Daniel", ["Haziza, Daniel"]),
+        ("Smith, John A", ["Smith, John A"]),
         ("de la Fuente, Juan Carlos", ["de la Fuente, Juan Carlos"]),  # one comma: surname first
         ("Haziza, Daniel and Oquab, Maxime", ["Haziza, Daniel", "Oquab, Maxime"]),
         ("Haziza D; Oquab M, Jr.", ["Haziza D", "Oquab M, Jr."]),
