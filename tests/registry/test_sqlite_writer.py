@@ -61,3 +61,25 @@ def test_a_folder_without_write_access_leaves_processes_to_the_busy_timeout(tmp_
     assert lock.path is None
     with lock:  # and the threads of this process still queue
         pass
+
+
+def test_a_writer_kept_out_past_its_wait_is_left_to_sqlites_busy_timeout(tmp_path: Path) -> None:
+    """A process stuck holding the lock (a long re-clustering) does not hold the others forever:
+    after their wait they go on to SQLite, whose busy timeout then fails them as it always did."""
+    database = str(tmp_path / "r.db")
+    holder, waiter = WriterLock(database), WriterLock(database, wait_seconds=0.2)
+    try:
+        with holder:
+            done = threading.Event()
+
+            def write() -> None:
+                with waiter:
+                    done.set()
+
+            other = threading.Thread(target=write)
+            other.start()
+            assert done.wait(10), "the waiter never gave up on the lock file"
+            other.join(timeout=10)
+    finally:
+        holder.close()
+        waiter.close()
