@@ -655,7 +655,7 @@ def _is_title_piece(piece: str, all_upper: bool, *, given_follows: bool) -> bool
 
 
 def _strip_suffixes(tokens: list[str], keep: int, all_upper: bool, *, after_comma: bool = False) -> list[str]:
-    """Trailing suffixes ("Jr.", "III", "PhD") dropped while `keep` tokens remain. One that can be
+    """Trailing suffixes ("Jr.", "III", "PhD") dropped, never the last token left. One that can be
     initials stays when dropping it would leave too few tokens ("Srinivasan V", "Kender JR"), when
     it follows another initial ("Smith J V"), or as a single letter after a comma ("Smith, John V")
     or with a dot ("MARATHE Madhav V."). Elsewhere a suffix is dropped unless it can be initials
@@ -663,7 +663,9 @@ def _strip_suffixes(tokens: list[str], keep: int, all_upper: bool, *, after_comm
     out = [
         t for i, t in enumerate(tokens) if i == len(tokens) - 1 or not _is_suffix(t) or _is_initials_token(t, all_upper)
     ]
-    while out and _is_suffix(out[-1]):
+    # A suffix word that is the name's last word is its surname ("Mba, Chidi", "Ii, Kenji"; an
+    # MBA or a second of the name would leave no name at all).
+    while len(out) > 1 and _is_suffix(out[-1]):
         token, rest = out[-1], out[:-1]
         if token.endswith(".") and len(token) == 2:
             break  # "V.": a roman numeral is not written with a dot

@@ -181,6 +181,11 @@ def test_initials_styles_agree(raw: str) -> None:
         ("Al Et", "et", ("al",)),
         ("Smith, John III", "smith", ("john",)),
         ("Md. Saiful Islam", "islam", ("saiful",)),
+        # A suffix word that is all the surname there is: a Nigerian Mba, a Japanese Ii.
+        ("Mba, Chidi", "mba", ("chidi",)),
+        ("Dr. Mba", "mba", ()),
+        ("Ii, Kenji", "ii", ("kenji",)),
+        ("Smith Jr.", "smith", ()),
     ],
 )
 def test_suffixes_and_initials_that_look_like_them(raw: str, surname: str, given: tuple[str, ...]) -> None:
