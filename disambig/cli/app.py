@@ -42,19 +42,28 @@ def fail_cleanly(func: F) -> F:
 
 def output_option(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Callback of -o/--output: '-' (stdout) or a file that can be written where it is asked,
-    refused before any work rather than after it (a directory, a path under a file, a folder
-    this user cannot write in). A missing folder is made when the output is written."""
+    refused before any work rather than after it (a directory, a path under a file, a read-only
+    file, a folder this user cannot write in). A missing folder is made when the output is written."""
     if value == "-":
         return value
     if not value:
         raise click.BadParameter("is empty: give a file, or '-' for stdout")
-    target = Path(value)
+    if value.endswith(("/", os.sep)):
+        raise click.BadParameter(f"{value} names a directory")
+    try:
+        _check_output(Path(value))
+    except OSError as exc:  # a name too long, a folder that cannot be searched
+        raise click.BadParameter(f"cannot write {value}: {exc.strerror or exc}") from exc
+    return value
+
+
+def _check_output(target: Path) -> None:
     if target.is_dir():
-        raise click.BadParameter(f"{value} is a directory")
-    if target.exists() and not target.is_file():  # a device or a pipe, written in place
-        if not os.access(target, os.W_OK):
-            raise click.BadParameter(f"cannot write {value}")
-        return value
+        raise click.BadParameter(f"{target} is a directory")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise click.BadParameter(f"cannot write {target}")
+    if _in_place(target):
+        return
     folder = target.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
@@ -62,7 +71,13 @@ def output_option(ctx: click.Context, param: click.Parameter, value: str) -> str
         raise click.BadParameter(f"{folder} is not a directory")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise click.BadParameter(f"cannot write in {folder}")
-    return value
+
+
+def _in_place(target: Path) -> bool:
+    """Whether the output is written straight to `target`, not renamed over it: a symbolic link
+    (/dev/stdout, a link to a file elsewhere) is written through, and a device or a pipe
+    (/dev/null, <(...)) has nothing to rename over."""
+    return target.is_symlink() or (target.exists() and not target.is_file())
 
 
 @contextmanager
@@ -98,14 +113,14 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
         sys.stdout.buffer.flush()
         return
     target = Path(path)
-    # A device or a pipe (/dev/null, <(...)): nothing to rename over, written straight to.
-    device = target.exists() and not target.is_file()
     with _writing(path):  # what output_option could not foresee: a race, a read-only mount
-        if device:
+        in_place = _in_place(target)
+        if in_place:
             raw = io.FileIO(target, "wb")
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}"
+            # Short: the target's own name may be as long as a name can be.
+            tmp = target.parent / f".disambig-{uuid.uuid4().hex[:12]}.tmp"
             # As any new file is made (the umask applies), not mkstemp's private 0600; a file
             # replaced keeps its mode.
             mode = target.stat().st_mode & 0o777 if target.exists() else 0o666
@@ -113,7 +128,7 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
             if target.exists():
                 os.fchmod(fd, mode)
             raw = io.FileIO(fd, "wb")
-    if device:
+    if in_place:
         with _OutputFile(raw, path) as handle:
             yield handle
         return

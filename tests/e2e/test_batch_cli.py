@@ -259,8 +259,10 @@ def test_resolve_wants_an_output_file(tmp_path: Path, monkeypatch: pytest.Monkey
         (".", "is a directory"),
         ("", "is empty"),
         ("haziza.jsonl/out.jsonl", "is not a directory"),
+        ("new-folder/", "names a directory"),
+        ("x" * 256, "File name too long"),
     ],
-    ids=["a-directory", "empty", "under-a-file"],
+    ids=["a-directory", "empty", "under-a-file", "a-folder-to-be", "a-name-too-long"],
 )
 def test_an_output_that_cannot_be_written_is_refused_before_any_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str, message: str
@@ -299,6 +301,23 @@ def test_an_output_file_gets_the_mode_of_any_new_file_and_a_replaced_one_keeps_i
 def test_a_device_output_is_written_in_place(tmp_path: Path) -> None:
     run = disambig("cluster", EXAMPLE, "-o", "/dev/null")
     assert run.code == 0, run.stderr
+
+
+def test_an_output_through_a_symbolic_link_writes_where_it_points(tmp_path: Path) -> None:
+    """Renamed over, the link itself was replaced by a file (as root, /dev/stdout too)."""
+    real, link = tmp_path / "real.jsonl", tmp_path / "link.jsonl"
+    real.write_text("old\n")
+    link.symlink_to(real)
+    run = disambig("cluster", EXAMPLE, "-o", link)
+    assert run.code == 0, run.stderr
+    assert link.is_symlink() and len(read_output(real)) == 6
+
+
+def test_an_output_name_as_long_as_a_name_can_be_is_written(tmp_path: Path) -> None:
+    out = tmp_path / ("y" * 250)  # its temporary name beside it must not be longer
+    run = disambig("cluster", EXAMPLE, "-o", out)
+    assert run.code == 0, run.stderr
+    assert len(out.read_text().splitlines()) == 6
 
 
 # --- malformed entries ----------------------------------------------------------------------
