@@ -132,7 +132,7 @@ def _year(record: Mapping[str, Any], errors: list[FieldViolation]) -> int | None
         errors.append(FieldViolation("year", f"must be an integer, got {type(value).__name__} {_shown(value)}"))
         return None
     if not MIN_YEAR <= value <= MAX_YEAR:
-        errors.append(FieldViolation("year", f"{value} is outside {MIN_YEAR}..{MAX_YEAR} (0 or null = unknown)"))
+        errors.append(FieldViolation("year", f"{_shown(value)} is outside {MIN_YEAR}..{MAX_YEAR} (0 or null = unknown)"))
         return None
     return value
 
