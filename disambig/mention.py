@@ -132,7 +132,8 @@ def _year(record: Mapping[str, Any], errors: list[FieldViolation]) -> int | None
         errors.append(FieldViolation("year", f"must be an integer, got {type(value).__name__} {_shown(value)}"))
         return None
     if not MIN_YEAR <= value <= MAX_YEAR:
-        errors.append(FieldViolation("year", f"{_shown(value)} is outside {MIN_YEAR}..{MAX_YEAR} (0 or null = unknown)"))
+        outside = f"{_shown(value)} is outside {MIN_YEAR}..{MAX_YEAR} (0 or null = unknown)"
+        errors.append(FieldViolation("year", outside))
         return None
     return value
 
@@ -150,7 +151,9 @@ def mention_from_record(record: Any, where: str, default_id: str, *, stored: boo
     lists = {key: _strings(record, key, errors) for key in LIST_FIELDS}
     year = _year(record, errors)
     if "name" not in record or record.get("name") is None:
-        errors.append(FieldViolation("name", "is required"))
+        # A works listing read as mentions: name the likely cause.
+        works = " (a work with 'authors'? read a works listing with --format works)" if "authors" in record else ""
+        errors.append(FieldViolation("name", f"is required{works}"))
     elif not any(v.field == "name" for v in errors) and not _has_letter(texts["name"]):
         errors.append(FieldViolation("name", "has no letters"))
     elif not stored and not any(v.field == "name" for v in errors) and not parse_name(texts["name"]).surname:

@@ -96,13 +96,7 @@ def iter_mention_entries(path: str | Path) -> Iterator[Entry | Problem]:
     label, stem = source_label(path), source_stem(path)
     for line_no, value, error in iter_values(path):
         where = f"{label}:{line_no}"
-        if error:
-            yield Problem(where, error)
-        elif isinstance(value, dict) and "authors" in value and "name" not in value:
-            # Standard input, or a file whose first line did not show it: name the likely cause.
-            yield Problem(where, "name: is required (a work with 'authors'? read a works listing with --format works)")
-        else:
-            yield mention_entry(value, where, default_id=f"{stem}:{line_no}")
+        yield Problem(where, error) if error else mention_entry(value, where, default_id=f"{stem}:{line_no}")
 
 
 def _mentions(path: str | Path) -> Iterator[tuple[Mention, Any]]:

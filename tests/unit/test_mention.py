@@ -159,3 +159,9 @@ def test_nul_bytes_are_stripped_from_a_valid_name() -> None:
 def test_empty_coauthors_are_dropped() -> None:
     mention = mention_from_record({"name": "D. Haziza", "coauthors": ["A. B", " ", "\x00"]}, WHERE, default_id="x")
     assert mention.coauthors == ("A. B",)
+
+
+def test_a_work_read_as_a_mention_names_the_format_to_use() -> None:
+    """Every reader of mentions (cluster on stdin, client resolve) meets a works line this way."""
+    with pytest.raises(InvalidMentionError, match="--format works"):
+        mention_from_record({"work_id": "W1", "authors": ["Smith J"]}, WHERE, default_id="x")
