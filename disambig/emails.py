@@ -24,6 +24,15 @@ STEM_LETTERS = 6
 SHORT_SURNAME = 4
 MAX_INITIALS = 3
 _GERMAN_DIGRAPHS = re.compile("ae|oe|ue")
+# Local parts of addresses many people share: an institution's or a journal's desk, or what a
+# form was filled in with for "no address".
+ROLE_ACCOUNTS = frozenset(
+    {
+        *("info", "contact", "office", "admin", "secretary", "secretariat", "webmaster", "support", "help"),
+        *("noreply", "no-reply", "donotreply", "do-not-reply", "mail", "email", "editor", "editorial"),
+        *("test", "unknown", "none", "null", "na", "n.a", "xxx"),
+    }
+)
 
 
 def normalise_email(email: str) -> str:
@@ -37,7 +46,7 @@ def author_email(email: str, affiliations: Iterable[str], surname: str) -> str:
     in its affiliations that carries `surname` (folded), else "". A field that holds no address
     ("n/a", "none", "-") has none: equal placeholders would otherwise link strangers as one e-mail."""
     own = _ADDRESS.search(normalise_email(email))
-    if own is not None:
+    if own is not None and not _shared_by_many(own.group(0)):
         return own.group(0)
     words = _surname_words(surname)
     if not words:
@@ -48,6 +57,12 @@ def author_email(email: str, affiliations: Iterable[str], surname: str) -> str:
             if any(_carries(address.split("@", 1)[0], word) for word in words):
                 return address
     return ""
+
+
+def _shared_by_many(address: str) -> bool:
+    """A role account ("info@lab.org", "noreply@...") or a placeholder ("test@test.com",
+    "unknown@unknown.com"): many people's, so no evidence that two mentions are one person's."""
+    return address.partition("@")[0] in ROLE_ACCOUNTS
 
 
 def _surname_words(surname: str) -> set[str]:

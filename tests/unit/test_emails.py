@@ -44,6 +44,11 @@ MEDLINE_AFFILIATION = "Brigham and Women's Hospital, Boston, MA, USA. Electronic
         ("o'brien@example.com", [], "O'Brien", "o'brien@example.com"),
         ("John Doe <J.Doe@Example.org>", [], "Doe", "j.doe@example.org"),
         ("j.doe@example.org (corresponding)", [], "Doe", "j.doe@example.org"),
+        # Many people's addresses: a desk's, or a form's filler.
+        ("info@lab.org", [], "Doe", ""),
+        ("noreply@journal.org", [], "Doe", ""),
+        ("test@test.com", [], "Doe", ""),
+        ("unknown@unknown.com", ["Lab B. Electronic address: doe@uni-bonn.de"], "Doe", "doe@uni-bonn.de"),
         ("", [], "Doe", ""),
     ],
 )
@@ -69,7 +74,7 @@ def test_an_address_written_in_the_affiliations_links_like_the_email_field(addre
 
 
 @pytest.mark.parametrize("field", ["email", "orcid"])
-@pytest.mark.parametrize("placeholder", ["n/a", "none", "0000-0000-0000-0000"])
+@pytest.mark.parametrize("placeholder", ["n/a", "none", "0000-0000-0000-0000", "info@lab.org"])
 def test_a_placeholder_shared_by_strangers_does_not_link_them(field: str, placeholder: str) -> None:
     """Catalogues fill empty identifier fields with placeholders; equal placeholders are no
     evidence. The same pair with one real address, or one valid ORCID, is linked."""
