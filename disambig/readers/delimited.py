@@ -20,7 +20,7 @@ from pathlib import Path
 
 from disambig.errors import InputFileError
 from disambig.mention import LIST_FIELDS
-from disambig.names import stands_for_left_out_authors
+from disambig.names import stands_for_left_out_authors, without_et_al
 from disambig.readers.common import (
     Entry,
     Problem,
@@ -36,7 +36,9 @@ from disambig.readers.jsonl import iter_lines
 PER_AUTHOR_COLUMNS = ("mention_id", "email", "orcid", "affiliations", "coauthors")
 _AND = re.compile(r"\s+and\s+")
 _COMMA_OR_AND = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
-_SURNAME_AND_INITIALS = re.compile(r"\S.*\s[A-Z]{1,3}")  # "Smith J", "Garcia-Marquez JL"
+# One name as author lists abbreviate it: "Smith J", "Garcia-Marquez JL", "Smith J Jr" (PubMed),
+# or "J. Smith", "J.-P. Dupont".
+_ABBREVIATED_NAME = re.compile(r"\S.*\s[A-Z]{1,3}(?:\s+(?i:jr|sr|ii|iii|iv)\.?)?|(?:[A-Z]\.[\s-]?)+\s*\S+")
 
 
 def _texts(path: str | Path) -> Iterator[str]:
@@ -50,8 +52,8 @@ def split_authors(cell: str) -> list[str]:
     if ";" in cell or "|" in cell:
         return split_list(cell)
     parts = split_list(cell, _COMMA_OR_AND)
-    named = [part for part in parts if not stands_for_left_out_authors(part)]
-    medline = len(named) >= 2 and all(_SURNAME_AND_INITIALS.fullmatch(part) for part in named)
+    named = [without_et_al(part) for part in parts if not stands_for_left_out_authors(part)]
+    medline = len(parts) >= 2 and bool(named) and all(_ABBREVIATED_NAME.fullmatch(part) for part in named)
     # With one comma, "de la Fuente, Juan Carlos" is one name written surname first.
     full_names = len(named) >= 3 and all(len(part.split()) >= 2 for part in named)
     return parts if medline or full_names else split_list(cell, _AND)

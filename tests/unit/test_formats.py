@@ -653,6 +653,11 @@ def test_a_work_listing_only_the_authors_it_leaves_out_has_no_authors(tmp_path: 
         ("Smith J, Jones K, and Brown L", ["Smith J", "Jones K", "Brown L"]),
         ("Smith J, Jones K, Brown L and Lee M", ["Smith J", "Jones K", "Brown L", "Lee M"]),
         ("Smith J, Jones K, others", ["Smith J", "Jones K", "others"]),  # left out when the work is read
+        ("Smith J, others", ["Smith J", "others"]),
+        ("Smith J Jr, Jones K", ["Smith J Jr", "Jones K"]),
+        ("Smith J, Jones K et al.", ["Smith J", "Jones K et al."]),  # the name drops its "et al."
+        ("J. Smith, K. Jones", ["J. Smith", "K. Jones"]),
+        ("Haziza, D.", ["Haziza, D."]),
         ("Wang Wei, Li Na, Zhang San Feng", ["Wang Wei", "Li Na", "Zhang San Feng"]),
         ("Haziza, Daniel", ["Haziza, Daniel"]),
         ("Smith, John A", ["Smith, John A"]),
