@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -52,6 +53,11 @@ class Mention:
 _RECORD_FIELDS = tuple(f.name for f in fields(Mention) if f.name != "extra")
 
 
+def _visible(ch: str) -> bool:
+    """Not a space, a control (DEL too) or an invisible format character (zero-width space)."""
+    return not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
+
+
 def _has_letter(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
@@ -82,7 +88,7 @@ def _text(record: Mapping[str, Any], key: str, limit: int, errors: list[FieldVio
         if "\x00" in value:  # PostgreSQL text cannot hold it
             errors.append(FieldViolation(key, "contains a NUL character"))
             return ""
-        return value if _clean(value) else ""  # blank or controls only: no id at all
+        return value if any(_visible(ch) for ch in value) else ""  # blank or controls only: no id at all
     return _clean(value)
 
 

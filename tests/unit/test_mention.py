@@ -146,7 +146,7 @@ def test_a_mention_id_is_taken_as_sent(mention_id: str) -> None:
     )
 
 
-@pytest.mark.parametrize("mention_id", ["m\x001", " \t", "\x01\x02"])
+@pytest.mark.parametrize("mention_id", ["m\x001", " \t", "\x01\x02", "\x7f", "\u200b\u200d"])
 def test_a_mention_id_with_a_nul_or_nothing_but_blanks_is_refused(mention_id: str) -> None:
     assert _fields({"name": "D. Haziza", "mention_id": mention_id}) == ["mention_id"]
 
