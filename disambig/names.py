@@ -327,6 +327,11 @@ _ET_AL = re.compile(rf"(?:^|[\s,;])+{_ET_AL_WORDS}\s*$", re.IGNORECASE)
 _LEFT_OUT = re.compile(rf"(?:and\s+)?(?:{_ET_AL_WORDS}|others|etc\.?|\.{{3}}|…)", re.IGNORECASE)
 
 
+# A generation written as an ordinal, last ("John Smith 3rd", "Smith JA 2nd", "Smith J, 4th"):
+# read as a word it was the surname ("rd"), for digits are no letters of a name.
+_ORDINAL = re.compile(r"[\s,]+(?:[2-9]|1[0-9])(?:nd|rd|th)\.?\s*$", re.IGNORECASE)
+
+
 def without_et_al(name: str) -> str:
     """The name without a trailing "et al." copied from a citation ("Smith J, et al.")."""
     return _ET_AL.sub("", name)
@@ -506,7 +511,7 @@ def _normalise(raw: str) -> str:
     name or transliteration, not a middle name), nicknames in quotes between words ('Robert "Bob"
     Smith'), trailing byline markers ("Gupta1,2", "Gupta*") or a citation's trailing "et al."
     ("Smith J, et al.")."""
-    raw = without_et_al(raw)
+    raw = _ORDINAL.sub("", without_et_al(raw))
     if raw.isascii() and (raw[-1:].isalpha() or raw[-1:] == ".") and not any(ch in raw for ch in "([?\"'`"):
         return raw  # the usual case, and already normal
     text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if ch not in _MOJIBAKE)

@@ -186,6 +186,10 @@ def test_initials_styles_agree(raw: str) -> None:
         ("Dr. Mba", "mba", ()),
         ("Ii, Kenji", "ii", ("kenji",)),
         ("Smith Jr.", "smith", ()),
+        # A generation written as an ordinal: its letters were read as the surname ("rd").
+        ("John Smith 3rd", "smith", ("john",)),
+        ("Smith JA 2nd", "smith", ("j", "a")),
+        ("Smith J, 4th", "smith", ("j",)),
     ],
 )
 def test_suffixes_and_initials_that_look_like_them(raw: str, surname: str, given: tuple[str, ...]) -> None:
