@@ -679,10 +679,17 @@ def _strip_suffixes(tokens: list[str], keep: int, all_upper: bool, *, after_comm
         token, rest = out[-1], out[:-1]
         if token.endswith(".") and len(token) == 2:
             break  # "V.": a roman numeral is not written with a dot
-        if _is_initials_token(token, all_upper) and (
-            len(rest) < keep
-            or (rest and _is_initials_token(rest[-1], all_upper))
-            or (after_comma and len(token.replace(".", "")) == 1)
+        # "Smith JA III": MEDLINE writes all the initials in one word, so a numeral of two
+        # letters or more after them is a generation ("Ivanov II", after a surname, is I. I.).
+        generation = len(token) >= 2 and bool(rest) and _is_initials_token(rest[-1], all_upper)
+        if (
+            _is_initials_token(token, all_upper)
+            and not generation
+            and (
+                len(rest) < keep
+                or (rest and _is_initials_token(rest[-1], all_upper))
+                or (after_comma and len(token.replace(".", "")) == 1)
+            )
         ):
             break
         out.pop()

@@ -190,6 +190,11 @@ def test_initials_styles_agree(raw: str) -> None:
         ("John Smith 3rd", "smith", ("john",)),
         ("Smith JA 2nd", "smith", ("j", "a")),
         ("Smith J, 4th", "smith", ("j",)),
+        # MEDLINE writes the initials in one word: a numeral after them is a generation, and
+        # "Ivanov II" (a surname, then initials) is I. I. Ivanov.
+        ("Smith JA III", "smith", ("j", "a")),
+        ("Smith J IV", "smith", ("j",)),
+        ("Ivanov II", "ivanov", ("i", "i")),
     ],
 )
 def test_suffixes_and_initials_that_look_like_them(raw: str, surname: str, given: tuple[str, ...]) -> None:
