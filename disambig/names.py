@@ -36,7 +36,7 @@ from rapidfuzz.distance import Levenshtein
 # "BA", "MS" are not here: "Ma" is a surname, "MS" MEDLINE initials).
 SUFFIXES = frozenset(
     {
-        *("jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd", "esq"),
+        *("jr", "sr", "ii", "iii", "iv", "v", "esq"),  # ordinals ("3rd") go with _ORDINAL
         *("phd", "md", "msc", "bsc", "mba", "mph", "dphil", "pharmd", "csc", "drsc"),
         *("frcs", "facs", "frcp", "mrcp"),
     }
@@ -327,9 +327,9 @@ _ET_AL = re.compile(rf"(?:^|[\s,;])+{_ET_AL_WORDS}\s*$", re.IGNORECASE)
 _LEFT_OUT = re.compile(rf"(?:and\s+)?(?:{_ET_AL_WORDS}|others|etc\.?|\.{{3}}|…)", re.IGNORECASE)
 
 
-# A generation written as an ordinal, last ("John Smith 3rd", "Smith JA 2nd", "Smith J, 4th"):
-# read as a word it was the surname ("rd"), for digits are no letters of a name.
-_ORDINAL = re.compile(r"[\s,]+(?:[2-9]|1[0-9])(?:nd|rd|th)\.?\s*$", re.IGNORECASE)
+# A generation written as an ordinal ("John Smith 3rd", "Smith JA 2nd", "Smith J, 4th, MD"): read
+# as a word it was the surname ("rd"), for digits are no letters of a name.
+_ORDINAL = re.compile(r"(?<![^\s,])[0-9]{1,2}(?:st|nd|rd|th)\.?(?=$|[\s,*])", re.IGNORECASE)
 
 
 def without_et_al(name: str) -> str:
@@ -521,7 +521,7 @@ def _normalise(raw: str) -> str:
     end = len(text)
     while end and _is_marker(text[end - 1]):
         end -= 1
-    return text[:end]
+    return _ORDINAL.sub("", text[:end])  # "John Smith 3rd*": the ordinal the marker hid
 
 
 def _drop_quoted_nicknames(text: str) -> str:
@@ -664,8 +664,12 @@ def _is_title_piece(piece: str, all_upper: bool, *, given_follows: bool) -> bool
     return all(_is_suffix(t) for t in _clean_tokens(piece[titles[-1].end :]))
 
 
-def _strip_suffixes(tokens: list[str], keep: int, all_upper: bool, *, after_comma: bool = False) -> list[str]:
-    """Trailing suffixes ("Jr.", "III", "PhD") dropped, never the last token left. One that can be
+def _strip_suffixes(
+    tokens: list[str], keep: int, all_upper: bool, *, after_comma: bool = False, surname_piece: bool = False
+) -> list[str]:
+    """Trailing suffixes ("Jr.", "III", "PhD") dropped; in the piece before a comma, never the
+    last token left ("Mba, Chidi", "Ii, Kenji": a suffix word that is all the surname there is,
+    while "PhD" or "Jr." alone names no one). One that can be
     initials stays when dropping it would leave too few tokens ("Srinivasan V", "Kender JR"), when
     it follows another initial ("Smith J V"), or as a single letter after a comma ("Smith, John V")
     or with a dot ("MARATHE Madhav V."). Elsewhere a suffix is dropped unless it can be initials
@@ -673,9 +677,7 @@ def _strip_suffixes(tokens: list[str], keep: int, all_upper: bool, *, after_comm
     out = [
         t for i, t in enumerate(tokens) if i == len(tokens) - 1 or not _is_suffix(t) or _is_initials_token(t, all_upper)
     ]
-    # A suffix word that is the name's last word is its surname ("Mba, Chidi", "Ii, Kenji"; an
-    # MBA or a second of the name would leave no name at all).
-    while len(out) > 1 and _is_suffix(out[-1]):
+    while len(out) > (1 if surname_piece else 0) and _is_suffix(out[-1]):
         token, rest = out[-1], out[:-1]
         if token.endswith(".") and len(token) == 2:
             break  # "V.": a roman numeral is not written with a dot
@@ -839,7 +841,7 @@ def parse_name(raw: str) -> ParsedName:
                 all_upper = _in_capitals(", ".join(kept))
             pieces = kept
         if len(pieces) >= 2:
-            surname_tokens = _strip_suffixes(_clean_tokens(pieces[0]), 1, all_upper)
+            surname_tokens = _strip_suffixes(_clean_tokens(pieces[0]), 1, all_upper, surname_piece=True)
             given_tokens = _strip_suffixes(_clean_tokens(" ".join(pieces[1:])), 1, all_upper, after_comma=True)
             # "Berg, Anna van der": trailing particles belong to the surname; a capitalised one
             # in a mixed-case given name does not ("Yang, Yu Bin").

@@ -73,6 +73,8 @@ def test_person_id_is_ignored() -> None:
         pytest.param({"name": ".,-'"}, "name", id="punctuation-name"),
         pytest.param({"name": "et al."}, "name", id="et-al-name"),
         pytest.param({"name": "et alii"}, "name", id="et-alii-name"),
+        pytest.param({"name": "Dr. PhD"}, "name", id="title-and-degree-name"),
+        pytest.param({"name": "Jr."}, "name", id="suffix-name"),
         pytest.param({"name": 42}, "name", id="name-not-string"),
         pytest.param({"name": ["D. Haziza"]}, "name", id="name-list"),
         pytest.param({"name": "x" * 513}, "name", id="name-too-long"),
