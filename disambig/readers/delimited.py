@@ -38,7 +38,10 @@ _AND = re.compile(r"\s+and\s+")
 _COMMA_OR_AND = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 # One name as author lists abbreviate it: "Smith J", "Garcia-Marquez JL", "Smith J Jr" (PubMed),
 # or "J. Smith", "J.-P. Dupont".
-_ABBREVIATED_NAME = re.compile(r"\S.*\s[A-Z]{1,3}(?:\s+(?i:jr|sr|ii|iii|iv)\.?)?|(?:[A-Z]\.[\s-]?)+\s*\S+")
+_ABBREVIATED_NAME = re.compile(
+    r"\S.*\s[A-Z]{1,3}(?:\s+(?i:jr|sr|ii|iii|iv)\.?)?"
+    r"|(?:[A-Z]\.[\s-]?)+\s*[A-Z][\w'-]*[a-z][\w'-]*"  # a surname word after the initials: not "M.D." or "J. A."
+)
 
 
 def _texts(path: str | Path) -> Iterator[str]:

@@ -658,6 +658,8 @@ def test_a_work_listing_only_the_authors_it_leaves_out_has_no_authors(tmp_path: 
         ("Smith J, Jones K et al.", ["Smith J", "Jones K et al."]),  # the name drops its "et al."
         ("J. Smith, K. Jones", ["J. Smith", "K. Jones"]),
         ("Haziza, D.", ["Haziza, D."]),
+        ("J. Smith, M.D.", ["J. Smith, M.D."]),  # a degree, not a second name
+        ("VAN DER MEI, J. A.", ["VAN DER MEI, J. A."]),
         ("Wang Wei, Li Na, Zhang San Feng", ["Wang Wei", "Li Na", "Zhang San Feng"]),
         ("Haziza, Daniel", ["Haziza, Daniel"]),
         ("Smith, John A", ["Smith, John A"]),
