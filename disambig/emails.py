@@ -46,9 +46,9 @@ def author_email(email: str, affiliations: Iterable[str], surname: str) -> str:
     in its affiliations that carries `surname` (folded), else "". A field that holds no address
     ("n/a", "none", "-") has none: equal placeholders would otherwise link strangers as one e-mail."""
     own = _ADDRESS.search(normalise_email(email))
-    if own is not None and not _shared_by_many(own.group(0)):
-        return own.group(0)
     words = _surname_words(surname)
+    if own is not None and not _shared_by_many(own.group(0), words):
+        return own.group(0)
     if not words:
         return ""
     for affiliation in affiliations:
@@ -59,10 +59,12 @@ def author_email(email: str, affiliations: Iterable[str], surname: str) -> str:
     return ""
 
 
-def _shared_by_many(address: str) -> bool:
+def _shared_by_many(address: str, surname_words: set[str]) -> bool:
     """A role account ("info@lab.org", "noreply@...") or a placeholder ("test@test.com",
-    "unknown@unknown.com"): many people's, so no evidence that two mentions are one person's."""
-    return address.partition("@")[0] in ROLE_ACCOUNTS
+    "unknown@unknown.com"): many people's, so no evidence that two mentions are one person's.
+    Unless it carries the author's surname: "na@snu.ac.kr" is Na's."""
+    local = address.partition("@")[0]
+    return local in ROLE_ACCOUNTS and not any(_carries(local, word) for word in surname_words)
 
 
 def _surname_words(surname: str) -> set[str]:

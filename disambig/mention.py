@@ -108,7 +108,7 @@ def _strings(record: Mapping[str, Any], key: str, errors: list[FieldViolation]) 
             errors.append(FieldViolation(f"{key}[{i}]", f"must be a string, got {type(item).__name__}"))
         elif len(item) > MAX_SHORT_TEXT_CHARS:
             errors.append(FieldViolation(f"{key}[{i}]", f"longer than {MAX_SHORT_TEXT_CHARS} characters"))
-        elif cleaned := _clean(item):
+        elif (cleaned := _clean(item)) and any(_visible(ch) for ch in cleaned):  # not "\u200b" alone
             items.append(cleaned)
     return tuple(items)
 

@@ -49,6 +49,7 @@ MEDLINE_AFFILIATION = "Brigham and Women's Hospital, Boston, MA, USA. Electronic
         ("noreply@journal.org", [], "Doe", ""),
         ("test@test.com", [], "Doe", ""),
         ("unknown@unknown.com", ["Lab B. Electronic address: doe@uni-bonn.de"], "Doe", "doe@uni-bonn.de"),
+        ("na@snu.ac.kr", [], "Na", "na@snu.ac.kr"),  # a role word that is the author's surname
         ("", [], "Doe", ""),
     ],
 )
@@ -73,8 +74,13 @@ def test_an_address_written_in_the_affiliations_links_like_the_email_field(addre
     assert (assignments[0].identity_id == assignments[1].identity_id) == bool(address)
 
 
-@pytest.mark.parametrize("field", ["email", "orcid"])
-@pytest.mark.parametrize("placeholder", ["n/a", "none", "0000-0000-0000-0000", "info@lab.org"])
+@pytest.mark.parametrize(
+    ("field", "placeholder"),
+    [
+        *[("email", p) for p in ("n/a", "none", "info@lab.org")],
+        *[("orcid", p) for p in ("n/a", "none", "0000-0000-0000-0000")],
+    ],
+)
 def test_a_placeholder_shared_by_strangers_does_not_link_them(field: str, placeholder: str) -> None:
     """Catalogues fill empty identifier fields with placeholders; equal placeholders are no
     evidence. The same pair with one real address, or one valid ORCID, is linked."""

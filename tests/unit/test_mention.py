@@ -159,7 +159,8 @@ def test_nul_bytes_are_stripped_from_a_valid_name() -> None:
 
 
 def test_empty_coauthors_are_dropped() -> None:
-    mention = mention_from_record({"name": "D. Haziza", "coauthors": ["A. B", " ", "\x00"]}, WHERE, default_id="x")
+    record = {"name": "D. Haziza", "coauthors": ["A. B", " ", "\x00", "\u200b", "\x7f"]}
+    mention = mention_from_record(record, WHERE, default_id="x")
     assert mention.coauthors == ("A. B",)
 
 
