@@ -57,12 +57,13 @@ def output_option(ctx: click.Context, param: click.Parameter, value: str) -> str
     return value
 
 
-def _check_output(target: Path) -> None:
-    if target.is_dir():
-        raise click.BadParameter(f"{target} is a directory")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise click.BadParameter(f"cannot write {target}")
-    if _in_place(target):
+def _check_output(given: Path) -> None:
+    if given.is_dir():
+        raise click.BadParameter(f"{given} is a directory")
+    if given.exists() and not os.access(given, os.W_OK):
+        raise click.BadParameter(f"cannot write {given}")
+    target = _destination(given)
+    if target is None:
         return
     folder = target.parent
     while not folder.exists() and folder != folder.parent:
@@ -73,11 +74,15 @@ def _check_output(target: Path) -> None:
         raise click.BadParameter(f"cannot write in {folder}")
 
 
-def _in_place(target: Path) -> bool:
-    """Whether the output is written straight to `target`, not renamed over it: a symbolic link
-    (/dev/stdout, a link to a file elsewhere) is written through, and a device or a pipe
-    (/dev/null, <(...)) has nothing to rename over."""
-    return target.is_symlink() or (target.exists() and not target.is_file())
+def _destination(given: Path) -> Path | None:
+    """The file the output replaces, through symbolic links (a link to a file elsewhere stays a
+    link); None where it is written in place, appended to, not renamed over: a device or a pipe
+    (/dev/null, <(...)), or a descriptor the shell opened (/dev/stdout, /dev/fd/N: renaming over
+    what it resolves to would undo a `>> log`)."""
+    if str(given) in ("/dev/stdout", "/dev/stderr") or str(given).startswith(("/dev/fd/", "/proc/")):
+        return None
+    target = Path(os.path.realpath(given)) if given.is_symlink() else given
+    return None if target.exists() and not target.is_file() else target
 
 
 @contextmanager
@@ -112,11 +117,11 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    target = Path(path)
+    given = Path(path)
     with _writing(path):  # what output_option could not foresee: a race, a read-only mount
-        in_place = _in_place(target)
-        if in_place:
-            raw = io.FileIO(target, "wb")
+        target = _destination(given)
+        if target is None:
+            raw = io.FileIO(given, "ab")
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             # Short: the target's own name may be as long as a name can be.
@@ -128,7 +133,7 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
             if target.exists():
                 os.fchmod(fd, mode)
             raw = io.FileIO(fd, "wb")
-    if in_place:
+    if target is None:
         with _OutputFile(raw, path) as handle:
             yield handle
         return

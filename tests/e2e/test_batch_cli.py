@@ -313,6 +313,30 @@ def test_an_output_through_a_symbolic_link_writes_where_it_points(tmp_path: Path
     assert link.is_symlink() and len(read_output(real)) == 6
 
 
+def test_a_failed_output_through_a_symbolic_link_leaves_the_file_it_points_to(tmp_path: Path) -> None:
+    from disambig.cli.app import atomic_output
+
+    real, link = tmp_path / "real.jsonl", tmp_path / "link.jsonl"
+    real.write_text("precious\n")
+    link.symlink_to(real)
+    with pytest.raises(RuntimeError), atomic_output(str(link)) as handle:
+        handle.write(b"partial\n")
+        raise RuntimeError("the run fails halfway")
+    assert link.is_symlink() and real.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.jsonl", "real.jsonl"]
+
+
+@pytest.mark.skipif(not Path("/dev/stdout").exists(), reason="needs /dev/stdout")
+def test_an_output_to_dev_stdout_appends_where_the_shell_points_it(tmp_path: Path) -> None:
+    """`>> log` keeps the log's lines: /dev/stdout is written to, not truncated or renamed over."""
+    log = tmp_path / "log"
+    log.write_text("line 1\n")
+    command = f"{sys.executable} -m disambig.cli cluster {EXAMPLE} -o /dev/stdout -q >> {log}"
+    subprocess.run(command, shell=True, check=True)
+    lines = log.read_text().splitlines()
+    assert lines[0] == "line 1" and len(lines) == 7
+
+
 def test_an_output_name_as_long_as_a_name_can_be_is_written(tmp_path: Path) -> None:
     out = tmp_path / ("y" * 250)  # its temporary name beside it must not be longer
     run = disambig("cluster", EXAMPLE, "-o", out)
