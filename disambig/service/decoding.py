@@ -18,7 +18,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from disambig.errors import FieldViolation
-from disambig.service.intercept import behavior_of, same_kind_handler
+from disambig.service.intercept import HandlerInterceptor, behavior_of, same_kind_handler
 from disambig.service.status import InvalidRequest, abort_for
 
 
@@ -54,17 +54,10 @@ def _checked_stream(requests: Iterator[Any]) -> Iterator[Any]:
         yield request
 
 
-class RequestDecoding(grpc.ServerInterceptor):  # type: ignore[misc]
+class RequestDecoding(HandlerInterceptor):
     """See the module's docstring."""
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
+    def wrap(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         inner = behavior_of(handler)
         deserializer = _lenient(handler.request_deserializer)
         if handler.request_streaming and handler.response_streaming:

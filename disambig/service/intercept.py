@@ -105,11 +105,9 @@ def _outcome(context: grpc.ServicerContext, failed: bool) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
-class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
-    """Outermost interceptor: every call to a known method is seen by each observer."""
-
-    def __init__(self, observers: Sequence[Observer]) -> None:
-        self.observers = tuple(observers)
+class HandlerInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """An interceptor that rebuilds the handler of each known method (`wrap`). An unknown method
+    is left to grpc: UNIMPLEMENTED, with no label or log field for a made-up name."""
 
     def intercept_service(
         self,
@@ -117,10 +115,21 @@ class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
         handler = continuation(handler_call_details)
-        if handler is None:  # unknown method: UNIMPLEMENTED, and no label for a made-up name
-            return None
-        service, method = split_method(handler_call_details.method)
-        metadata = handler_call_details.invocation_metadata
+        return None if handler is None else self.wrap(handler, handler_call_details)
+
+    def wrap(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        raise NotImplementedError
+
+
+class ObservingInterceptor(HandlerInterceptor):
+    """Outermost interceptor: every call to a known method is seen by each observer."""
+
+    def __init__(self, observers: Sequence[Observer]) -> None:
+        self.observers = tuple(observers)
+
+    def wrap(self, handler: grpc.RpcMethodHandler, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        service, method = split_method(details.method)
+        metadata = details.invocation_metadata
         kind = handler_kind(handler)
         inner = behavior_of(handler)
         observers = self.observers
