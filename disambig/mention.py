@@ -160,11 +160,12 @@ def mention_from_record(record: Any, where: str, default_id: str, *, stored: boo
         # A works listing read as mentions: name the likely cause.
         works = " (a work with 'authors'? read a works listing with --format works)" if "authors" in record else ""
         errors.append(FieldViolation("name", f"is required{works}"))
-    elif not any(v.field == "name" for v in errors) and not _has_letter(texts["name"]):
-        errors.append(FieldViolation("name", "has no letters"))
-    elif not stored and not any(v.field == "name" for v in errors) and not parse_name(texts["name"]).surname:
-        # "et al.", "PhD", "Jr." alone: every such mention would meet the others in one block.
-        errors.append(FieldViolation("name", "has no surname (only a title, degree, suffix or 'et al.')"))
+    elif not any(v.field == "name" for v in errors):
+        if not _has_letter(texts["name"]):
+            errors.append(FieldViolation("name", "has no letters"))
+        elif not stored and not parse_name(texts["name"]).surname:
+            # "et al.", "PhD", "Jr." alone: every such mention would meet the others in one block.
+            errors.append(FieldViolation("name", "has no surname (only a title, degree, suffix or 'et al.')"))
     id_given = record.get("mention_id") is not None
     if id_given and not texts["mention_id"] and not any(v.field == "mention_id" for v in errors):
         errors.append(FieldViolation("mention_id", "must not be empty"))
