@@ -29,9 +29,10 @@ except ImportError:  # not on Windows: the busy timeout arbitrates between proce
     fcntl = None  # type: ignore[assignment]
 
 
-# How long a writer waits for the file lock before leaving it to SQLite's busy timeout (which
-# then waits as long again, and fails with "database is locked"): SQLite's own timeout here.
-WAIT_SECONDS = 10.0
+# SQLite's busy timeout on a registry's connections (Registry sets it). A writer waits as long for
+# the file lock before leaving it to that timeout, which then waits as long again and fails with
+# "database is locked".
+BUSY_TIMEOUT_SECONDS = 10.0
 # Polls of the file lock: quick at first (a resolution's write holds it for about half a
 # millisecond), then every millisecond.
 FIRST_POLL_SECONDS, POLL_SECONDS = 0.0001, 0.001
@@ -41,7 +42,7 @@ class WriterLock:
     """Context manager: this thread is the one writer of the database file among the threads
     and processes that take it."""
 
-    def __init__(self, database: str | None, wait_seconds: float = WAIT_SECONDS) -> None:
+    def __init__(self, database: str | None, wait_seconds: float = BUSY_TIMEOUT_SECONDS) -> None:
         # None or "" or ":memory:": a database no other process can open.
         self.path = Path(f"{database}-writer.lock") if database and database != ":memory:" else None
         self.wait_seconds = wait_seconds

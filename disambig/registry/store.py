@@ -35,7 +35,7 @@ from disambig.blocking import registry_block_key
 from disambig.errors import DisambigError, FieldViolation, InvalidMentionError
 from disambig.registry.liveness import ping_when_idle
 from disambig.registry.schema import changes, constraints, counters, identities, mentions
-from disambig.registry.sqlite_writer import WriterLock
+from disambig.registry.sqlite_writer import BUSY_TIMEOUT_SECONDS, WriterLock
 
 DEFAULT_URL = "sqlite:///./disambig.db"
 ACTIVE, MERGED = "active", "merged"
@@ -170,7 +170,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={round(BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
