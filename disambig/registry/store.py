@@ -170,7 +170,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={round(BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -180,10 +179,12 @@ class Registry:
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url)
+        sqlite = make_url(url).get_backend_name() == "sqlite"
+        # sqlite3's timeout is SQLite's busy timeout, the one the writer lock waits as long as.
+        self.engine: Engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS} if sqlite else {})
         # A connection the database dropped (a restart of PostgreSQL) is replaced at checkout, so
         # the first call after the database returns succeeds. A SQLite file is never dropped.
-        if make_url(url).get_backend_name() != "sqlite":
+        if not sqlite:
             ping_when_idle(self.engine)
         # SQLite has one writer at a time: writers queue on a lock of this process and of the
         # processes sharing the file, not on SQLite's busy timeout (sqlite_writer.py).
