@@ -37,7 +37,7 @@ from rapidfuzz.distance import Levenshtein
 SUFFIXES = frozenset(
     {
         *("jr", "sr", "ii", "iii", "iv", "v", "esq"),  # ordinals ("3rd") go with _ORDINAL
-        *("phd", "md", "msc", "bsc", "mba", "mph", "dphil", "pharmd", "csc", "drsc"),
+        *("phd", "md", "msc", "bsc", "mba", "mph", "dphil", "pharmd", "csc", "drsc", "thd", "mbchb", "mbbs"),
         *("frcs", "facs", "frcp", "mrcp"),
     }
 )
@@ -212,6 +212,23 @@ _GLUED_PARTICLE_INITIALS = re.compile(r"[A-Z]{1,3}(?:d|de|del|da|das|do|dos)[A-Z
 # ("Adel", "Ada", "Udo", "Ido").
 _PARTICLE_INITIAL = re.compile(r"[B-DF-HJ-NP-TV-Z]{1,2}(?:d|de|del|da|das|do|dos)")
 _LAST_INITIALS = re.compile(r"[A-Z]{1,2}\.?")
+# A given name abbreviated to more than its first letter: Russian transliterations of one Cyrillic
+# letter (Yu. for Yuri, Zh. for Zhores, Kh., Ch., Sh., Shch., Ts., Ya., Ye., Yo., and PubMed's Iu.,
+# Ia.) and the older Western Th., Ph., Chr. (Thomas, Philippe, Christian). Read as the initial of
+# their first letter: "Yu. A. Ivanov" is Y. A. Ivanov, compatible with Yuri A. Ivanov, where the
+# word "yu" was a given name of its own that no "Yuri" could match. Written with a dot
+# ("Yu.", "Yu.A.", "Zh.I."), or glued to other initials in MEDLINE's way ("Ivanov YuA", "Alferov
+# ZhI"); "Yu" alone is a Chinese given name.
+# In capitals, only glued to another initial with dots ("IVANOV YU.A."): "YU." alone may be a
+# Chinese given name with a stray dot.
+# Glued, only the Russian ones: "PhD", "ThD" and "MBChB" are degrees.
+_GLUED_ABBREVIATION = r"(?:Shch|Yu|Ya|Ye|Yo|Iu|Ia|Zh|Kh|Sh|Ts)"
+_ABBREVIATION = r"(?:S(?i:hch)|C(?i:hr)|Y(?i:[uaeo])|I(?i:[ua])|[ZKCS](?i:h)|T(?i:[sh])|P(?i:h))"
+_ABBREVIATED_INITIAL = re.compile(rf"{_ABBREVIATION}|[A-Z]")
+_ABBREVIATED_INITIALS = re.compile(
+    rf"(?=.*[a-z]|[^.]+\.-?[^.]+\.)(?=.*[A-Z][A-Za-z])(?:(?:{_ABBREVIATION}|[A-Z])\.-?)+"
+    rf"|(?=.*[a-z])(?=.*[A-Z].*[A-Z])(?:{_GLUED_ABBREVIATION}|[A-Z]){{2,4}}"
+)
 
 # The kinds of ParsedName.second_reading.
 TWO_WORD_SURNAME = "two-word surname"
@@ -362,6 +379,8 @@ def _is_initials_token(token: str, all_upper: bool) -> bool:
     'MdC' and 'MdelC' (`_GLUED_PARTICLE_INITIALS`)."""
     if _GLUED_PARTICLE_INITIALS.fullmatch(token):
         return True
+    if _ABBREVIATED_INITIALS.fullmatch(token):
+        return not _is_suffix(token)  # "Ph.D.", "Th.D."
     letters = token.replace(".", "").replace("-", "")
     if not letters or not letters.isalpha():
         return False
@@ -384,6 +403,8 @@ def _initial_letters(token: str) -> list[str]:
     """The initials of an initials token, folded: 'J.C.' -> j, c; 'MdelC' -> m, c."""
     if _GLUED_PARTICLE_INITIALS.fullmatch(token):
         return [ch.lower() for ch in token if ch.isupper()]
+    if _ABBREVIATED_INITIALS.fullmatch(token):
+        return [initial[0].lower() for initial in _ABBREVIATED_INITIAL.findall(token)]
     return [ch for ch in fold(token) if ch.isalpha()]
 
 

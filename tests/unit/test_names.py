@@ -181,6 +181,9 @@ def test_initials_styles_agree(raw: str) -> None:
         ("Al Et", "et", ("al",)),
         ("Smith, John III", "smith", ("john",)),
         ("Md. Saiful Islam", "islam", ("saiful",)),
+        ("John Smith Ph.D.", "smith", ("john",)),  # "Ph." abbreviates a given name, "Ph.D." does not
+        ("John Smith, Th.D.", "smith", ("john",)),
+        ("Smith JA MBChB", "smith", ("j", "a")),
         # A suffix word that is all the surname there is: a Nigerian Mba, a Japanese Ii.
         ("Mba, Chidi", "mba", ("chidi",)),
         ("Ii, Kenji", "ii", ("kenji",)),
@@ -201,6 +204,46 @@ def test_initials_styles_agree(raw: str) -> None:
 def test_suffixes_and_initials_that_look_like_them(raw: str, surname: str, given: tuple[str, ...]) -> None:
     parsed = parse_name(raw)
     assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        # One Cyrillic letter transliterated in two (Yu. for Yuri, Zh. for Zhores): its initial.
+        ("Yu. A. Ivanov", "ivanov", ("y", "a")),
+        ("Ivanov, Yu.A.", "ivanov", ("y", "a")),
+        ("Ivanov Yu.A.", "ivanov", ("y", "a")),  # was surname "yua"
+        ("Ivanov Yu. A.", "ivanov", ("y", "a")),
+        ("Alferov Zh.I.", "alferov", ("z", "i")),
+        ("IVANOV YU.A.", "ivanov", ("y", "a")),
+        ("Ivanov YuA", "ivanov", ("y", "a")),  # MEDLINE's glued initials
+        ("Sergeev AYu", "sergeev", ("a", "y")),
+        ("Ivanov IuA", "ivanov", ("i", "a")),  # PubMed's Iu for Yu
+        ("Kh. Ismailov", "ismailov", ("k",)),
+        ("Shch. Petrov", "petrov", ("s",)),
+        ("Ya. B. Zeldovich", "zeldovich", ("y", "b")),
+        # The older Western abbreviations.
+        ("Th. Müller", "muller", ("t",)),
+        ("H.-Chr. Schultz", "schultz", ("h", "c")),
+        ("Ph. Dupont", "dupont", ("p",)),
+        # Words, not abbreviations: no dot and nothing glued, or a word with more letters.
+        ("Yu Wang", "wang", ("yu",)),
+        ("Wang, Yu", "wang", ("yu",)),
+        ("Chu Wang", "wang", ("chu",)),
+        ("JoAnn Smith", "smith", ("joann",)),
+        ("Tsai, Wen", "tsai", ("wen",)),
+    ],
+)
+def test_given_names_abbreviated_to_two_letters(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
+def test_an_abbreviated_given_name_is_compatible_with_the_name_written_out() -> None:
+    yuri, yu = parse_name("Yuri A. Ivanov"), parse_name("Yu. A. Ivanov")
+    assert yu.block_key == yuri.block_key
+    assert given_match(yu.given, yuri.given) != GivenMatch.INCOMPATIBLE
+    assert given_match(parse_name("Th. Müller").given, parse_name("Thomas Müller").given) != GivenMatch.INCOMPATIBLE
 
 
 @pytest.mark.parametrize(
