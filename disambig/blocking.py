@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from disambig.names import CAPITALS_LAST, INITIALS_FIRST, ParsedName, parse_name, swapped
+from disambig.names import CAPITALS_LAST, INITIALS_FIRST, INITIALS_LAST, ParsedName, parse_name, swapped
 
 DEFAULT_MAX_BLOCK_SIZE = 3_000
 
@@ -92,7 +92,7 @@ def votes_firmly(name: ParsedName) -> bool:
     """Whether a name's own reading counts as a firm surname vote: open to no word-order vote, and
     to no second reading but CAPITALS_LAST, which the corpus's style decides, not its surname
     counts: MEDLINE's "Smith MA" is Smith's vote as "Smith JA" is."""
-    return not name.order_ambiguous and name.second_reading in ("", CAPITALS_LAST)
+    return not name.order_ambiguous and name.second_reading in ("", CAPITALS_LAST, INITIALS_LAST)
 
 
 @dataclass
@@ -129,6 +129,9 @@ def reads_second_reading(name: ParsedName, firm: Counter[str], style: CorpusStyl
         return style.capitals == 0 and own == 0 and other > 0
     if name.second_reading == CAPITALS_LAST:
         return style.capitals > style.initials_last and style.plain[name.surname_key] == 0
+    if name.second_reading == INITIALS_LAST:
+        medline = swapped(name).surname_key
+        return style.initials_last > style.capitals and style.plain[medline] > 0 and style.plain[name.surname_key] == 0
     return other > own
 
 

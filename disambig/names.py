@@ -234,6 +234,7 @@ _ABBREVIATED_INITIALS = re.compile(
 TWO_WORD_SURNAME = "two-word surname"
 INITIALS_FIRST = "initials first"
 CAPITALS_LAST = "capitals last"
+INITIALS_LAST = "initials last"
 GIVEN_NAMES_FIRST = "given names first"
 
 _MIN_PREFIX_MATCH = 3
@@ -325,6 +326,11 @@ def _folded_letters(text: str) -> str:
 
 
 _VOWELS = frozenset("aeiou")
+# One syllable of the three-letter surnames written in capitals after the given names ("Minsoo
+# KIM", "Wei LIU", "Ana LEE", "Jon FOX", "Amit DAS", "Wen HSU"): a consonant or an onset digraph,
+# one or two vowels, then at most one of the consonants such surnames end in. MEDLINE's three
+# initials mostly are no such syllable ("Santos MFO", "Smith JAB", "Costa ALB").
+_SHORT_SURNAME_SYLLABLE = re.compile(r"(?:[b-df-hj-np-tv-z]|ch|sh|zh|ng|kh|th|hs|ts|jh)[aeiouy]{1,2}[nmkhwxysl]?")
 _APOSTROPHES = frozenset("'`\u00b4\u02b9\u02bc\u2018\u2019\u2032")
 _MOJIBAKE = frozenset("?\ufffd")  # a letter lost in a bad transcoding: dropped, never a word break
 _PLAIN_ASCII = re.compile(r"[A-Za-z .,'\-]*")
@@ -748,8 +754,9 @@ def _upper_surname(tokens: list[str], initial_flags: list[bool]) -> tuple[list[s
             return False
         # "VAN DE POL Jaco", "Luigi DEL RE": a short word after a particle in capitals.
         after_particle = i > 0 and tokens[i - 1].lower() in PARTICLES and _is_upper_word(tokens[i - 1])
-        # Last, three letters that start with a consonant ("Minsoo KIM"): "Wang ATM" is MEDLINE.
-        last = i == n - 1 and len(letters) == 3 and letters[0].lower() not in _VOWELS
+        # Last, three letters that read as one syllable ("Minsoo KIM"): "Wang ATM" and "Santos
+        # MFO" are MEDLINE's.
+        last = i == n - 1 and len(letters) == 3 and _SHORT_SURNAME_SYLLABLE.fullmatch(letters.lower()) is not None
         return i == 0 or after_particle or last
 
     def upper_at(i: int) -> bool:
@@ -1167,19 +1174,31 @@ def _open_to_initials_first(name: ParsedName, tokens: list[str], initial_flags: 
     with Google Scholar's reading J. A. Smith as its second reading."""
     if not any(initial_flags[i] and _is_upper_word(t) and "." not in t for i, t in enumerate(tokens)):
         return replace(name, capitals_surname=True)
+    if _given_words(tokens[:-1]) and len(tokens[-1]) == 3 and name.surname == tokens[-1].lower():
+        # "Silva MAS" may be MEDLINE's M. A. S. Silva, as "Minsoo KIM" may not.
+        medline = _build(tokens[-1:], tokens[:-1], ambiguous=False)
+        return replace(name, second_reading=INITIALS_LAST, alternative=medline)
     if len(tokens) != 2 or not initial_flags[0] or initial_flags[1] or "." in tokens[0]:
         return name
     return replace(name, second_reading=INITIALS_FIRST, alternative=_build(tokens[:1], tokens[1:], ambiguous=False))
 
 
+def _given_words(tokens: list[str]) -> bool:
+    """Words in mixed case ("Wei", "Xiao-ming", "Wei-Ying"), no capitals or initials."""
+    return bool(tokens) and all(t.replace("-", "").isalpha() and t[:1].isupper() and not t.isupper() for t in tokens)
+
+
 def _open_to_capitals_last(name: ParsedName, tokens: list[str], split: int) -> ParsedName:
     """`name`, read MEDLINE's way from words and then initials in a name in mixed case: with the
-    second reading of a last token that is a short East Asian surname in capitals ("Wei LI", "Van
-    Thanh DO") as the surname, as "Ajay K. GUPTA" is written; else marked `initials_last`."""
+    second reading of a last token that may be a short surname in capitals as the surname, as
+    "Ajay K. GUPTA" is written: a short East Asian surname ("Wei LI", "Van Thanh DO"), or three
+    letters that start with a consonant and hold a vowel ("Santos MFO" as Mfo, Santos); else
+    marked `initials_last`."""
     last = tokens[-1]
-    # Words in mixed case ("Wei", "Xiao-ming", "Wei-Ying"), no capitals or initials.
-    given_words = all(t.replace("-", "").isalpha() and t[:1].isupper() and not t.isupper() for t in tokens[:split])
-    if split == len(tokens) - 1 and last.isupper() and last.lower() in SHORT_EAST_ASIAN_SURNAMES and given_words:
+    short = last.lower() in SHORT_EAST_ASIAN_SURNAMES or (
+        len(last) == 3 and last[0] not in "AEIOU" and any(ch in "AEIOUY" for ch in last)
+    )
+    if split == len(tokens) - 1 and last.isupper() and short and _given_words(tokens[:split]):
         return replace(
             name, second_reading=CAPITALS_LAST, alternative=_build(tokens[:split], tokens[split:], ambiguous=False)
         )

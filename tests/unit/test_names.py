@@ -9,6 +9,7 @@ from disambig.names import (
     CAPITALS_LAST,
     GIVEN_NAMES_FIRST,
     INITIALS_FIRST,
+    INITIALS_LAST,
     GivenMatch,
     given_match,
     parse_name,
@@ -1279,6 +1280,40 @@ def test_capitals_last_is_read_as_the_surname_where_the_corpus_writes_surnames_i
     # "Xiao-ming LI", a hyphenated given name in mixed case, reads as "Wei LI" does.
     resolved = resolve_name_order([parse_name(raw) for raw in ["Xiao-ming LI", "Ajay K. GUPTA", "Jean DUPONT"]])
     assert resolved[0].block_key == "li_x"
+
+
+@pytest.mark.parametrize(
+    ("raw", "first", "second", "kind"),
+    [
+        # Three capitals that read as no syllable are MEDLINE's initials; they were the surname.
+        ("Santos MFO", ("santos", ("m", "f", "o")), ("mfo", ("santos",)), CAPITALS_LAST),
+        ("Smith JAB", ("smith", ("j", "a", "b")), ("jab", ("smith",)), CAPITALS_LAST),
+        # One syllable of a short surname in capitals is that surname, MEDLINE's reading second.
+        ("Minsoo KIM", ("kim", ("minsoo",)), ("minsoo", ("k", "i", "m")), INITIALS_LAST),
+        ("Wen HSU", ("hsu", ("wen",)), ("wen", ("h", "s", "u")), INITIALS_LAST),
+        ("Silva MAS", ("mas", ("silva",)), ("silva", ("m", "a", "s")), INITIALS_LAST),
+    ],
+)
+def test_three_capitals_last_are_read_by_their_sound_and_open_to_the_other_reading(
+    raw: str, first: tuple[str, tuple[str, ...]], second: tuple[str, tuple[str, ...]], kind: str
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == first
+    assert parsed.second_reading == kind and not parsed.initials_last
+    assert (swapped(parsed).surname, swapped(parsed).given) == second
+
+
+def test_three_capitals_last_follow_the_corpus_style() -> None:
+    medline = ["Gupta AK", "Haziza D", "Silva JA"]
+    capitals = ["Ajay K. GUPTA", "Jean DUPONT", "HAZIZA Daniel"]
+    # In MEDLINE's style, with Silva a surname elsewhere, "Silva MAS" is M. A. S. Silva.
+    assert resolve_name_order([parse_name(raw) for raw in ["Silva MAS", *medline]])[0].block_key == "silva_m"
+    assert resolve_name_order([parse_name(raw) for raw in ["Silva MAS", *capitals]])[0].block_key == "mas_s"
+    # "Minsoo KIM" stays Kim in either style: no firm name has the surname Minsoo.
+    assert resolve_name_order([parse_name(raw) for raw in ["Minsoo KIM", *medline]])[0].block_key == "kim_m"
+    # "Santos MFO" is Mfo, Santos only among capitals surnames and with no firm Santos.
+    assert resolve_name_order([parse_name(raw) for raw in ["Santos MFO", *capitals]])[0].block_key == "mfo_s"
+    assert resolve_name_order([parse_name(raw) for raw in ["Santos MFO", *medline]])[0].block_key == "santos_m"
 
 
 def test_medline_initials_that_spell_a_surname_keep_their_surname_and_its_vote() -> None:
