@@ -74,18 +74,23 @@ class Summary:
         ranked = self._ranked()
         identities = len(ranked) + self._hidden_identities
         mentions = sum(p.mentions for p in self._profiles.values()) + self._hidden_mentions
-        lines = [f"{identities} identities from {mentions} mentions"]
+        lines = [f"{_counted(identities, 'identity', 'identities')} from {_counted(mentions, 'mention')}"]
         for identity_id, p in ranked[:limit]:
             years = _span(p.years)
             variants = "; ".join(name for name, _ in p.names.most_common(4))
-            lines.append(f"  {identity_id}  {variants}  ({len(p.works)} works, {years})")
+            lines.append(f"  {identity_id}  {variants}  ({_counted(len(p.works), 'work')}, {years})")
             if p.coauthors:
                 lines.append(f"      coauthors: {'; '.join(c for c, _ in p.coauthors.most_common(5))}")
             if p.topics:
                 lines.append(f"      topics: {'; '.join(t for t, _ in p.topics.most_common(5))}")
         if identities > limit:
-            lines.append(f"  ... and {identities - limit} more identities")
+            lines.append(f"  ... and {_counted(identities - limit, 'more identity', 'more identities')}")
         return "\n".join(lines)
+
+
+def _counted(n: int, one: str, many: str = "") -> str:
+    """'1 work', '2 works'."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def summarise(results: Iterable[tuple[Mention, str]]) -> Summary:

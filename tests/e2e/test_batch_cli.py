@@ -519,13 +519,13 @@ def test_only_without_any_match_exits_2_and_writes_nothing(tmp_path: Path) -> No
 
 # --- the summary ----------------------------------------------------------------------------
 
-IDENTITY_LINE = re.compile(r"^  (id-\S+)  (.+)  \((\d+) works, (.+)\)$")
+IDENTITY_LINE = re.compile(r"^  (id-\S+)  (.+)  \((\d+) works?, (.+)\)$")
 
 
 def parse_summary(text: str) -> tuple[str, dict[str, dict[str, Any]]]:
     """The first line, and per identity: name variants, works, years, coauthors."""
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if re.match(r"^\d+ identities from \d+ mentions$", line))
+    start = next(i for i, line in enumerate(lines) if re.match(r"^\d+ identit(?:y|ies) from \d+ mentions?$", line))
     found: dict[str, dict[str, Any]] = {}
     current: dict[str, Any] = {}
     for line in lines[start + 1 :]:
@@ -548,7 +548,8 @@ def test_summary_shows_each_identity_with_its_variants_works_years_and_coauthors
     assert run.code == 0, run.stderr
     rows = read_output(out)
     first, summary = parse_summary(run.stderr)
-    assert first == f"{len(partition(rows))} identities from {len(rows)} mentions"
+    identities = len(partition(rows))
+    assert first == f"{identities} {'identity' if identities == 1 else 'identities'} from {len(rows)} mentions"
     by_work = {w["work_id"]: w for w in works}
     expected: dict[str, dict[str, Any]] = defaultdict(lambda: {"names": Counter(), "works": set(), "years": []})
     coauthors: dict[str, set[str]] = defaultdict(set)
