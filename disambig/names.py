@@ -32,6 +32,8 @@ from anyascii import anyascii
 from nicknames import NickNamer
 from rapidfuzz.distance import Levenshtein
 
+from disambig.markup import name_without_markup
+
 # Generation marks and degrees written after a name; only degrees that cannot be a name ("MA",
 # "BA", "MS" are not here: "Ma" is a surname, "MS" MEDLINE initials).
 SUFFIXES = frozenset(
@@ -538,7 +540,7 @@ def _normalise(raw: str) -> str:
     name or transliteration, not a middle name), nicknames in quotes between words ('Robert "Bob"
     Smith'), trailing byline markers ("Gupta1,2", "Gupta*") or a citation's trailing "et al."
     ("Smith J, et al.")."""
-    raw = _ORDINAL.sub("", without_et_al(raw))
+    raw = _ORDINAL.sub("", without_et_al(name_without_markup(raw)))
     if raw.isascii() and (raw[-1:].isalpha() or raw[-1:] == ".") and not any(ch in raw for ch in "([?\"'`"):
         return raw  # the usual case, and already normal
     text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if ch not in _MOJIBAKE)

@@ -17,7 +17,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from disambig.errors import InputFileError
-from disambig.readers.common import Entry, Problem, expand_work, source_label, source_stem, squash_spaces
+from disambig.markup import squash_spaces
+from disambig.readers.common import Entry, Problem, expand_work, source_label, source_stem
 from disambig.readers.jsonl import GZIP_ERRORS, open_binary
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -21,25 +21,19 @@ from typing import Any
 from bibtexparser.bibdatabase import UndefinedString
 from bibtexparser.bibtexexpression import BibtexExpression
 from bibtexparser.bparser import BibTexParser
-from pylatexenc.latex2text import LatexNodes2Text
 
-from disambig.readers.common import Entry, Problem, expand_work, source_label, split_list, squash_spaces
+from disambig.markup import MAX_BRACE_DEPTH, latex_to_text
+from disambig.readers.common import Entry, Problem, expand_work, source_label, split_list
 from disambig.readers.jsonl import iter_lines
 
 # An entry longer than this is refused unparsed (the largest collaboration author lists are a few
 # hundred kB); its text is not kept while the rest of it is skipped.
 MAX_ENTRY_CHARS = 2_000_000
-# Deeper nesting is no real bibliography; the parser and the LaTeX decoder both recurse on it.
-MAX_BRACE_DEPTH = 32
 
 _ENTRY_START = re.compile(r"\s*@\s*([A-Za-z]+)\s*([{(])\s*([^,\s{}()]*)")
 _NAME_SEPARATOR = re.compile(r"\s+and(?:\s+and)*\s+", re.IGNORECASE)  # "A and and B": a doubled "and" is one
 _KEYWORD_SEPARATORS = re.compile(r"[,;]")
-_UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
 _YEAR_OF_DATE = re.compile(r"\s*(\d{4})\b")
-# Text with none of these is plain already; pylatexenc, slow on long abstracts, is skipped for it.
-_LATEX_MARKUP = re.compile(r"[\\{}$~]|--|``|''")
-_LATEX = LatexNodes2Text()
 
 
 @dataclass
@@ -60,16 +54,6 @@ class _Chunk:
             self.lines.clear()
         elif not self.too_long:
             self.lines.append(text)
-
-
-def latex_to_text(value: str) -> str:
-    """LaTeX markup as plain Unicode: {\\'e} -> é, \\"{o} -> ö, {\\ss} -> ß, braces and ~ dropped.
-
-    A bare % is a literal per cent sign in bibliography data, not a LaTeX comment eating the line.
-    """
-    if not _LATEX_MARKUP.search(value):
-        return squash_spaces(value)
-    return squash_spaces(_LATEX.latex_to_text(_UNESCAPED_PERCENT.sub(r"\\%", value)))
 
 
 def split_names(value: str) -> list[str]:

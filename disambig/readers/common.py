@@ -53,11 +53,6 @@ def split_list(text: str, separators: re.Pattern[str] = _LIST_SEPARATORS) -> lis
     return [item.strip() for item in separators.split(text) if item.strip()]
 
 
-def squash_spaces(text: str) -> str:
-    """Runs of whitespace (line breaks of wrapped titles included) as one space."""
-    return " ".join(text.split())
-
-
 def describe(violations: Sequence[FieldViolation]) -> str:
     return "; ".join(f"{v.field}: {v.description}" for v in violations)
 
