@@ -41,6 +41,28 @@ SUFFIXES = frozenset(
         *("jr", "sr", "ii", "iii", "iv", "v", "esq"),  # ordinals ("3rd") go with _ORDINAL
         *("phd", "md", "msc", "bsc", "mba", "mph", "dphil", "pharmd", "csc", "drsc", "thd", "mbchb", "mbbs"),
         *("frcs", "facs", "frcp", "mrcp"),
+        # Nursing, dental, veterinary and other health and academic degrees of medical bylines
+        # ("Jane Doe, RN"); not those of two letters that MEDLINE's initials often are (JD, DO, PA).
+        *("rn", "bsn", "msn", "dnp", "aprn", "crna", "dds", "dmd", "dvm", "bds", "mds", "psyd", "edd"),
+        *("drph", "scd", "dsc", "rph", "dpt", "mbbch", "faan", "facp", "facc", "frcpc", "frcsc", "mrcs"),
+        *("frs", "obe", "mbe", "cbe"),
+    }
+)
+# Roles a library catalogue or a reference list writes after a name ("Smith, John, editor.",
+# "J. A. Smith, ed."): words, or in lower case only, abbreviations ("Smith, Ed" is Ed Smith).
+_ROLE_WORDS = frozenset({"editor", "editors", "translator", "translators", "compiler", "illustrator", "author"})
+_ROLE_ABBREVIATIONS = frozenset({"ed", "eds", "trans", "transl", "comp", "ill"})
+# A catalogue's dates after a name: "1950-", "1950-2010", "d. 1890", "b. 1921", "fl. 1870", "ca. 1500-";
+# or what is left of them once the trailing digits went as a byline marker ("d.").
+_LIFE_DATES = re.compile(r"(?:(?:b|d|fl|ca|c)\.\s*)?\d{3,4}\??\s*(?:-\s*(?:\d{3,4}\??)?)?\.?|(?:b|d|fl|ca|c)\.")
+# Words that make a piece after a comma an affiliation, not a name ("John A. Smith, University of
+# Oxford"): that piece and every piece after it are dropped.
+_AFFILIATION_WORDS = frozenset(
+    {
+        *("university", "universitat", "universidad", "universidade", "universite", "universita", "univ"),
+        *("institute", "institut", "instituto", "istituto", "department", "dept", "departamento"),
+        *("hospital", "college", "school", "faculty", "laboratory", "laboratories", "centre", "center"),
+        *("academy", "clinic", "foundation", "inc", "ltd", "gmbh", "corporation"),
     }
 )
 # Honorifics written before the given names ("Dr. John Smith", "Smith, Prof. Dr. John").
@@ -683,6 +705,34 @@ def _drop_titles(text: str, *, surname_follows: bool) -> str:
     return text[end:]
 
 
+def _is_affiliation(piece: str) -> bool:
+    return any(fold(word) in _AFFILIATION_WORDS for word in _WORD_BREAKS.split(piece.replace(".", " ")))
+
+
+def _is_role_or_dates(piece: str) -> bool:
+    """'editor.', 'ed.', 'eds', 'trans.', '1950-', 'd. 1890', '1950- editor.'."""
+    words = piece.split()
+    while words and (
+        words[-1].rstrip(".").lower() in _ROLE_WORDS
+        or (words[-1].rstrip(".") in _ROLE_ABBREVIATIONS)  # lower case only
+    ):
+        words.pop()
+    rest = " ".join(words)
+    if not rest:
+        return bool(piece.split())
+    return _LIFE_DATES.fullmatch(rest) is not None
+
+
+def _written_given_names_first(tokens: list[str], all_upper: bool) -> bool:
+    """Whether a piece before a comma is a whole name written given names first, as its initials
+    before its last word show: "John A. Smith", "J. A. Smith" (not "Garcia Marquez", which may
+    be a surname before its initials)."""
+    if len(tokens) < 2:
+        return False
+    flags = [_is_initials_token(t, all_upper) for t in tokens]
+    return not flags[-1] and any(flags[:-1]) and _is_surname_word(tokens[-1])
+
+
 def _is_title_piece(piece: str, all_upper: bool, *, given_follows: bool) -> bool:
     """Whether a comma-separated piece of a name is titles and degrees only: "Dr. med.", "PD Dr.",
     "Dipl.-Ing. MSc" (not "PD": MEDLINE initials). One that is also a name ("Ing.") only where a
@@ -856,9 +906,17 @@ def parse_name(raw: str) -> ParsedName:
             # ("Srinivasan, V", "Kender, JR").
             kept = pieces[:1]
             lone_surname = _surname_words(_clean_tokens(pieces[0])) <= 1
+            given_first = _written_given_names_first(_clean_tokens(pieces[0]), all_upper)
             for i, piece in enumerate(pieces[1:], start=1):
-                tokens = _clean_tokens(piece)
+                if _is_affiliation(piece):
+                    break  # "John A. Smith, University of Oxford, UK"
                 given_follows = not (i == 1 and lone_surname)
+                # "Smith, John, 1950-2010", "J. A. Smith, ed."; but "smith, ed." may be Ed Smith.
+                if _is_role_or_dates(piece) and (given_follows or any(ch.isdigit() for ch in piece)):
+                    continue
+                tokens = _clean_tokens(piece)
+                if given_first and tokens and all(_is_upper_word(t) or _is_initials_token(t, True) for t in tokens):
+                    continue  # "John A. Smith, MS": the given names are before the comma, these are degrees
                 if tokens and (
                     all(_is_suffix(t) or _is_title(t, all_upper) for t in tokens)
                     or _is_title_piece(piece, all_upper, given_follows=given_follows)

@@ -210,6 +210,39 @@ def test_suffixes_and_initials_that_look_like_them(raw: str, surname: str, given
 @pytest.mark.parametrize(
     ("raw", "surname", "given"),
     [
+        # Degrees of medical bylines after a comma; the name before it was read as a surname.
+        ("Jane Doe, RN", "doe", ("jane",)),
+        ("John Smith, DDS", "smith", ("john",)),
+        # Given names before the comma, as the initials there show: what follows is degrees.
+        ("John A. Smith, MS", "smith", ("john", "a")),
+        ("J. A. Smith, MS, PhD", "smith", ("j", "a")),
+        # Roles and life dates of catalogues and reference lists.
+        ("Smith, John, d. 1890", "smith", ("john",)),
+        ("Smith, John A., 1950- editor.", "smith", ("john", "a")),
+        ("Smith, John, 1950-2010", "smith", ("john",)),
+        ("J. A. Smith, ed.", "smith", ("j", "a")),
+        ("Smith JA, editor.", "smith", ("j", "a")),
+        # An affiliation after a comma, and everything after it.
+        ("John A. Smith, University of Oxford, UK", "smith", ("john", "a")),
+        ("Smith, J., Dept. of Physics", "smith", ("j",)),
+        # What stays: initials after a lone or two-word surname, given names that are role words.
+        ("Doe, RN", "doe", ("r", "n")),
+        ("Garcia Marquez, MS", "garcia marquez", ("m", "s")),
+        ("Smith, Ed", "smith", ("ed",)),
+        ("smith, ed.", "smith", ("ed",)),
+        ("smith, d.", "smith", ("d",)),
+    ],
+)
+def test_degrees_roles_dates_and_affiliations_after_a_comma_are_no_name(
+    raw: str, surname: str, given: tuple[str, ...]
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
         # One Cyrillic letter transliterated in two (Yu. for Yuri, Zh. for Zhores): its initial.
         ("Yu. A. Ivanov", "ivanov", ("y", "a")),
         ("Ivanov, Yu.A.", "ivanov", ("y", "a")),
