@@ -550,6 +550,23 @@ def _clean_tokens(text: str) -> list[str]:
     ]
 
 
+# South and Southeast Asian abbreviations of Muhammad (and Mosammat) before the given name: "Md.
+# Saiful Islam", "Mohd Razali Ahmad", "Mst. Nasrin Akter". MEDLINE and Scopus keep them as the initial M
+# ("Islam MS"), where "Md." would otherwise be dropped as the MD degree.
+_MUHAMMAD_ABBREVIATIONS = frozenset({"md", "mohd", "muhd", "mhd", "mst"})
+
+
+def _muhammad_as_initial(tokens: list[str], *, words_after: int) -> list[str]:
+    """`tokens` with a leading abbreviation of Muhammad read as the initial M: "Md." or "Mohd"
+    before any other token, "MD" in capitals (Google Scholar's "MD Smith" is M. D. Smith) before
+    `words_after` tokens at least."""
+    if len(tokens) < 2 or tokens[0].rstrip(".").lower() not in _MUHAMMAD_ABBREVIATIONS:
+        return tokens
+    if tokens[0].isupper() and len(tokens) <= words_after:
+        return tokens
+    return ["M.", *tokens[1:]]
+
+
 def _is_marker(ch: str) -> bool:
     """Byline residue after a name: affiliation numbers, '*', '†', a stray comma or semicolon."""
     if ch in ".'-" or ch in _APOSTROPHES:
@@ -930,7 +947,8 @@ def parse_name(raw: str) -> ParsedName:
             pieces = kept
         if len(pieces) >= 2:
             surname_tokens = _strip_suffixes(_clean_tokens(pieces[0]), 1, all_upper, surname_piece=True)
-            given_tokens = _strip_suffixes(_clean_tokens(" ".join(pieces[1:])), 1, all_upper, after_comma=True)
+            given_part = _muhammad_as_initial(_clean_tokens(" ".join(pieces[1:])), words_after=1)
+            given_tokens = _strip_suffixes(given_part, 1, all_upper, after_comma=True)
             # "Berg, Anna van der": trailing particles belong to the surname; a capitalised one
             # in a mixed-case given name does not ("Yang, Yu Bin").
             caseless = all(t.isupper() or t.islower() for t in given_tokens)
@@ -942,7 +960,7 @@ def parse_name(raw: str) -> ParsedName:
                 surname_tokens.insert(0, given_tokens.pop())
             return _build(given_tokens, surname_tokens, ambiguous=False)
         raw = pieces[0] if pieces else ""
-    tokens = _strip_suffixes(_clean_tokens(raw), 2, all_upper)
+    tokens = _strip_suffixes(_muhammad_as_initial(_clean_tokens(raw), words_after=2), 2, all_upper)
     if not tokens:
         return ParsedName("", ())
     if len(tokens) > 2 and _PARTICLE_INITIAL.fullmatch(tokens[-2]) and _LAST_INITIALS.fullmatch(tokens[-1]):

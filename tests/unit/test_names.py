@@ -181,7 +181,13 @@ def test_initials_styles_agree(raw: str) -> None:
         ("Al Smith", "smith", ("al",)),
         ("Al Et", "et", ("al",)),
         ("Smith, John III", "smith", ("john",)),
-        ("Md. Saiful Islam", "islam", ("saiful",)),
+        # "Md." abbreviates Muhammad, as MEDLINE's "Islam MS" shows; "MD Smith" is M. D. Smith.
+        ("Md. Saiful Islam", "islam", ("m", "saiful")),
+        ("MD SAIFUL ISLAM", "islam", ("m", "saiful")),
+        ("Islam, Md. Saiful", "islam", ("m", "saiful")),
+        ("Mohd Razali Ahmad", "ahmad", ("m", "razali")),
+        ("Md. Islam", "islam", ("m",)),
+        ("MD Smith", "smith", ("m", "d")),
         ("John Smith Ph.D.", "smith", ("john",)),  # "Ph." abbreviates a given name, "Ph.D." does not
         ("John Smith, Th.D.", "smith", ("john",)),
         ("Smith JA MBChB", "smith", ("j", "a")),
