@@ -947,8 +947,8 @@ def parse_name(raw: str) -> ParsedName:
             pieces = kept
         if len(pieces) >= 2:
             surname_tokens = _strip_suffixes(_clean_tokens(pieces[0]), 1, all_upper, surname_piece=True)
-            given_part = _muhammad_as_initial(_clean_tokens(" ".join(pieces[1:])), words_after=1)
-            given_tokens = _strip_suffixes(given_part, 1, all_upper, after_comma=True)
+            given_words = _muhammad_as_initial(_clean_tokens(" ".join(pieces[1:])), words_after=1)
+            given_tokens = _strip_suffixes(given_words, 1, all_upper, after_comma=True)
             # "Berg, Anna van der": trailing particles belong to the surname; a capitalised one
             # in a mixed-case given name does not ("Yang, Yu Bin").
             caseless = all(t.isupper() or t.islower() for t in given_tokens)
