@@ -48,6 +48,10 @@ SUFFIXES = frozenset(
         *("frs", "obe", "mbe", "cbe"),
     }
 )
+# Portuguese generation words that end a surname: Filho (son), Neto (grandson), Sobrinho (nephew),
+# Júnior, as MEDLINE reads them ("Oliveira Filho JC"). Alone they are a surname ("Neto, João").
+GENERATION_SURNAME_WORDS = frozenset({"filho", "filha", "neto", "neta", "sobrinho", "sobrinha", "junior"})
+_SURNAME_WORDS = re.compile(r"[\s\-]+")
 # Roles a library catalogue or a reference list writes after a name ("Smith, John, editor.",
 # "J. A. Smith, ed."): words, or in lower case only, abbreviations ("Smith, Ed" is Ed Smith).
 _ROLE_WORDS = frozenset({"editor", "editors", "translator", "translators", "compiler", "illustrator", "author"})
@@ -318,7 +322,12 @@ class ParsedName:
 
     @property
     def surname_key(self) -> str:
-        return re.sub(r"[^a-z]", "", self.surname)
+        """The surname's letters; without a trailing Portuguese generation word ("Oliveira Filho",
+        "Silva Júnior"), which one listing writes and the next drops ("Silva Jr.", "Oliveira J")."""
+        words = _SURNAME_WORDS.split(self.surname)
+        if len(words) > 1 and words[-1] in GENERATION_SURNAME_WORDS:
+            words = words[:-1]
+        return re.sub(r"[^a-z]", "", "".join(words))
 
     @property
     def block_key(self) -> str:
@@ -994,6 +1003,8 @@ def parse_name(raw: str) -> ParsedName:
     # Western order; particles before the last word join the surname, and so does the word before
     # a Spanish "y", if a given name is left ("José Ortega y Gasset").
     start = len(tokens) - 1
+    if start >= 2 and fold(tokens[start]) in GENERATION_SURNAME_WORDS and _is_surname_word(tokens[start - 1]):
+        start -= 1  # "João Carlos Oliveira Filho": Filho goes with the surname before it
     while start > 1 and _is_particle(tokens, start - 1):
         start -= 1
         if tokens[start].lower() == "y" and start > 1:

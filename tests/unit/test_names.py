@@ -214,6 +214,30 @@ def test_suffixes_and_initials_that_look_like_them(raw: str, surname: str, given
 
 
 @pytest.mark.parametrize(
+    ("raw", "surname", "given", "block_key"),
+    [
+        # Filho, Neto, Sobrinho, Júnior go with the surname before them, as MEDLINE reads them;
+        # the block leaves them out, since the next listing drops them ("Silva Jr.", "Oliveira J").
+        ("João Carlos Oliveira Filho", "oliveira filho", ("joao", "carlos"), "oliveira_j"),
+        ("Oliveira Filho JC", "oliveira filho", ("j", "c"), "oliveira_j"),
+        ("Oliveira-Filho, J. C.", "oliveira-filho", ("j", "c"), "oliveira_j"),
+        ("J. C. Oliveira", "oliveira", ("j", "c"), "oliveira_j"),
+        ("Raul L. de Lacerda Neto", "de lacerda neto", ("raul", "l"), "delacerda_r"),
+        ("Carlos Alberto Silva Júnior", "silva junior", ("carlos", "alberto"), "silva_c"),
+        ("Silva Júnior CA", "silva junior", ("c", "a"), "silva_c"),
+        ("Carlos A. Silva Jr.", "silva", ("carlos", "a"), "silva_c"),
+        # Alone, such a word is the surname.
+        ("Neto, João", "neto", ("joao",), "neto_j"),
+    ],
+)
+def test_portuguese_generation_words_end_the_surname(
+    raw: str, surname: str, given: tuple[str, ...], block_key: str
+) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given, parsed.block_key) == (surname, given, block_key)
+
+
+@pytest.mark.parametrize(
     ("raw", "surname", "given"),
     [
         # Degrees of medical bylines after a comma; the name before it was read as a surname.
