@@ -212,7 +212,7 @@ SHORT_EAST_ASIAN_SURNAMES = frozenset(
     {
         *("li", "ma", "wu", "xu", "hu", "yu", "he", "lu", "du", "gu", "su", "fu", "ye", "ji", "xi", "qi"),
         *("ni", "yi", "ou", "bi", "mo", "ge", "ke", "pu", "mu", "le", "do", "ho", "vo", "vu", "ly", "ko"),
-        *("oh", "an", "ng", "ha", "ong"),
+        *("oh", "an", "ng", "ha", "ong", "lo", "au", "ip", "na", "ta", "to", "lv", "mi", "bo", "di"),
     }
 )
 # An East Slavic patronymic, folded, after a stem of two or more letters: Russian -ovich, -evich
@@ -835,7 +835,10 @@ def _upper_surname(tokens: list[str], initial_flags: list[bool]) -> tuple[list[s
         # Last, three letters that read as one syllable ("Minsoo KIM"): "Wang ATM" and "Santos
         # MFO" are MEDLINE's.
         last = i == n - 1 and len(letters) == 3 and _SHORT_SURNAME_SYLLABLE.fullmatch(letters.lower()) is not None
-        return i == 0 or after_particle or last
+        # First, two letters only if they are such a surname ("LI Wei", "NG Raymond"): Google
+        # Scholar's "JA Smith" and "PA Yushkevich" are initials.
+        first = i == 0 and (len(letters) > 2 or letters.lower() in SHORT_EAST_ASIAN_SURNAMES)
+        return first or after_particle or last
 
     def upper_at(i: int) -> bool:
         token = tokens[i]

@@ -1276,8 +1276,8 @@ def test_resolve_name_order_reads_a_slavic_surname_last_the_corpus_knows() -> No
 @pytest.mark.parametrize(
     ("raw", "first", "second"),
     [
-        ("JA Smith", ("ja", ("smith",)), ("smith", ("j", "a"))),
         ("AKG Gupta", ("akg", ("gupta",)), ("gupta", ("a", "k", "g"))),
+        ("LI Wei", ("li", ("wei",)), ("wei", ("l", "i"))),
         ("MA Lin", ("ma", ("lin",)), ("lin", ("m", "a"))),
     ],
 )
@@ -1288,6 +1288,22 @@ def test_capitals_that_may_be_initials_have_google_scholars_reading_second(
     assert parsed.second_reading == INITIALS_FIRST and not parsed.capitals_surname
     assert (parsed.surname, parsed.given) == first  # alone, as "LI Wei" must be read
     assert (swapped(parsed).surname, swapped(parsed).given) == second
+
+
+@pytest.mark.parametrize(
+    ("raw", "given", "surname"),
+    [
+        ("JA Smith", ("j", "a"), "smith"),
+        ("PA Yushkevich", ("p", "a"), "yushkevich"),
+        ("DE Goldberg", ("d", "e"), "goldberg"),
+    ],
+)
+def test_two_capitals_first_that_are_no_short_surname_are_initials_alone(
+    raw: str, given: tuple[str, ...], surname: str
+) -> None:
+    # Google Scholar's initials: a registry reads one name at a time, with no corpus to vote.
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given) and not parsed.second_reading
 
 
 @pytest.mark.parametrize("raw", ["HAZIZA Daniel", "GUPTA Ajay K.", "José GARCIA MARQUEZ"])
