@@ -212,7 +212,8 @@ SHORT_EAST_ASIAN_SURNAMES = frozenset(
     {
         *("li", "ma", "wu", "xu", "hu", "yu", "he", "lu", "du", "gu", "su", "fu", "ye", "ji", "xi", "qi"),
         *("ni", "yi", "ou", "bi", "mo", "ge", "ke", "pu", "mu", "le", "do", "ho", "vo", "vu", "ly", "ko"),
-        *("oh", "an", "ng", "ha", "ong", "lo", "au", "ip", "na", "ta", "to", "lv", "mi", "bo", "di"),
+        *("oh", "an", "ng", "ha", "ong", "lo", "au", "ip", "na", "ta", "to", "lv", "mi", "bo", "di", "bu"),
+        *("tu", "ku", "ci", "ai", "ao", "qu", "ru", "zu", "ju"),
     }
 )
 # An East Slavic patronymic, folded, after a stem of two or more letters: Russian -ovich, -evich
@@ -935,7 +936,8 @@ def parse_name(raw: str) -> ParsedName:
             # ("Srinivasan, V", "Kender, JR").
             kept = pieces[:1]
             lone_surname = _surname_words(_clean_tokens(pieces[0])) <= 1
-            given_first = _written_given_names_first(_clean_tokens(pieces[0]), all_upper)
+            # In capitals ("EL ALLALI, SOUFYANE") initials and words look alike: no such reading.
+            given_first = not all_upper and _written_given_names_first(_clean_tokens(pieces[0]), all_upper)
             for i, piece in enumerate(pieces[1:], start=1):
                 if _is_affiliation(piece):
                     break  # "John A. Smith, University of Oxford, UK"
@@ -944,7 +946,7 @@ def parse_name(raw: str) -> ParsedName:
                 if _is_role_or_dates(piece) and (given_follows or any(ch.isdigit() for ch in piece)):
                     continue
                 tokens = _clean_tokens(piece)
-                if given_first and tokens and all(_is_upper_word(t) or _is_initials_token(t, True) for t in tokens):
+                if given_first and tokens and all(_is_initials_token(t, False) or _is_suffix(t) for t in tokens):
                     continue  # "John A. Smith, MS": the given names are before the comma, these are degrees
                 if tokens and (
                     all(_is_suffix(t) or _is_title(t, all_upper) for t in tokens)
