@@ -261,6 +261,7 @@ def test_portuguese_generation_words_end_the_surname(
         ("Smith, Ed", "smith", ("ed",)),
         ("smith, ed.", "smith", ("ed",)),
         ("smith, d.", "smith", ("d",)),
+        ("EL ALLALI, SOUFYANE", "el allali", ("soufyane",)),  # in capitals, words and degrees look alike
     ],
 )
 def test_degrees_roles_dates_and_affiliations_after_a_comma_are_no_name(
