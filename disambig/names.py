@@ -32,6 +32,7 @@ from anyascii import anyascii
 from nicknames import NickNamer
 from rapidfuzz.distance import Levenshtein
 
+from disambig.given_spellings import spelled_alike
 from disambig.markup import name_without_markup
 
 # Generation marks and degrees written after a name; only degrees that cannot be a name ("MA",
@@ -1409,7 +1410,7 @@ def part_match(a: str, b: str) -> GivenMatch:
         return GivenMatch.VARIANT
     if len(short) >= _MIN_TYPO_LENGTH and a[0] == b[0] and Levenshtein.distance(a, b) <= 1:
         return GivenMatch.VARIANT
-    if b in _nicknames_of(a):
+    if b in _nicknames_of(a) or spelled_alike(a, b):
         return GivenMatch.VARIANT
     return GivenMatch.INCOMPATIBLE
 

@@ -1458,3 +1458,30 @@ def test_resolve_name_order_reads_a_devotional_given_name_surname_first_with_the
     raws = ["del Carmen, Ana", "LOPEZ GARCIA MARIA DEL CARMEN"]
     resolved = resolve_name_order([parse_name(raw) for raw in raws])
     assert resolved[1].surname == "del carmen"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Mohammed Ali", "Muhammad Ali"),
+        ("Mohamed Hassan", "Mohammad Hassan"),
+        ("Ahmed Khan", "Ahmad Khan"),
+        ("Sergei Ivanov", "Sergey Ivanov"),
+        ("Yuri Petrov", "Yurii Petrov"),
+        ("Georgios Papadopoulos", "Giorgos Papadopoulos"),
+    ],
+)
+def test_romanisations_of_one_given_name_are_variants(a: str, b: str) -> None:
+    assert given_match(parse_name(a).given, parse_name(b).given) == GivenMatch.VARIANT
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Hassan Ali", "Hussein Ali"),
+        ("George Papadopoulos", "Georgios Papadopoulos"),
+        ("Daniel Haziza", "David Haziza"),
+    ],
+)
+def test_different_given_names_stay_incompatible(a: str, b: str) -> None:
+    assert given_match(parse_name(a).given, parse_name(b).given) == GivenMatch.INCOMPATIBLE
