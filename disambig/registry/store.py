@@ -533,7 +533,8 @@ class Registry:
                 )
             ]
             anchor = members[0]
-            seq = self._record(conn, "merged", survivor, detail={"reason": reason, "absorbed": resolved})
+            absorbed = [i for i in resolved if i != survivor]
+            seq = self._record(conn, "merged", survivor, detail={"reason": reason, "absorbed": absorbed})
             # The curator says all these mentions are one person: a must-link from one anchor to
             # every other member, so re-clustering keeps them together; a later split undoes it.
             conn.execute(

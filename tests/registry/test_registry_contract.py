@@ -55,6 +55,19 @@ def test_merge_redirects_chains_and_records_must_link(registry: Registry) -> Non
     assert linked == {"m1", "m2", "m3", "m4", "m5"}
 
 
+def test_a_merge_change_names_the_survivor_and_the_ids_it_absorbed(registry: Registry) -> None:
+    a, b, c = (registry.record_links([link(m)])[0].identity_id for m in ("m1", "m2", "m3"))
+    registry.record_links([link("m4", b)])  # b is the largest: it survives
+    survivor = registry.merge([a, b, c], reason="same person")
+    merges = [change for change in registry.changes(limit=100) if change.kind == "merged"]
+    (own,) = [change for change in merges if change.identity_id == survivor]
+    assert sorted(own.detail["absorbed"]) == sorted([a, c])  # the survivor absorbed itself before
+    assert {change.identity_id: change.other_identity_id for change in merges if change.identity_id != survivor} == {
+        a: survivor,
+        c: survivor,
+    }
+
+
 def test_profiles_are_each_identity_with_its_first_page(registry: Registry) -> None:
     a, b, c = (registry.record_links([link(m)])[0].identity_id for m in ("m1", "m2", "m3"))
     registry.record_links([link(f"m{k}", c) for k in range(4, 9)] + [link("n1", b, block="other_x")])
