@@ -71,7 +71,13 @@ _AFFILIATION_WORDS = frozenset(
     }
 )
 # Honorifics written before the given names ("Dr. John Smith", "Smith, Prof. Dr. John").
-TITLES = frozenset({"dr", "prof", "professor", "mr", "mrs", "ms", "mx", "miss", "sir", "dame"})
+TITLES = frozenset(
+    {
+        *("dr", "prof", "professor", "mr", "mrs", "ms", "mx", "miss", "sir", "dame"),
+        # Clergy, military, engineering and South and Southeast Asian honorifics of bylines.
+        *("rev", "revd", "capt", "lt", "sgt", "engr", "smt", "shri", "hj", "hjh"),
+    }
+)
 # Titles that are also family names ("Ousmane Dame", in either order "Dame Ousmane").
 _NAME_LIKE_TITLES = frozenset({"sir", "dame", "miss"})
 # Academic titles and degrees of Central European, Italian, Spanish, Dutch, Polish and Indonesian
@@ -83,13 +89,15 @@ ACADEMIC_TITLES = frozenset(
         *("mgr", "doz", "dipl", "dott", "dra", "drs", "ir", "inz"),
     }
 )
-# Academic titles that are also names ("Ing", "Mag", "Doc"): titles only with their dot, and at the
+# Academic titles that are also names ("Ing", "Mag", "Doc", and "Hon.", "Col.", "Gen.", "Sri.", Turkish
+# "Uzm. Dr.", "Op. Dr."): titles only with their dot, and at the
 # start of a name only before a given name and a surname ("Ing. Jan Novák"; "Ing. Wang" stays).
-DOTTED_TITLES = frozenset({"ing", "mag", "doc"})
+DOTTED_TITLES = frozenset({"ing", "mag", "doc", "hon", "col", "maj", "gen", "sri", "uzm", "op"})
 # Words that are titles only right before another title: "PD Dr. Eva Braun" (but MEDLINE "PD Smith"),
-# "Univ. Prof.", "Priv. Doz.", "apl. Prof.", "ao. Univ.-Prof.", "o. Prof." (a lone letter only in lower
-# case, in a name that is not all lower case).
-TITLE_PREFIXES = frozenset({"pd", "priv", "univ", "ao", "apl", "a", "o"})
+# "Assoc. Prof.", "Asst. Prof.", Turkish "Yrd. Doç. Dr.", "Univ. Prof.", "Priv. Doz.", "apl. Prof.",
+# "ao. Univ.-Prof.", "o. Prof." (a lone letter only in lower case, in a name that is not all lower
+# case).
+TITLE_PREFIXES = frozenset({"pd", "priv", "univ", "ao", "apl", "a", "o", "assoc", "asst", "adj", "yrd"})
 # The first part of a hyphenated title: "Dr.-Ing.", "Dipl.-Ing.", "Dipl.-Kfm.", "Univ.-Prof.", "Priv.-Doz.".
 _COMPOUND_TITLE_HEADS = frozenset({"dr", "prof", "dipl", "univ", "priv"})
 # What a degree is qualified by, its faculty, honour or rank: "Dr. med.", "Dr. rer. nat.", "Dr. phil.
@@ -590,7 +598,7 @@ def _normalise(raw: str) -> str:
     name or transliteration, not a middle name), nicknames in quotes between words ('Robert "Bob"
     Smith'), trailing byline markers ("Gupta1,2", "Gupta*") or a citation's trailing "et al."
     ("Smith J, et al.")."""
-    raw = _ORDINAL.sub("", without_et_al(name_without_markup(raw)))
+    raw = _ORDINAL.sub("", without_et_al(_without_byline_extras(name_without_markup(raw))))
     if raw.isascii() and (raw[-1:].isalpha() or raw[-1:] == ".") and not any(ch in raw for ch in "([?\"'`"):
         return raw  # the usual case, and already normal
     text = "".join(ch for ch in unicodedata.normalize("NFKC", raw) if ch not in _MOJIBAKE)
@@ -601,6 +609,41 @@ def _normalise(raw: str) -> str:
     while end and _is_marker(text[end - 1]):
         end -= 1
     return _ORDINAL.sub("", text[:end])  # "John Smith 3rd*": the ordinal the marker hid
+
+
+# What a byline copied from a web page or PDF carries beside the name: an e-mail address, a URL or
+# an ORCID iD ("John A. Smith jsmith@uni.edu", "... https://orcid.org/0000-...", "... ORCID:
+# 0000-..."), and the collaboration signed for ("J. Smith for the ATLAS Collaboration", "... on
+# behalf of the XYZ Study Group").
+_CONTACT = re.compile(
+    r"\S*@\S+|\S*://\S*|\bwww\.\S+|\borcid\.org/\S*|\bORCID(?:\s*iD)?\b\s*:?\s*[\dX-]*", re.IGNORECASE
+)
+_SIGNING_FOR = re.compile(
+    r"\s+(?:on\s+behalf\s+of|for)\s+(?:the\s+)?\S.*\b(?:collaboration|consortium|group|team|investigators|network|study)\b.*$",
+    re.IGNORECASE,
+)
+
+
+# Affiliation markers written as letters after a capitalised word: "John A. Smith a,b", "J. Smith
+# c"; or as superscript letters, which NFKC would glue to the surname ("Smithᵃ", "Smithᵃ,ᵇ"): not
+# "ª" or "º" ("Mª", María), nor a lone letter after initials or in a name in lower case.
+_LETTER_MARKERS = re.compile(r"(?P<name>.*\b[A-Z][A-Za-z'\-]*[a-z])\s+(?P<markers>[a-z](?:\s*,\s*[a-z])*)\s*")
+_SUPERSCRIPT_MARKERS = re.compile(
+    r"[\u1d2c-\u1d6a\u1d9c-\u1dbf\u2071\u207f\u02b0-\u02b8][\s,\u1d2c-\u1d6a\u1d9c-\u1dbf\u2071\u207f\u02b0-\u02b8]*$"
+)
+
+
+def _without_byline_extras(raw: str) -> str:
+    if "@" in raw or "/" in raw or "orcid" in raw.lower():
+        raw = _CONTACT.sub(" ", raw)
+    if " for " in raw or " on " in raw:
+        raw = _SIGNING_FOR.sub("", raw)
+    if not raw.isascii():
+        raw = _SUPERSCRIPT_MARKERS.sub("", raw)
+    # A lone "e" or "y" may end a compound surname cut short ("Silva, Ana de Souza e").
+    if (letters := _LETTER_MARKERS.fullmatch(raw)) is not None and letters["markers"] not in SURNAME_CONJUNCTIONS:
+        raw = letters["name"]
+    return raw
 
 
 def _drop_quoted_nicknames(text: str) -> str:

@@ -1485,3 +1485,37 @@ def test_romanisations_of_one_given_name_are_variants(a: str, b: str) -> None:
 )
 def test_different_given_names_stay_incompatible(a: str, b: str) -> None:
     assert given_match(parse_name(a).given, parse_name(b).given) == GivenMatch.INCOMPATIBLE
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        # Titles of other fields and countries before the name.
+        ("Rev. John A. Smith", "smith", ("john", "a")),
+        ("Lt. Col. John A. Smith", "smith", ("john", "a")),
+        ("Assoc. Prof. John A. Smith", "smith", ("john", "a")),
+        ("Yrd. Doç. Dr. Ahmet Y\u0131lmaz", "yilmaz", ("ahmet",)),  # a dotless i
+        ("Uzm. Dr. Ayşe Kaya", "kaya", ("ayse",)),
+        ("Engr. Juan Cruz", "cruz", ("juan",)),
+        ("Smt. Lakshmi Rao", "rao", ("lakshmi",)),
+        ("Hon Wai Leong", "leong", ("hon", "wai")),  # without its dot, "Hon" is a given name
+        ("Sri Lestari Wahyuni", "wahyuni", ("sri", "lestari")),
+        # What a byline copied from a page carries beside the name.
+        ("John A. Smith jsmith@uni.edu", "smith", ("john", "a")),
+        ("John A. Smith https://orcid.org/0000-0002-1825-0097", "smith", ("john", "a")),
+        ("John A. Smith ORCID: 0000-0002-1825-0097", "smith", ("john", "a")),
+        ("J. Smith for the ATLAS Collaboration", "smith", ("j",)),
+        ("Smith J, on behalf of the XYZ Study Group", "smith", ("j",)),
+        ("John A. Smith a,b", "smith", ("john", "a")),  # affiliation markers in letters
+        ("J. Smith c", "smith", ("j",)),
+        ("John A. Smithᵃ,ᵇ", "smith", ("john", "a")),  # in superscript letters
+        # Kept: a lone letter after initials or in lower case, a conjunction, María's "Mª".
+        ("Smith J a", "smith", ("j", "a")),
+        ("john smith a", "john smith", ("a",)),
+        ("Silva, Ana de Souza e", "silva", ("ana", "souza")),
+        ("Pérez, Mª", "perez", ("ma",)),
+    ],
+)
+def test_titles_and_byline_residue_around_a_name(raw: str, surname: str, given: tuple[str, ...]) -> None:
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
