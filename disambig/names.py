@@ -517,6 +517,15 @@ def _is_particle(tokens: list[str], i: int) -> bool:
     return word in PARTICLES and (word not in SURNAME_CONJUNCTIONS or _is_conjunction(tokens, i))
 
 
+def _vietnamese_middle_name(tokens: list[str], i: int) -> bool:
+    """Whether `tokens[i]` is the capitalised Van of a Vietnamese name written given names first,
+    before a Vietnamese family name that ends it ("Anh Van Nguyen", "Tuan Van Do"), not the Dutch
+    particle ("Jan van Nguyen", "Vincent Van Gogh")."""
+    return (
+        tokens[i] == "Van" and i == len(tokens) - 2 and fold(tokens[-1]) in VIETNAMESE_SURNAMES and tokens[-1].istitle()
+    )
+
+
 def _is_surname_word(token: str) -> bool:
     """A word that can be part of a surname: no initial, no particle."""
     letters = token.replace("-", "").replace("'", "")
@@ -1054,7 +1063,7 @@ def parse_name(raw: str) -> ParsedName:
     start = len(tokens) - 1
     if start >= 2 and fold(tokens[start]) in GENERATION_SURNAME_WORDS and _is_surname_word(tokens[start - 1]):
         start -= 1  # "João Carlos Oliveira Filho": Filho goes with the surname before it
-    while start > 1 and _is_particle(tokens, start - 1):
+    while start > 1 and _is_particle(tokens, start - 1) and not _vietnamese_middle_name(tokens, start - 1):
         start -= 1
         if tokens[start].lower() == "y" and start > 1:
             start -= 1

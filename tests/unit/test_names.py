@@ -1509,6 +1509,11 @@ def test_different_given_names_stay_incompatible(a: str, b: str) -> None:
         ("John A. Smith a,b", "smith", ("john", "a")),  # affiliation markers in letters
         ("J. Smith c", "smith", ("j",)),
         ("John A. Smithᵃ,ᵇ", "smith", ("john", "a")),  # in superscript letters
+        # Vietnamese names given names first: Van is a middle name before the family name.
+        ("Anh Van Nguyen", "nguyen", ("anh", "van")),
+        ("Tuan Van Do", "do", ("tuan", "van")),
+        ("Jan van Nguyen", "van nguyen", ("jan",)),  # in lower case, the Dutch particle
+        ("Vincent Van Gogh", "van gogh", ("vincent",)),
         # Kept: a lone letter after initials or in lower case, a conjunction, María's "Mª".
         ("Smith J a", "smith", ("j", "a")),
         ("john smith a", "john smith", ("a",)),
@@ -1516,6 +1521,6 @@ def test_different_given_names_stay_incompatible(a: str, b: str) -> None:
         ("Pérez, Mª", "perez", ("ma",)),
     ],
 )
-def test_titles_and_byline_residue_around_a_name(raw: str, surname: str, given: tuple[str, ...]) -> None:
+def test_words_beside_a_name_that_are_not_its_surname(raw: str, surname: str, given: tuple[str, ...]) -> None:
     parsed = parse_name(raw)
     assert (parsed.surname, parsed.given) == (surname, given)
