@@ -1067,6 +1067,8 @@ def parse_name(raw: str) -> ParsedName:
         start -= 1
         if tokens[start].lower() == "y" and start > 1:
             start -= 1
+    if start > 1 and tokens[start - 1].lower() == "abd":
+        start -= 1  # "Ahmed Abd El Aziz": Abd ("servant of") is never a name alone; Abdelaziz A
     given_tokens, surname_tokens = tokens[:start], tokens[start:]
     # "Wang Wei" may be read either way (the corpus votes); "Wang-Chang Su" may not: a hyphenated
     # first word is a given name, and the other reading would keep only its first part.
