@@ -564,8 +564,19 @@ def _plain_char(ch: str) -> str:
 _APOSTROPHE_PARTICLES = frozenset(word for word in PARTICLES if word.startswith("'"))
 
 
+# A lone capital that transliterates to two letters (Icelandic "Þ", Danish "Æ", "Œ"): an initial.
+_LONE_CAPITAL = re.compile(r"(?<![^\s,.\-])([^\x00-\x7f])(?=[\s,.\-]|$)")
+
+
+def _initial_of_lone_capital(match: re.Match[str]) -> str:
+    letter = match.group(1)
+    return anyascii(letter)[:1] if letter.isupper() else letter
+
+
 def _clean_tokens(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        text = _LONE_CAPITAL.sub(_initial_of_lone_capital, text)  # "Jónsdóttir Þ": T., not the word "Th"
     if not text.isascii() or not _PLAIN_ASCII.fullmatch(text):
         text = "".join(_plain_char(ch) for ch in text)
     text = _ALLOWED.sub(" ", anyascii(text))
