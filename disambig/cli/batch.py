@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -11,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from disambig.cli.app import F, atomic_output, echo_err, fail_cleanly, main, output_option
-from disambig.errors import InputFileError, ServiceError
+from disambig.cli.connection import CONNECTION_PARAMETERS, connect, connection_options, reporting_call_errors
+from disambig.errors import InputFileError
 
 if TYPE_CHECKING:
+    from disambig.batch.listing import Listing
     from disambig.batch.resumable import ResolveChunks
+    from disambig.client import Client
     from disambig.engine import Assignment
     from disambig.mention import Mention
     from disambig.resolving import Resolution
@@ -169,16 +173,11 @@ def cluster(
 
 
 def _chunk_resolver(
-    stack: contextlib.ExitStack[Any], target: str | None, db_url: str, model_path: Path | None
-) -> tuple[ResolveChunks, tuple[type[Exception], ...]]:
-    """Where chunks of a listing get resolved: a server's ResolveStream, or the registry in-process;
-    and the errors that mean that service failed."""
-    if target:
-        import grpc
-
-        from disambig.client import Client
-
-        return stack.enter_context(Client(target)).resolve_chunks, (grpc.RpcError,)
+    stack: contextlib.ExitStack[Any], remote: Client | None, db_url: str, model_path: Path | None
+) -> ResolveChunks:
+    """Where chunks of a listing get resolved: a server's ResolveStream, or the registry in-process."""
+    if remote is not None:
+        return remote.resolve_chunks
     from disambig.model import load_model
     from disambig.registry import Registry
     from disambig.resolving import Resolver
@@ -191,7 +190,46 @@ def _chunk_resolver(
     def resolve_locally(chunks: Iterator[list[Mention]]) -> Iterator[list[Resolution]]:
         return (resolver.resolve(chunk) for chunk in chunks)
 
-    return resolve_locally, ()  # registry errors carry their own messages
+    return resolve_locally  # registry errors carry their own messages
+
+
+def _first_pass(listing: Listing, listing_path: str, on_error: str, nothing: str) -> Iterable[Mention]:
+    """The mentions to resolve. With --on-error fail, a first pass finds malformed entries before
+    anything is stored; stdin can be read only once, so its mentions are kept from that pass."""
+    from disambig.batch.problems import report_problems
+
+    if on_error != "fail":
+        return listing
+    source: Iterable[Mention] = listing
+    if listing_path == "-":
+        source = list(listing)
+    else:
+        for _ in listing:
+            pass
+    report_problems(listing.report, on_error, echo_err)
+    if not listing.report.mentions:
+        raise InputFileError(listing_path, nothing)
+    return source
+
+
+def _given(names: Iterable[str]) -> list[str]:
+    """The options among `names` given on the command line (not from a variable or a default)."""
+    ctx = click.get_current_context()
+    given = [name for name in names if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+    return [f"--{name.replace('_', '-')}" for name in given]
+
+
+def _drop_empty_checkpoint(partial: Path, fmt: str) -> None:
+    """Remove OUTPUT.partial if it holds no result, only what its writer puts before the first
+    (a CSV header): a failed run that resolved nothing leaves no file. With results it is the
+    checkpoint the next run goes on from, and stays."""
+    from disambig.batch.output import make_writer
+
+    empty = io.BytesIO()
+    make_writer(fmt, empty)
+    with contextlib.suppress(FileNotFoundError):
+        if partial.read_bytes() in (b"", empty.getvalue()):
+            partial.unlink()
 
 
 @main.command()
@@ -201,6 +239,7 @@ def _chunk_resolver(
 )
 @click.option("--db", "db_url", default="sqlite:///./disambig.db", show_default=True, help="Registry URL.")
 @click.option("--target", help="Resolve through a server's ResolveStream at HOST:PORT instead of --db.")
+@connection_options
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model directory (default: shipped).")
 @_input_options
 @fail_cleanly
@@ -215,11 +254,15 @@ def resolve(
     on_error: str,
     output_format: str,
     quiet: bool,
+    **connection: Any,
 ) -> None:
     """Resolve every mention of LISTING against the identity registry, resumably.
 
     Killed at any moment and run again with the same arguments, it goes on where it stopped
     (from OUTPUT.partial) and stores nothing twice.
+
+    With --target the mentions go to a server instead, reached with --token and the --tls
+    options (or their variables), as `disambig client` reaches it.
     """
     from disambig.batch.listing import Listing
     from disambig.batch.problems import report_problems
@@ -229,24 +272,22 @@ def resolve(
 
     if str(output) == "-":
         raise click.UsageError("-o needs an output file: its checkpoint, OUTPUT.partial, is kept beside it")
+    if target and _given(["db_url"]):
+        raise click.UsageError("--db and --target are alternatives: the server has its own registry")
+    if not target and (misplaced := _given(CONNECTION_PARAMETERS)):
+        raise click.UsageError(f"{', '.join(misplaced)} go{'es' if len(misplaced) == 1 else ''} with --target")
     listing = Listing(listing_path, fmt, only)
-    source: Iterable[Mention] = listing
     nothing = f"no mentions to resolve{f' matching {only!r}' if only else ''}"
-    if on_error == "fail":
-        # A first pass finds malformed entries before anything is stored; stdin can be read only
-        # once, so its mentions are kept from that pass.
-        if listing_path == "-":
-            source = list(listing)
-        else:
-            for _ in listing:
-                pass
-        report_problems(listing.report, on_error, echo_err)
-        if not listing.report.mentions:
-            raise InputFileError(listing_path, nothing)
     run = ResumableRun(output, output_format)
     summary = Summary()
     with contextlib.ExitStack() as stack:
-        resolve_chunks, failure = _chunk_resolver(stack, target, db_url, model_path)
+        remote = None
+        if target:
+            stack.enter_context(reporting_call_errors(target))
+            # Before the listing is read, so that bad TLS options are refused before any work.
+            remote = stack.enter_context(connect(target, connection))
+        source = _first_pass(listing, listing_path, on_error, nothing)
+        resolve_chunks = _chunk_resolver(stack, remote, db_url, model_path)
         bar = stack.enter_context(progress_bar("resolving"))
 
         def on_result(mention: Mention, identity_id: str, _confidence: float) -> None:
@@ -255,8 +296,9 @@ def resolve(
 
         try:
             count = run.run(source, resolve_chunks, on_result)
-        except failure as exc:
-            raise ServiceError(f"{target or db_url}: {exc}") from exc
+        except BaseException:
+            _drop_empty_checkpoint(run.partial, output_format)
+            raise
     if on_error == "skip":
         report_problems(listing.report, on_error, echo_err)
     if not count:

@@ -5,82 +5,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import click
 import orjson
 
-from disambig.cli.app import EXIT_BAD_INPUT, EXIT_FAILURE, F, atomic_output, fail_cleanly, main, output_option
+from disambig.cli.app import EXIT_FAILURE, F, atomic_output, fail_cleanly, main, output_option
+from disambig.cli.connection import connect, connection_options, reporting_call_errors
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
-
-    from disambig.client import Client
-
-
-def _connection_options(func: F) -> F:
-    """Options of commands that call a server: bearer token and TLS."""
-    pem = click.Path(exists=True, dir_okay=False, path_type=Path)
-    options = [
-        click.option(
-            "--token",
-            envvar="DISAMBIG_TOKEN",
-            show_envvar=True,
-            help="Bearer token (prefer the variable: flags show in ps).",
-        ),
-        click.option("--tls", is_flag=True, help="Use TLS, trusting the system's root certificates."),
-        click.option(
-            "--tls-ca",
-            type=pem,
-            envvar="DISAMBIG_CLIENT_TLS_CA",
-            show_envvar=True,
-            help="Use TLS, trusting this CA (PEM).",
-        ),
-        click.option(
-            "--tls-cert",
-            type=pem,
-            envvar="DISAMBIG_CLIENT_TLS_CERT",
-            show_envvar=True,
-            help="Client certificate (mutual TLS).",
-        ),
-        click.option(
-            "--tls-key", type=pem, envvar="DISAMBIG_CLIENT_TLS_KEY", show_envvar=True, help="Client certificate's key."
-        ),
-        click.option(
-            "--tls-server-name",
-            envvar="DISAMBIG_CLIENT_TLS_SERVER_NAME",
-            show_envvar=True,
-            help="Name the server certificate must carry, if not the target's host.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _connect(target: str, connection: dict[str, Any], timeout: float = 60.0) -> Client:
-    """A disambig.client.Client for target with the options of _connection_options."""
-    from disambig.client import Client
-
-    if (connection.get("tls_cert") is None) != (connection.get("tls_key") is None):
-        raise click.UsageError("--tls-cert and --tls-key go together")
-    return Client(target, timeout, **connection)
-
-
-@contextmanager
-def _reporting_call_errors(target: str) -> Iterator[None]:
-    """A call the server refuses ends the command with its status on stderr: exit 2 when the
-    input was bad (INVALID_ARGUMENT), else 1 (NOT_FOUND, UNAVAILABLE, ...)."""
-    import grpc
-
-    try:
-        yield
-    except grpc.RpcError as exc:
-        click.echo(f"disambig: error: {target}: {exc.code().name}: {exc.details()}", err=True)
-        sys.exit(EXIT_BAD_INPUT if exc.code() == grpc.StatusCode.INVALID_ARGUMENT else EXIT_FAILURE)
 
 
 def _as_dict(message: Message) -> dict[str, Any]:
@@ -104,7 +39,7 @@ def _client_command(name: str) -> Callable[[F], F]:
     options are declared below this decorator."""
 
     def decorate(func: F) -> F:
-        func = _connection_options(fail_cleanly(func))
+        func = connection_options(fail_cleanly(func))
         func = click.option("--target", required=True, help="Server address, HOST:PORT.")(func)
         return cast(F, client.command(name)(func))
 
@@ -122,8 +57,8 @@ def client_resolve(mentions: str, target: str, output: str, **connection: Any) -
 
     records = read_mentions(mentions)
     with (
-        _reporting_call_errors(target),
-        _connect(target, connection) as remote,
+        reporting_call_errors(target),
+        connect(target, connection) as remote,
         atomic_output(output) as handle,
     ):
         for r in remote.resolve_stream(records):
@@ -140,7 +75,7 @@ def client_resolve(mentions: str, target: str, output: str, **connection: Any) -
 @click.argument("identity_id")
 def client_identity(identity_id: str, target: str, **connection: Any) -> None:
     """Print the identity IDENTITY_ID belongs to now, as JSON (merged ids: the survivor)."""
-    with _reporting_call_errors(target), _connect(target, connection) as remote:
+    with reporting_call_errors(target), connect(target, connection) as remote:
         click.echo(_json_line(remote.get_identity(identity_id)))
 
 
@@ -148,7 +83,7 @@ def client_identity(identity_id: str, target: str, **connection: Any) -> None:
 @click.argument("identity_id")
 def client_mentions(identity_id: str, target: str, **connection: Any) -> None:
     """Print every mention of IDENTITY_ID as JSONL, in mention id order."""
-    with _reporting_call_errors(target), _connect(target, connection) as remote:
+    with reporting_call_errors(target), connect(target, connection) as remote:
         for mention in remote.identity_mentions(identity_id):
             click.echo(orjson.dumps(mention.to_dict()).decode())
 
@@ -158,7 +93,7 @@ def client_mentions(identity_id: str, target: str, **connection: Any) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Identities to print.")
 def client_search(query: str, target: str, limit: int, **connection: Any) -> None:
     """Print the identities a name QUERY may mean, best first: one JSON line each, with its score."""
-    with _reporting_call_errors(target), _connect(target, connection) as remote:
+    with reporting_call_errors(target), connect(target, connection) as remote:
         for identity, score in remote.search(query, limit=limit):
             click.echo(orjson.dumps({"score": score, "identity": _as_dict(identity)}).decode())
 
@@ -168,7 +103,7 @@ def client_search(query: str, target: str, limit: int, **connection: Any) -> Non
 @click.option("--reason", default="", help="Who asks and why, kept in the audit trail.")
 def client_merge(identity_ids: tuple[str, ...], target: str, reason: str, **connection: Any) -> None:
     """Merge IDENTITY_IDS into one identity (kept by every later resolution); print the survivor."""
-    with _reporting_call_errors(target), _connect(target, connection) as remote:
+    with reporting_call_errors(target), connect(target, connection) as remote:
         click.echo(_json_line(remote.merge(identity_ids, reason)))
 
 
@@ -178,7 +113,7 @@ def client_merge(identity_ids: tuple[str, ...], target: str, reason: str, **conn
 @click.option("--reason", default="", help="Who asks and why, kept in the audit trail.")
 def client_split(identity_id: str, mention_ids: tuple[str, ...], target: str, reason: str, **connection: Any) -> None:
     """Move MENTION_IDS of IDENTITY_ID to a new identity (kept apart from then on); print both."""
-    with _reporting_call_errors(target), _connect(target, connection) as remote:
+    with reporting_call_errors(target), connect(target, connection) as remote:
         remaining, split_off = remote.split(identity_id, mention_ids, reason)
         click.echo(_json_line(remaining))
         click.echo(_json_line(split_off))
@@ -189,17 +124,16 @@ def client_split(identity_id: str, mention_ids: tuple[str, ...], target: str, re
 @click.option("--since", type=click.IntRange(min=0), default=0, show_default=True, help="Print changes after this seq.")
 @click.option("--follow", is_flag=True, help="Then follow new changes live (WatchChanges) until Ctrl-C.")
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="Stop after this many changes (0 = no limit).")
+@connection_options
 @fail_cleanly
-def changes(target: str, since: int, follow: bool, limit: int) -> None:
+def changes(target: str, since: int, follow: bool, limit: int, **connection: Any) -> None:
     """Print the change feed as JSONL, one change a line, in seq order.
 
     Restart with --since set to the last seq printed: nothing is missed and nothing repeated.
     """
-    from disambig.client import Client
-
     out = sys.stdout.buffer
     printed = 0
-    with _reporting_call_errors(target), Client(target) as remote:
+    with reporting_call_errors(target), connect(target, connection) as remote:
         watch = remote.watch_changes(since) if follow else None
         feed = iter(watch) if watch is not None else remote.changes(since)
         try:
@@ -230,7 +164,7 @@ def changes(target: str, since: int, follow: bool, limit: int) -> None:
 @click.option("--target", help="Server address [default: 127.0.0.1:$DISAMBIG_PORT, else 127.0.0.1:50051].")
 @click.option("--service", default="", help="Service to ask about ('' = the whole server).")
 @click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds to wait for the answer.")
-@_connection_options
+@connection_options
 @fail_cleanly
 def health(target: str | None, service: str, timeout: float, **connection: Any) -> None:
     """Ask a server's gRPC health service; exit 0 if SERVING, else 1 (a container health probe)."""
@@ -241,7 +175,7 @@ def health(target: str | None, service: str, timeout: float, **connection: Any) 
     if target is None:
         target = f"127.0.0.1:{resolve_settings()[0].port}"
     try:
-        with _connect(target, connection, timeout) as remote:
+        with connect(target, connection, timeout) as remote:
             status = remote.health(service)
     except grpc.RpcError as exc:
         click.echo(f"{target}: {exc.code().name}: {exc.details()}", err=True)

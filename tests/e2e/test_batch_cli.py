@@ -834,3 +834,56 @@ def test_resolve_through_a_server_gives_the_output_of_a_local_registry(
     served, embedded = registry_state(sqlite_url(tmp_path / "served.db")), registry_state(sqlite_url(tmp_path / "l.db"))
     assert served.assignment == embedded.assignment
     assert served.identities == embedded.identities
+
+
+def dead_target() -> str:
+    """HOST:PORT where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "csv"])
+def test_a_server_that_cannot_be_reached_is_one_line_and_leaves_no_file(tmp_path: Path, output_format: str) -> None:
+    target = dead_target()
+    out = tmp_path / f"out.{output_format}"
+    run = disambig("resolve", EXAMPLE, "-o", out, "--output-format", output_format, "--target", target)
+    assert run.code == 1
+    assert re.fullmatch(rf"disambig: error: {re.escape(target)}: UNAVAILABLE: [^\n]+\n", run.stderr), run.stderr
+    # Nothing was resolved: no output, and no OUTPUT.partial (a CSV header at most) to resume from.
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_server_that_cannot_be_reached_keeps_the_checkpoint_of_an_earlier_run(tmp_path: Path) -> None:
+    listing = tmp_path / "listing.jsonl"
+    listing.write_text(
+        "".join(json.dumps({"mention_id": f"m{k}", "name": f"Ann Person{k}"}) + "\n" for k in range(CHUNK_MENTIONS + 5))
+    )
+    out = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    # An interrupted run answered the first chunk: its lines are the checkpoint.
+    checkpoint = "".join(
+        json.dumps(
+            {"mention_id": f"m{k}", "work_id": "", "name": f"Ann Person{k}", "identity_id": f"id{k}", "confidence": 1.0}
+        )
+        + "\n"
+        for k in range(CHUNK_MENTIONS)
+    ).encode()
+    partial.write_bytes(checkpoint)
+    run = disambig("resolve", listing, "-o", out, "--target", dead_target())
+    assert run.code == 1 and "UNAVAILABLE" in run.stderr
+    assert not out.exists()
+    kept = [json.loads(line) for line in partial.read_text().splitlines()]
+    assert [(r["mention_id"], r["identity_id"]) for r in kept] == [(f"m{k}", f"id{k}") for k in range(CHUNK_MENTIONS)]
+
+
+def test_connection_options_go_with_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out.jsonl"
+    refused = disambig("resolve", EXAMPLE, "-o", out, "--db", sqlite_url(tmp_path / "r.db"), "--token", "t0ken")
+    assert refused.code == 2 and "--token goes with --target" in refused.stderr
+    assert not out.exists() and not (tmp_path / "r.db").exists()
+    # A variable set for the client commands does not stop a run against a registry.
+    monkeypatch.setenv("DISAMBIG_TOKEN", "t0ken")
+    local = disambig("resolve", EXAMPLE, "-o", out, "--db", sqlite_url(tmp_path / "r.db"), "-q")
+    assert local.code == 0, local.stderr
+    assert len(read_output(out)) == 6
