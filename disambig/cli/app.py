@@ -184,3 +184,13 @@ def registry_url(db_url: str | None) -> str:
     from disambig.settings import resolve_settings
 
     return resolve_settings({"db": db_url})[0].db
+
+
+def db_option(what: str = "Registry URL") -> Callable[[F], F]:
+    """--db of every command with a registry, read with registry_url: `what` begins its help,
+    the default chain ends it."""
+    return click.option(
+        "--db",
+        "db_url",
+        help=f"{what} [default: $DISAMBIG_DB, else db in the $DISAMBIG_CONFIG file, else sqlite:///./disambig.db].",
+    )

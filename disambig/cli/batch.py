@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from disambig.cli.app import F, atomic_output, echo_err, fail_cleanly, main, output_option
+from disambig.cli.app import F, atomic_output, db_option, echo_err, fail_cleanly, main, output_option, registry_url
 from disambig.cli.connection import CONNECTION_PARAMETERS, connect, connection_options, reporting_call_errors
 from disambig.errors import InputFileError
 
@@ -237,7 +237,7 @@ def _drop_empty_checkpoint(partial: Path, fmt: str) -> None:
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output file (not '-')."
 )
-@click.option("--db", "db_url", default="sqlite:///./disambig.db", show_default=True, help="Registry URL.")
+@db_option("Registry URL, without --target")
 @click.option("--target", help="Resolve through a server's ResolveStream at HOST:PORT instead of --db.")
 @connection_options
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model directory (default: shipped).")
@@ -246,7 +246,7 @@ def _drop_empty_checkpoint(partial: Path, fmt: str) -> None:
 def resolve(
     listing_path: str,
     output: Path,
-    db_url: str,
+    db_url: str | None,
     target: str | None,
     model_path: Path | None,
     fmt: str | None,
@@ -276,6 +276,7 @@ def resolve(
         raise click.UsageError("--db and --target are alternatives: the server has its own registry")
     if not target and (misplaced := _given(CONNECTION_PARAMETERS)):
         raise click.UsageError(f"{', '.join(misplaced)} go{'es' if len(misplaced) == 1 else ''} with --target")
+    url = "" if target else registry_url(db_url)  # a server has its own: no registry setting is read
     listing = Listing(listing_path, fmt, only)
     nothing = f"no mentions to resolve{f' matching {only!r}' if only else ''}"
     run = ResumableRun(output, output_format)
@@ -287,7 +288,7 @@ def resolve(
             # Before the listing is read, so that bad TLS options are refused before any work.
             remote = stack.enter_context(connect(target, connection))
         source = _first_pass(listing, listing_path, on_error, nothing)
-        resolve_chunks = _chunk_resolver(stack, remote, db_url, model_path)
+        resolve_chunks = _chunk_resolver(stack, remote, url, model_path)
         bar = stack.enter_context(progress_bar("resolving"))
 
         def on_result(mention: Mention, identity_id: str, _confidence: float) -> None:

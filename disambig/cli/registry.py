@@ -11,6 +11,7 @@ import click
 from disambig.cli.app import (
     EXIT_FAILURE,
     atomic_output,
+    db_option,
     echo_err,
     fail_cleanly,
     main,
@@ -40,7 +41,7 @@ def _existing_registry(db_url: str) -> Registry:
 
 
 @main.command("export")
-@click.option("--db", "db_url", default="sqlite:///./disambig.db", show_default=True, help="Registry URL.")
+@db_option()
 @click.option("--format", "fmt", type=click.Choice(("jsonl", "csv")), default="jsonl", show_default=True)
 @click.option(
     "--since-seq",
@@ -56,7 +57,7 @@ def _existing_registry(db_url: str) -> Registry:
     "--with-mentions", is_flag=True, help="Add each mention's stored record (JSONL only): what `db load` reads."
 )
 @fail_cleanly
-def export_identities(db_url: str, fmt: str, since_seq: int, output: str, with_mentions: bool) -> None:
+def export_identities(db_url: str | None, fmt: str, since_seq: int, output: str, with_mentions: bool) -> None:
     """Write every identity ever issued (merged ones with where they redirect), streamed.
 
     Each identity: id, status, resolved_id, merged_into / split_from lineage, display name, name
@@ -66,7 +67,7 @@ def export_identities(db_url: str, fmt: str, since_seq: int, output: str, with_m
 
     if with_mentions and fmt != "jsonl":
         raise click.UsageError("--with-mentions needs --format jsonl")
-    registry = _existing_registry(db_url)
+    registry = _existing_registry(registry_url(db_url))
     try:
         with atomic_output(output) as handle:
             count = write_identities(iter_identities(registry, since_seq, with_mentions), fmt, handle)
@@ -82,15 +83,15 @@ def db() -> None:
 
 @db.command("load")
 @click.argument("export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--db", "db_url", default="sqlite:///./disambig.db", show_default=True, help="Registry URL (empty).")
+@db_option("Registry URL (empty; made if missing)")
 @fail_cleanly
-def db_load(export_file: Path, db_url: str) -> None:
+def db_load(export_file: Path, db_url: str | None) -> None:
     """Load EXPORT_FILE (`disambig export --with-mentions`) into an empty registry: same ids,
     mentions and lineage. Curation constraints are not part of an export."""
     from disambig.registry import Registry
     from disambig.registry.load import load_export
 
-    registry = Registry(db_url)
+    registry = Registry(registry_url(db_url))
     try:
         registry.migrate()
         report = load_export(registry, export_file)
@@ -103,7 +104,7 @@ def db_load(export_file: Path, db_url: str) -> None:
 
 
 @db.command("migrate")
-@click.option("--db", "db_url", help="Registry URL [default: $DISAMBIG_DB, else sqlite:///./disambig.db].")
+@db_option()
 @fail_cleanly
 def db_migrate(db_url: str | None) -> None:
     """Bring the registry's schema to the newest revision (serve does it too, on every start)."""
@@ -134,7 +135,7 @@ def db_migrate(db_url: str | None) -> None:
 
 @db.command("backup")
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--db", "db_url", help="Registry URL [default: $DISAMBIG_DB, else sqlite:///./disambig.db].")
+@db_option()
 @fail_cleanly
 def db_backup(destination: Path, db_url: str | None) -> None:
     """Copy a SQLite registry to DESTINATION consistently, while a server may be using it.
@@ -148,7 +149,7 @@ def db_backup(destination: Path, db_url: str | None) -> None:
 
 
 @db.command("check")
-@click.option("--db", "db_url", help="Registry URL [default: $DISAMBIG_DB, else sqlite:///./disambig.db].")
+@db_option()
 @fail_cleanly
 def db_check(db_url: str | None) -> None:
     """Check a registry's integrity (no row is changed): exit 0 if it holds together, 1 listing the problems.

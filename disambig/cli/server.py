@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from disambig.cli.app import fail_cleanly, main, registry_error, settings_options
+from disambig.cli.app import db_option, fail_cleanly, main, registry_error, registry_url, settings_options
 
 
 @main.command()
@@ -50,7 +50,7 @@ def serve(config: Path | None, **flags: Any) -> None:
 
 
 @main.command()
-@click.option("--db", "db_url", default="sqlite:///./disambig.db", show_default=True, help="Registry URL.")
+@db_option()
 @click.option("--block", "blocks", multiple=True, help="Name block key(s) to re-cluster (default: all).")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), help="Model directory (default: shipped).")
 @click.option(
@@ -59,13 +59,13 @@ def serve(config: Path | None, **flags: Any) -> None:
     help="First move mentions to the name blocks this version reads their names into (see `db check`).",
 )
 @fail_cleanly
-def recluster(db_url: str, blocks: tuple[str, ...], model_path: Path | None, rekey: bool) -> None:
+def recluster(db_url: str | None, blocks: tuple[str, ...], model_path: Path | None, rekey: bool) -> None:
     """Re-cluster stored mentions with the current model; identity ids stay stable."""
     from disambig.model import load_model
     from disambig.reclustering import recluster as run
     from disambig.registry import Registry
 
-    registry = Registry(db_url)
+    registry = Registry(registry_url(db_url))
     registry.migrate()
     report = run(load_model(model_path), registry, list(blocks) or None, rekey=rekey)
     rekeyed = f"{report.mentions_rekeyed} mentions moved to another block; " if rekey else ""
