@@ -13,11 +13,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from disambig.errors import DisambigError, OutputError, ServiceError
+from disambig.errors import DisambigError, InputFileError, OutputError, ServiceError
+
+if TYPE_CHECKING:
+    from disambig.registry import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAILURE = 1
@@ -194,3 +197,28 @@ def db_option(what: str = "Registry URL") -> Callable[[F], F]:
         "db_url",
         help=f"{what} [default: $DISAMBIG_DB, else db in the $DISAMBIG_CONFIG file, else sqlite:///./disambig.db].",
     )
+
+
+def existing_registry(db_url: str, *, migrate: bool = True) -> Registry:
+    """The registry at db_url, which must exist: a SQLite file is not created by reading it
+    (exit code 2: 'no registry there'). migrate: bring its schema to the newest revision first
+    (a file that is no database, a server that refuses: exit code 1, one line)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from disambig.registry import Registry
+
+    url = make_url(db_url)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not Path(database).exists():
+        raise InputFileError(db_url, "no registry there")
+    registry = Registry(db_url)
+    if migrate:
+        try:
+            registry.migrate()
+        except BaseException as exc:
+            registry.close()
+            if isinstance(exc, SQLAlchemyError):  # not a database, a server that refuses
+                raise registry_error(db_url, exc) from exc
+            raise
+    return registry

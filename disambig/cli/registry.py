@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -13,31 +12,13 @@ from disambig.cli.app import (
     atomic_output,
     db_option,
     echo_err,
+    existing_registry,
     fail_cleanly,
     main,
     output_option,
     registry_error,
     registry_url,
 )
-from disambig.errors import InputFileError
-
-if TYPE_CHECKING:
-    from disambig.registry import Registry
-
-
-def _existing_registry(db_url: str) -> Registry:
-    """A registry that must already exist (a SQLite file is not created by reading it)."""
-    from sqlalchemy.engine import make_url
-
-    from disambig.registry import Registry
-
-    url = make_url(db_url)
-    database = url.database or ""
-    if url.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not Path(database).exists():
-        raise InputFileError(db_url, "no registry there")
-    registry = Registry(db_url)
-    registry.migrate()
-    return registry
 
 
 @main.command("export")
@@ -67,7 +48,7 @@ def export_identities(db_url: str | None, fmt: str, since_seq: int, output: str,
 
     if with_mentions and fmt != "jsonl":
         raise click.UsageError("--with-mentions needs --format jsonl")
-    registry = _existing_registry(registry_url(db_url))
+    registry = existing_registry(registry_url(db_url))
     try:
         with atomic_output(output) as handle:
             count = write_identities(iter_identities(registry, since_seq, with_mentions), fmt, handle)
@@ -158,22 +139,13 @@ def db_check(db_url: str | None) -> None:
     no cycle; active identities have mentions; constraints name stored mentions; the change feed
     is gap-free; on SQLite also PRAGMA integrity_check and foreign_key_check.
     """
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from disambig.registry import Registry
     from disambig.registry.integrity import check_registry
     from disambig.settings import mask_url
 
     url = registry_url(db_url)
-    database = make_url(url).database or ""
-    if (
-        make_url(url).get_backend_name() == "sqlite"
-        and database not in ("", ":memory:")
-        and not Path(database).exists()
-    ):
-        raise InputFileError(url, "no registry there")
-    registry = Registry(url)
+    registry = existing_registry(url, migrate=False)
     try:
         report = check_registry(registry)
     except SQLAlchemyError as exc:

@@ -7,7 +7,17 @@ from typing import Any
 
 import click
 
-from disambig.cli.app import db_option, fail_cleanly, main, registry_error, registry_url, settings_options
+from disambig.cli.app import (
+    db_option,
+    echo_err,
+    existing_registry,
+    fail_cleanly,
+    main,
+    registry_error,
+    registry_url,
+    settings_options,
+)
+from disambig.errors import InputFileError
 
 
 @main.command()
@@ -60,19 +70,41 @@ def serve(config: Path | None, **flags: Any) -> None:
 )
 @fail_cleanly
 def recluster(db_url: str | None, blocks: tuple[str, ...], model_path: Path | None, rekey: bool) -> None:
-    """Re-cluster stored mentions with the current model; identity ids stay stable."""
+    """Re-cluster stored mentions with the current model; identity ids stay stable.
+
+    A --block the registry does not hold is named on stderr; if it holds none of them, the
+    command exits with code 2 (with --rekey, after the mentions are moved: they may fill it).
+    """
     from disambig.model import load_model
     from disambig.reclustering import recluster as run
-    from disambig.registry import Registry
 
-    registry = Registry(registry_url(db_url))
-    registry.migrate()
-    report = run(load_model(model_path), registry, list(blocks) or None, rekey=rekey)
-    rekeyed = f"{report.mentions_rekeyed} mentions moved to another block; " if rekey else ""
-    click.echo(
-        f"{rekeyed}{report.blocks} blocks, {report.mentions} mentions: {report.mentions_moved} moved, "
-        f"{report.ids_kept} ids kept, {report.ids_created} ids created"
-    )
+    url = registry_url(db_url)
+    registry = existing_registry(url)
+    try:
+        if blocks and not rekey:
+            _refuse_missing_blocks(url, blocks, registry.block_keys())
+        report = run(load_model(model_path), registry, list(blocks) or None, rekey=rekey)
+        rekeyed = f"{report.mentions_rekeyed} mentions moved to another block; " if rekey else ""
+        click.echo(
+            f"{rekeyed}{report.blocks} blocks, {report.mentions} mentions: {report.mentions_moved} moved, "
+            f"{report.ids_kept} ids kept, {report.ids_created} ids created"
+        )
+        if blocks and rekey:
+            _refuse_missing_blocks(url, blocks, registry.block_keys())
+    finally:
+        registry.close()
+
+
+def _refuse_missing_blocks(url: str, blocks: tuple[str, ...], held: list[str]) -> None:
+    """Name on stderr each of `blocks` not among the blocks `held`; none held is an input error."""
+    from disambig.settings import mask_url
+
+    known = set(held)
+    missing = [block for block in dict.fromkeys(blocks) if block not in known]
+    if len(missing) == len(set(blocks)):
+        raise InputFileError(mask_url(url), f"no name block {', '.join(map(repr, missing))} there")
+    for block in missing:
+        echo_err(f"disambig: warning: {mask_url(url)}: no name block {block!r} there")
 
 
 @main.command("config")

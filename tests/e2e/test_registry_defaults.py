@@ -1,5 +1,7 @@
 """Where the registry commands find their registry, as a user runs them: every --db defaults to
-$DISAMBIG_DB, then the db of the $DISAMBIG_CONFIG file, then sqlite:///./disambig.db."""
+$DISAMBIG_DB, then the db of the $DISAMBIG_CONFIG file, then sqlite:///./disambig.db; a command
+that reads a registry refuses one that is not there rather than making an empty one; recluster
+names the blocks it was asked for and the registry does not hold."""
 
 from __future__ import annotations
 
@@ -118,3 +120,45 @@ def test_resolve_with_target_reads_no_registry_setting(in_empty_folder: Path) ->
     assert run.exit_code == 1 and "UNAVAILABLE" in run.output
     refused = invoke("resolve", EXAMPLE, "-o", "out.jsonl", "--target", "127.0.0.1:1", "--db", url(Path("r.db")))
     assert refused.exit_code == 2 and "--db and --target are alternatives" in refused.output
+
+
+@pytest.mark.parametrize(
+    "command", [("recluster",), ("recluster", "--block", "haziza_d"), ("export",), ("db", "check")]
+)
+def test_commands_reading_a_registry_refuse_a_missing_one_and_make_none(
+    in_empty_folder: Path, command: tuple[str, ...]
+) -> None:
+    default = invoke(*command)
+    assert default.exit_code == 2, default.output
+    assert "disambig: error: sqlite:///./disambig.db: no registry there" in default.output
+    assert list(in_empty_folder.iterdir()) == []
+    missing = in_empty_folder.parent / "missing.db"
+    named = invoke(*command, env={"DISAMBIG_DB": url(missing)})
+    assert named.exit_code == 2 and f"{url(missing)}: no registry there" in named.output
+    assert not missing.exists() and list(in_empty_folder.iterdir()) == []
+
+
+def test_recluster_names_the_blocks_the_registry_does_not_hold(in_empty_folder: Path) -> None:
+    registry = url(filled(in_empty_folder.parent / "r.db"))
+    runner = CliRunner()
+    none = runner.invoke(main, ["recluster", "--db", registry, "--block", "Haziza", "--block", "nobody_x"])
+    assert none.exit_code == 2
+    assert none.stderr == f"disambig: error: {registry}: no name block 'Haziza', 'nobody_x' there\n"
+    assert none.stdout == ""
+    some = runner.invoke(main, ["recluster", "--db", registry, "--block", "haziza_d", "--block", "nobody_x"])
+    assert some.exit_code == 0, some.output
+    assert some.stderr == f"disambig: warning: {registry}: no name block 'nobody_x' there\n"
+    assert "6 mentions" in some.stdout
+    rekeyed = runner.invoke(main, ["recluster", "--db", registry, "--rekey", "--block", "nobody_x"])
+    assert rekeyed.exit_code == 2
+    assert rekeyed.stderr == f"disambig: error: {registry}: no name block 'nobody_x' there\n"
+    every = runner.invoke(main, ["recluster", "--db", registry])
+    assert every.exit_code == 0 and every.stderr == ""
+
+
+@pytest.mark.parametrize("command", [("recluster",), ("export",), ("db", "check")])
+def test_a_file_that_is_no_registry_is_a_one_line_error(in_empty_folder: Path, command: tuple[str, ...]) -> None:
+    Path("notes.txt").write_text("not a database\n")
+    run = invoke(*command, "--db", "sqlite:///notes.txt")
+    assert run.exit_code == 1
+    assert run.output == "disambig: error: registry sqlite:///notes.txt: DatabaseError: file is not a database\n"
