@@ -69,8 +69,8 @@ _WORDS = re.compile(r"[a-z0-9]+")
 
 
 def coauthor_key(name: ParsedName) -> str:
-    """Surname + first initial: how a person among the coauthors is matched."""
-    return f"{name.surname_key}_{name.first_initial}"
+    """Surname + first initial, as the name's block: how a person among the coauthors is matched."""
+    return name.block_key
 
 
 def group_key(raw: str) -> str:

@@ -341,7 +341,9 @@ class ParsedName:
 
     @property
     def block_key(self) -> str:
-        return f"{self.surname_key}_{self.first_initial}"
+        # A name of one word is blocked under its own initial: Indonesian and South Indian
+        # mononyms ("Sukarno") are written "Sukarno S" by Scopus and "Sukarno Sukarno" by Crossref.
+        return f"{self.surname_key}_{self.first_initial or self.surname_key[:1]}"
 
     @property
     def full_key(self) -> str:
@@ -653,7 +655,13 @@ _SUPERSCRIPT_MARKERS = re.compile(
 )
 
 
+# A missing part that an export wrote as its null ("null DEGOY"); capitalised, Null is a surname.
+_NULL_WORD = re.compile(r"(?<![\w'-])null(?![\w'-])")
+
+
 def _without_byline_extras(raw: str) -> str:
+    if "null" in raw:
+        raw = _NULL_WORD.sub(" ", raw)
     if "@" in raw or "/" in raw or "orcid" in raw.lower():
         raw = _CONTACT.sub(" ", raw)
     if " for " in raw or " on " in raw:

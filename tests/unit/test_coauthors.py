@@ -30,8 +30,11 @@ from disambig.coauthors import written_coauthor_key
         ("ATLAS Collaboration", "group:atlas collaboration"),
         ("FinnDiane Study Group", "group:finndiane study group"),
         ("COVID-19 Genomics UK (COG-UK) Consortium", "group:covid 19 genomics uk cog uk consortium"),
-        # A one-word name is a person, even when the word could name a group.
-        ("Team", "team_"),
+        # A one-word name is a person, even when the word could name a group; a mononym is
+        # matched under its own initial, as "Sukarno S" writes it.
+        ("Team", "team_t"),
+        ("Sukarno", "sukarno_s"),
+        ("Sukarno S", "sukarno_s"),
     ],
 )
 def test_written_coauthor_key(raw: str, key: str) -> None:

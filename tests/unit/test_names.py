@@ -1520,6 +1520,9 @@ def test_different_given_names_stay_incompatible(a: str, b: str) -> None:
         # A lone capital that transliterates to two letters is an initial.
         ("Jónsdóttir Þ", "jonsdottir", ("t",)),
         ("Jensen, Æ.", "jensen", ("a",)),
+        # An export's null for a missing part; capitalised, Null is a surname.
+        ("null DEGOY", "degoy", ()),
+        ("Gary Null", "null", ("gary",)),
         # Kept: a lone letter after initials or in lower case, a conjunction, María's "Mª".
         ("Smith J a", "smith", ("j", "a")),
         ("john smith a", "john smith", ("a",)),
@@ -1530,3 +1533,9 @@ def test_different_given_names_stay_incompatible(a: str, b: str) -> None:
 def test_words_beside_a_name_that_are_not_its_surname(raw: str, surname: str, given: tuple[str, ...]) -> None:
     parsed = parse_name(raw)
     assert (parsed.surname, parsed.given) == (surname, given)
+
+
+@pytest.mark.parametrize("raw", ["Sukarno", "Sukarno S", "Sukarno, S.", "Sukarno Sukarno", "SUKARNO"])
+def test_a_mononym_shares_the_block_its_catalogue_forms_give_it(raw: str) -> None:
+    # Scopus writes Indonesian and South Indian mononyms "Sukarno, S.", Crossref "Sukarno Sukarno".
+    assert parse_name(raw).block_key == "sukarno_s"
