@@ -20,6 +20,7 @@ _LATEX_MARKUP = re.compile(r"[\\{}$~]|--|``|''")
 # In a name, only a macro or a group is LaTeX: "--", quotes and "~" are left to the name parser.
 _LATEX_IN_NAME = re.compile(r"[\\{}]")
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
+_MACRO_OR_GROUPING = re.compile(r"\\[A-Za-z]+|[\\{}$]")
 _HTML_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
@@ -57,8 +58,19 @@ def latex_to_text(value: str) -> str:
     if not _LATEX_MARKUP.search(value):
         return squash_spaces(value)
     if brace_depth(value) > MAX_BRACE_DEPTH:
-        return squash_spaces(value.replace("{", "").replace("}", ""))
-    return squash_spaces(_latex().latex_to_text(_UNESCAPED_PERCENT.sub(r"\\%", value)))
+        return _without_latex(value)
+    try:
+        return squash_spaces(_latex().latex_to_text(_UNESCAPED_PERCENT.sub(r"\\%", value)))
+    except RecursionError:
+        # Math opened inside math ("\\(\\(\\(..."), nested past the interpreter's stack: no
+        # real text, and the decoder recurses on it as on braces.
+        return _without_latex(value)
+
+
+def _without_latex(value: str) -> str:
+    """The text with macros, braces and math shifts dropped: what is left to read of markup too
+    deep to decode."""
+    return squash_spaces(_MACRO_OR_GROUPING.sub(" ", value))
 
 
 def name_without_markup(name: str) -> str:

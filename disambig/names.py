@@ -22,6 +22,7 @@ is read family name first, as its pinyin or conventional romanisation ("Xiaoming
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -390,7 +391,8 @@ _QUOTED = re.compile(
 )
 # A name copied from a citation keeps its "et al." ("Smith J, et al."): it names no one.
 _ET_AL_WORDS = r"et\.?\s*al(?:ii|\.)?"
-_ET_AL = re.compile(rf"(?:^|[\s,;])+{_ET_AL_WORDS}\s*$", re.IGNORECASE)
+# One separator only: "[\s,;]+" before it backtracked over every run of commas (quadratic).
+_ET_AL = re.compile(rf"(?:^|[\s,;]){_ET_AL_WORDS}\s*$", re.IGNORECASE)
 # What an author list writes for the authors it leaves out: "et al.", "and others" (BibTeX), "...".
 _LEFT_OUT = re.compile(rf"(?:and\s+)?(?:{_ET_AL_WORDS}|others|etc\.?|\.{{3}}|…)", re.IGNORECASE)
 
@@ -402,7 +404,8 @@ _ORDINAL = re.compile(r"(?<![^\s,])[0-9]{1,2}(?:st|nd|rd|th)\.?(?=$|[\s,*])", re
 
 def without_et_al(name: str) -> str:
     """The name without a trailing "et al." copied from a citation ("Smith J, et al.")."""
-    return _ET_AL.sub("", name)
+    found = _ET_AL.search(name)
+    return name if found is None else name[: found.start()].rstrip(" \t\r\n,;")
 
 
 def stands_for_left_out_authors(entry: str) -> bool:
@@ -637,24 +640,43 @@ def _normalise(raw: str) -> str:
 # an ORCID iD ("John A. Smith jsmith@uni.edu", "... https://orcid.org/0000-...", "... ORCID:
 # 0000-..."), and the collaboration signed for ("J. Smith for the ATLAS Collaboration", "... on
 # behalf of the XYZ Study Group").
-_CONTACT = re.compile(
-    r"\S*@\S+|\S*://\S*|\bwww\.\S+|\borcid\.org/\S*|\bORCID(?:\s*iD)?\b\s*:?\s*[\dX-]*", re.IGNORECASE
-)
-_SIGNING_FOR = re.compile(
-    r"\s+(?:on\s+behalf\s+of|for)\s+(?:the\s+)?\S.*\b(?:collaboration|consortium|group|team|investigators|network|study)\b.*$",
-    re.IGNORECASE,
-)
+_ORCID_LABEL = re.compile(r"orcid(?:id)?:?|id:?", re.IGNORECASE)
+_ORCID_DIGITS = re.compile(r"[\dX-]+:?|\(|\)", re.IGNORECASE)
 
 
+def _without_contact(raw: str) -> str:
+    """`raw` without its e-mail addresses, URLs and ORCID iDs, word by word."""
+    kept: list[str] = []
+    label = False
+    for word in raw.split():
+        lower = word.lower()
+        if "@" in word or "://" in word or lower.startswith(("www.", "<www.", "orcid.org/")):
+            continue
+        if _ORCID_LABEL.fullmatch(word.strip("()[]<>")) and (label or lower.startswith("orcid")):
+            label = True
+            continue
+        if label and _ORCID_DIGITS.fullmatch(word.strip("()[]<>")):
+            continue
+        label = False
+        kept.append(word)
+    return " ".join(kept)
+
+
+# Each pattern is applied where it cannot backtrack over the whole name: a name from a file has no
+# length limit, and a pattern scanning the rest of the text from every position is quadratic.
+_SIGNING_FOR = re.compile(r"\s(?:on\s+behalf\s+of|for)\s", re.IGNORECASE)
+_GROUP = re.compile(r"\b(?:collaboration|consortium|group|team|investigators|network|study)\b", re.IGNORECASE)
 # Affiliation markers written as letters after a capitalised word: "John A. Smith a,b", "J. Smith
-# c"; or as superscript letters, which NFKC would glue to the surname ("Smithᵃ", "Smithᵃ,ᵇ"): not
-# "ª" or "º" ("Mª", María), nor a lone letter after initials or in a name in lower case.
-_LETTER_MARKERS = re.compile(r"(?P<name>.*\b[A-Z][A-Za-z'\-]*[a-z])\s+(?P<markers>[a-z](?:\s*,\s*[a-z])*)\s*")
-_SUPERSCRIPT_MARKERS = re.compile(
-    r"[\u1d2c-\u1d6a\u1d9c-\u1dbf\u2071\u207f\u02b0-\u02b8][\s,\u1d2c-\u1d6a\u1d9c-\u1dbf\u2071\u207f\u02b0-\u02b8]*$"
+# c" (a few, at the end); or as superscript letters, which NFKC would glue to the surname
+# ("Smithᵃ", "Smithᵃ,ᵇ"): not "ª" or "º" ("Mª", María), nor a lone letter after initials or in a
+# name in lower case.
+_MARKER_LETTERS = re.compile(r"\s+(?P<markers>[a-z](?:\s*,\s*[a-z]){0,7})\s*$")
+_MARKED_WORD = re.compile(r"\b[A-Z][A-Za-z'\-]*[a-z]$")
+_SUPERSCRIPT_LETTERS = frozenset(
+    chr(code)
+    for span in ((0x1D2C, 0x1D6A), (0x1D9C, 0x1DBF), (0x2071, 0x2071), (0x207F, 0x207F), (0x02B0, 0x02B8))
+    for code in range(span[0], span[1] + 1)
 )
-
-
 # A missing part that an export wrote as its null ("null DEGOY"); capitalised, Null is a surname.
 _NULL_WORD = re.compile(r"(?<![\w'-])null(?![\w'-])")
 
@@ -662,16 +684,30 @@ _NULL_WORD = re.compile(r"(?<![\w'-])null(?![\w'-])")
 def _without_byline_extras(raw: str) -> str:
     if "null" in raw:
         raw = _NULL_WORD.sub(" ", raw)
-    if "@" in raw or "/" in raw or "orcid" in raw.lower():
-        raw = _CONTACT.sub(" ", raw)
-    if " for " in raw or " on " in raw:
-        raw = _SIGNING_FOR.sub("", raw)
+    if "@" in raw or "/" in raw or "www." in raw or "orcid" in raw.lower():
+        raw = _without_contact(raw)
+    if " for " in raw or " on " in raw.lower():
+        signing = _SIGNING_FOR.search(raw)
+        if signing is not None and _GROUP.search(raw, signing.end()) is not None:
+            raw = raw[: signing.start()]
     if not raw.isascii():
-        raw = _SUPERSCRIPT_MARKERS.sub("", raw)
+        raw = _without_superscript_markers(raw)
+    tail = raw[-24:]
+    marks = _MARKER_LETTERS.search(tail)
     # A lone "e" or "y" may end a compound surname cut short ("Silva, Ana de Souza e").
-    if (letters := _LETTER_MARKERS.fullmatch(raw)) is not None and letters["markers"] not in SURNAME_CONJUNCTIONS:
-        raw = letters["name"]
+    if marks is not None and marks["markers"] not in SURNAME_CONJUNCTIONS:
+        head = raw[: len(raw) - len(tail) + marks.start()]
+        if _MARKED_WORD.search(head[-64:]) is not None:
+            raw = head
     return raw
+
+
+def _without_superscript_markers(raw: str) -> str:
+    end = len(raw)
+    while end and (raw[end - 1] in _SUPERSCRIPT_LETTERS or raw[end - 1] in " ,"):
+        end -= 1
+    marked = any(ch in _SUPERSCRIPT_LETTERS for ch in raw[end:])
+    return raw[:end] if marked else raw
 
 
 def _drop_quoted_nicknames(text: str) -> str:
@@ -972,11 +1008,12 @@ def _initial_flags(tokens: list[str], all_upper: bool) -> list[bool]:
         if _is_conjunction(tokens, i):
             flags[i] = False
     # A particle between initials goes with them ("López-García M. del C."): `_build` drops it.
-    particles_at = sorted(_given_name_particles(tokens, _mixed_case(tokens)))
-    for i in particles_at:
-        before = max(j for j in range(i) if j not in particles_at)
-        after = min(j for j in range(i + 1, len(tokens)) if j not in particles_at)
-        flags[i] = flags[before] and flags[after]
+    particles_at = _given_name_particles(tokens, _mixed_case(tokens))
+    others = [j for j in range(len(tokens)) if j not in particles_at]
+    for i in sorted(particles_at):
+        k = bisect.bisect_left(others, i)  # the nearest words on either side, in log time
+        if 0 < k < len(others):
+            flags[i] = flags[others[k - 1]] and flags[others[k]]
     return flags
 
 

@@ -43,3 +43,10 @@ def test_nesting_too_deep_for_the_decoder_keeps_the_text_without_braces() -> Non
     deep = "{" * (MAX_BRACE_DEPTH * 200) + "Smith" + "}" * (MAX_BRACE_DEPTH * 200)
     assert latex_to_text(deep) == "Smith"
     assert parse_name("John " + deep).surname == "smith"
+
+
+def test_math_nested_past_the_stack_keeps_the_text_without_markup() -> None:
+    # "\(" opens inline math inside the last: the decoder recursed until RecursionError.
+    deep = "\\(" * 3000 + " Smith"
+    assert latex_to_text(deep).endswith("Smith")
+    assert parse_name("John Smith " + "\\(" * 3000).surname == "smith"
