@@ -10,12 +10,16 @@ strangers, while a missed one only leaves a pair to the classifier.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from disambig.names import PARTICLES, fold
 
-# The local part takes RFC 5322's characters ("o'brien@", "a&b@"); the domain has a dot.
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# The local part takes RFC 5322's characters ("o'brien@", "a&b@"); the domain has a dot. An
+# address is what r"[<local>]+@[\w-]+(?:\.[\w-]+)+" finds, found from each "@" (see `addresses`):
+# searched for as one pattern, every character of a long run of local-part characters without an
+# "@" (a line of letters) starts an attempt that reads the rest of the run, quadratic in its length.
+_LOCAL_PART = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]*")
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 _NOT_LETTERS = re.compile(r"[^a-z]+")
 # Long surnames are often cut in user names ("dstenkam" for Stenkamp): their first letters suffice.
 STEM_LETTERS = 6
@@ -45,18 +49,38 @@ def author_email(email: str, affiliations: Iterable[str], surname: str) -> str:
     """The address in the mention's own field ("Ann Lee <ann@x.org>" too), else the first address
     in its affiliations that carries `surname` (folded), else "". A field that holds no address
     ("n/a", "none", "-") has none: equal placeholders would otherwise link strangers as one e-mail."""
-    own = _ADDRESS.search(normalise_email(email))
+    own = next(addresses(normalise_email(email)), None)
     words = _surname_words(surname)
-    if own is not None and not _shared_by_many(own.group(0), words):
-        return own.group(0)
+    if own is not None and not _shared_by_many(own, words):
+        return own
     if not words:
         return ""
     for affiliation in affiliations:
-        for found in _ADDRESS.findall(affiliation):
+        for found in addresses(affiliation):
             address = normalise_email(found)
             if any(_carries(address.split("@", 1)[0], word) for word in words):
                 return address
     return ""
+
+
+def addresses(text: str) -> Iterator[str]:
+    """The addresses in a text, left to right, as re.finditer would find the pattern above, in
+    time linear in the text: an address holds one "@", its local part is the run of local-part
+    characters before it (not reaching back into the address found before), its domain what
+    _DOMAIN matches after it."""
+    start = 0  # where the next local part may begin
+    at = text.find("@")
+    while at != -1:
+        # The run before the "@", read backwards: at most back to the previous "@" or address.
+        run = _LOCAL_PART.match(text[start:at][::-1])
+        local = run.end() if run else 0
+        domain = _DOMAIN.match(text, at + 1) if local else None
+        if domain:
+            yield text[at - local : domain.end()]
+            start = domain.end()
+        else:
+            start = at + 1
+        at = text.find("@", start)
 
 
 def _shared_by_many(address: str, surname_words: set[str]) -> bool:

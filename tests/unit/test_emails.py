@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from disambig.emails import author_email
+from disambig.emails import addresses, author_email
 from disambig.engine import Engine
 from disambig.mention import Mention
 from disambig.model import load_model
@@ -55,6 +55,23 @@ MEDLINE_AFFILIATION = "Brigham and Women's Hospital, Boston, MA, USA. Electronic
 )
 def test_author_email(email: str, affiliations: list[str], surname: str, expected: str) -> None:
     assert author_email(email, affiliations, surname) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Lab. Electronic address: amatousek@partners.org.", ["amatousek@partners.org"]),
+        ("o'brien@example.com, a&b+c@x.y.org; d@e", ["o'brien@example.com", "a&b+c@x.y.org"]),
+        ("a@b.org+c@d.org", ["a@b.org", "+c@d.org"]),  # the next address starts where one ends
+        ("a@b@c.org x@@y.org z@y.org", ["b@c.org", "z@y.org"]),
+        ("x@localhost, no@dot, @lab.org, -@lab.org", ["-@lab.org"]),
+        ("müller@uni-bonn.de", ["müller@uni-bonn.de"]),
+        ("a" * 5_000 + "@", []),
+        ("", []),
+    ],
+)
+def test_addresses_are_found_left_to_right(text: str, found: list[str]) -> None:
+    assert list(addresses(text)) == found
 
 
 def _medline_pair(address: str) -> list[Mention]:
