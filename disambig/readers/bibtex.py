@@ -31,7 +31,9 @@ from disambig.readers.jsonl import iter_lines
 MAX_ENTRY_CHARS = 2_000_000
 
 _ENTRY_START = re.compile(r"\s*@\s*([A-Za-z]+)\s*([{(])\s*([^,\s{}()]*)")
-_NAME_SEPARATOR = re.compile(r"\s+and(?:\s+and)*\s+", re.IGNORECASE)  # "A and and B": a doubled "and" is one
+# "A and and B": a doubled "and" is one. Matched from the first space of a run only ((?<!\s)):
+# tried from each space of a long run, it read the rest of the run every time (quadratic).
+_NAME_SEPARATOR = re.compile(r"(?<!\s)\s+and(?:\s+and)*\s+", re.IGNORECASE)
 _KEYWORD_SEPARATORS = re.compile(r"[,;]")
 _YEAR_OF_DATE = re.compile(r"\s*(\d{4})\b")
 

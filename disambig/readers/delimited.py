@@ -34,13 +34,19 @@ from disambig.readers.common import (
 from disambig.readers.jsonl import iter_lines
 
 PER_AUTHOR_COLUMNS = ("mention_id", "email", "orcid", "affiliations", "coauthors")
-_AND = re.compile(r"\s+and\s+")
-_COMMA_OR_AND = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+# A separator's spaces are matched from the first of them only ((?<!\s)): tried from each space of
+# a long run of spaces, the pattern read the rest of the run every time (quadratic in its length).
+# A match never starts inside a run otherwise: from there it fails where it fails from the run's start.
+_AND = re.compile(r"(?<!\s)\s+and\s+")
+_COMMA_OR_AND = re.compile(r",\s*(?:and\s+)?|(?<!\s)\s+and\s+")
 # One name as author lists abbreviate it: "Smith J", "Garcia-Marquez JL", "Smith J Jr" (PubMed),
-# or "J. Smith", "J.-P. Dupont".
+# or "J. Smith", "J.-P. Dupont". The surname word is its letters up to the first lower-case one,
+# that one, then the rest: written [\w'-]*[a-z][\w'-]*, a long word that fails at its end is tried
+# split at each of its lower-case letters (quadratic).
 _ABBREVIATED_NAME = re.compile(
     r"\S.*\s[A-Z]{1,3}(?:\s+(?i:jr|sr|ii|iii|iv)\.?)?"
-    r"|(?:[A-Z]\.[\s-]?)+\s*[A-Z][\w'-]*[a-z][\w'-]*"  # a surname word after the initials: not "M.D." or "J. A."
+    # A surname word after the initials: not "M.D." or "J. A."
+    r"|(?:[A-Z]\.[\s-]?)+\s*[A-Z](?:(?![a-z])[\w'-])*[a-z][\w'-]*"
 )
 
 

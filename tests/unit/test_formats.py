@@ -666,6 +666,15 @@ def test_a_work_listing_only_the_authors_it_leaves_out_has_no_authors(tmp_path: 
         ("de la Fuente, Juan Carlos", ["de la Fuente, Juan Carlos"]),  # one comma: surname first
         ("Haziza, Daniel and Oquab, Maxime", ["Haziza, Daniel", "Oquab, Maxime"]),
         ("Haziza D; Oquab M, Jr.", ["Haziza D", "Oquab M, Jr."]),
+        # Runs of spaces and line breaks around "and" are one separator.
+        ("Haziza, Daniel  \t and \n Oquab, Maxime", ["Haziza, Daniel", "Oquab, Maxime"]),
+        ("Smith J,   and   Jones K", ["Smith J", "Jones K"]),
+        ("Smith J  and Jones K  and  Brown L", ["Smith J", "Jones K", "Brown L"]),
+        # The surname word after initials needs a lower-case letter, wherever it is.
+        ("J. DUPONT-Durand, K. McKay", ["J. DUPONT-Durand", "K. McKay"]),
+        ("J.-P. O'Neil, K. A. Jones", ["J.-P. O'Neil", "K. A. Jones"]),
+        ("J. SMITH, K. JONES", ["J. SMITH, K. JONES"]),
+        ("J. Smith, K. Jones-", ["J. Smith", "K. Jones-"]),
     ],
 )
 def test_a_csv_authors_cell_is_split_as_it_is_written(cell: str, names: list[str]) -> None:
@@ -676,3 +685,10 @@ def test_a_doubled_and_in_a_bibtex_author_list_separates_two_names(tmp_path: Pat
     path = _write(tmp_path / "r.bib", "@article{k1, author = {Smith, J and and Jones, K}, title = {T}}\n")
     (entry,), problems = _read(path)
     assert problems == [] and [m.name for m in entry.mentions] == ["Smith, J", "Jones, K"]
+
+
+def test_bibtex_names_are_split_on_and_between_runs_of_spaces_and_line_breaks(tmp_path: Path) -> None:
+    author = "Smith, J  \n    and\t Jones, K \n\n AND \n and  Brown, L   and{ }Lee, M"
+    path = _write(tmp_path / "r.bib", f"@article{{k1, author = {{{author}}}, title = {{T}}}}\n")
+    (entry,), problems = _read(path)
+    assert problems == [] and [m.name for m in entry.mentions] == ["Smith, J", "Jones, K", "Brown, L and Lee, M"]
