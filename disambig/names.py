@@ -522,6 +522,38 @@ def _is_particle(tokens: list[str], i: int) -> bool:
     return word in PARTICLES and (word not in SURNAME_CONJUNCTIONS or _is_conjunction(tokens, i))
 
 
+# Chinese (pinyin and Wade-Giles) and Korean family names, romanised: a two-word name that starts
+# with one and ends in a hyphenated given name of syllables ("Kim Min-su", "Wang Xiao-Ming", "Chang
+# Wei-ming") is written family name first. Alone, without a corpus to vote on its word order (a
+# registry reads one name at a time), it was read with the surname "minsu".
+ROMANISED_FAMILY_NAMES = frozenset(
+    {
+        *("wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou", "xu", "sun", "ma"),
+        *("zhu", "hu", "guo", "he", "gao", "lin", "luo", "zheng", "liang", "xie", "song", "tang", "han"),
+        *("feng", "deng", "cao", "peng", "zeng", "xiao", "tian", "dong", "pan", "yuan", "cai", "jiang"),
+        *("yu", "du", "ye", "cheng", "wei", "su", "lu", "ding", "ren", "shen", "yao", "cui", "zhong"),
+        *("tan", "fan", "liao", "shi", "jin", "jia", "xia", "fu", "fang", "zou", "xiong", "bai", "meng"),
+        *("qin", "qiu", "hou", "yin", "xue", "yan", "duan", "lei", "long", "tao", "mao", "hao", "gu"),
+        *("chang", "hsu", "tsai", "chou", "chu", "hsieh", "kuo", "cheung", "wong", "chan", "leung"),
+        *("kim", "lee", "park", "choi", "jung", "jeong", "kang", "cho", "yoon", "yun", "jang", "lim"),
+        *("oh", "seo", "shin", "kwon", "hwang", "ahn", "ryu", "hong", "jeon", "moon", "bae", "baek"),
+        *("nam", "noh", "kwak", "sung", "cha", "joo", "woo", "min", "koo", "chae", "byun", "um"),
+    }
+)
+_ROMANISED_SYLLABLE = re.compile(
+    r"(?:zh|ch|sh|ts|hs|kk|tt|pp|ss|jj|[bcdfghjklmnpqrstwxyz])?[aeiouy]{1,3}(?:ng|[nmklpt])?"
+)
+
+
+def _romanised_family_name_first(tokens: list[str]) -> bool:
+    """'Kim Min-su', 'Wang Xiao-Ming': a romanised Chinese or Korean family name, then a given
+    name of two hyphenated syllables (not 'Lee Ann-Marie')."""
+    if fold(tokens[0]) not in ROMANISED_FAMILY_NAMES or "-" not in tokens[1]:
+        return False
+    parts = fold(tokens[1]).split("-")
+    return len(parts) == 2 and all(_ROMANISED_SYLLABLE.fullmatch(part) for part in parts)
+
+
 def _vietnamese_middle_name(tokens: list[str], i: int) -> bool:
     """Whether `tokens[i]` is the capitalised Van of a Vietnamese name written given names first,
     before a Vietnamese family name that ends it ("Anh Van Nguyen", "Tuan Van Do"), not the Dutch
@@ -1129,6 +1161,8 @@ def parse_name(raw: str) -> ParsedName:
     # "Wang Wei" may be read either way (the corpus votes); "Wang-Chang Su" may not: a hyphenated
     # first word is a given name, and the other reading would keep only its first part.
     ambiguous = len(tokens) == 2 and not any(initial_flags) and "-" not in tokens[0]
+    if ambiguous and _romanised_family_name_first(tokens):
+        return _build(tokens[1:], tokens[:1], ambiguous=True)  # "Kim Min-su": Kim, Min-su
     parsed = _build(given_tokens, surname_tokens, ambiguous=ambiguous)
     if _ends_in_devotional_given_name(tokens, start, initial_flags):
         # "LOPEZ GARCIA MARIA DEL CARMEN" may be written surname first: the corpus votes.

@@ -1539,3 +1539,24 @@ def test_words_beside_a_name_that_are_not_its_surname(raw: str, surname: str, gi
 def test_a_mononym_shares_the_block_its_catalogue_forms_give_it(raw: str) -> None:
     # Scopus writes Indonesian and South Indian mononyms "Sukarno, S.", Crossref "Sukarno Sukarno".
     assert parse_name(raw).block_key == "sukarno_s"
+
+
+@pytest.mark.parametrize(
+    ("raw", "surname", "given"),
+    [
+        ("Kim Min-su", "kim", ("min", "su")),
+        ("Wang Xiao-Ming", "wang", ("xiao", "ming")),
+        ("oh jung-yeol", "oh", ("jung", "yeol")),
+        # Not a romanised family name, or no given name of two syllables: read as before.
+        ("Saleh Al-shomrani", "al-shomrani", ("saleh",)),
+        ("Waraporn Chau-in", "chau-in", ("waraporn",)),
+        ("Lee Ann-Marie", "ann-marie", ("lee",)),
+    ],
+)
+def test_a_romanised_family_name_before_a_hyphenated_given_name_is_the_surname(
+    raw: str, surname: str, given: tuple[str, ...]
+) -> None:
+    # One name at a time, as a registry reads it, with no corpus to vote on the word order.
+    parsed = parse_name(raw)
+    assert (parsed.surname, parsed.given) == (surname, given)
+    assert registry_block_key(raw) == parsed.block_key
