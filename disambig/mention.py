@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -51,6 +51,9 @@ class Mention:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(Mention) if f.name != "extra")
+
+
+_FIELD_KEYS = frozenset({*TEXT_FIELDS, *LIST_FIELDS, "year"})
 
 
 def _visible(ch: str) -> bool:
@@ -144,18 +147,43 @@ def _year(record: Mapping[str, Any], errors: list[FieldViolation]) -> int | None
     return value
 
 
-def mention_from_record(record: Any, where: str, default_id: str, *, stored: bool = False) -> Mention:
+_LIMITS = {"name": MAX_NAME_CHARS, "abstract": MAX_ABSTRACT_CHARS}
+
+
+def validated_fields(record: Mapping[str, Any], keys: Collection[str]) -> tuple[dict[str, Any], list[FieldViolation]]:
+    """These fields of a record as a Mention holds them ("" / () / None where one is bad or
+    missing), and their violations in the order mention_from_record names them: what a caller
+    validating many records that share fields (a work's authors) checks once."""
+    errors: list[FieldViolation] = []
+    values: dict[str, Any] = {}
+    for key in TEXT_FIELDS:
+        if key in keys:
+            values[key] = _text(record, key, _LIMITS.get(key, MAX_SHORT_TEXT_CHARS), errors)
+    for key in LIST_FIELDS:
+        if key in keys:
+            values[key] = _strings(record, key, errors)
+    if "year" in keys:
+        values["year"] = _year(record, errors)
+    return values, errors
+
+
+def mention_from_record(
+    record: Any, where: str, default_id: str, *, stored: bool = False, checked: Mapping[str, Any] | None = None
+) -> Mention:
     """Validate one decoded record (a JSON object) into a Mention, naming every bad field.
     `stored`: a record the registry holds, read back. It was accepted then; the rule that a new
     name has a surname is not applied again, so a parser that reads names differently since
-    cannot make a stored mention unreadable."""
+    cannot make a stored mention unreadable. `checked`: fields validated already, as
+    `validated_fields` gives them, taken as they are instead of the record's (their violations
+    are the caller's)."""
     if not isinstance(record, Mapping):
         raise InvalidMentionError(where, [FieldViolation("(record)", "must be a JSON object")])
-    errors: list[FieldViolation] = []
-    limits = {"name": MAX_NAME_CHARS, "abstract": MAX_ABSTRACT_CHARS}
-    texts = {key: _text(record, key, limits.get(key, MAX_SHORT_TEXT_CHARS), errors) for key in TEXT_FIELDS}
-    lists = {key: _strings(record, key, errors) for key in LIST_FIELDS}
-    year = _year(record, errors)
+    checked = checked or {}
+    values, errors = validated_fields(record, _FIELD_KEYS.difference(checked))
+    values.update(checked)
+    texts = {key: values[key] for key in TEXT_FIELDS}
+    lists = {key: values[key] for key in LIST_FIELDS}
+    year = values["year"]
     if "name" not in record or record.get("name") is None:
         # A works listing read as mentions: name the likely cause.
         works = " (a work with 'authors'? read a works listing with --format works)" if "authors" in record else ""

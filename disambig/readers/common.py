@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from disambig.errors import FieldViolation, InvalidMentionError
-from disambig.mention import MAX_LIST_ITEMS, Mention, mention_from_record
+from disambig.mention import MAX_LIST_ITEMS, TEXT_FIELDS, Mention, mention_from_record, validated_fields
 from disambig.names import stands_for_left_out_authors
 
 # Fields a work shares with all its authors' mentions; a violation in one of them is reported once
@@ -79,6 +79,11 @@ def expand_work(where: str, work_id: str, work: Mapping[str, Any], authors: Sequ
     optionally mention_id. Mention ids default to f"{work_id}#{position}". Every mention goes
     through mention_from_record; a bad shared field is one Problem for the work, a bad author
     one Problem naming its position while the other authors are kept.
+
+    The shared fields and each coauthor name are validated once for the work, not once per
+    author: a work of n authors gives n mentions of n - 1 coauthors each, and validating every
+    mention's list took minutes for a few thousand authors (quadratic, in Python). What is left
+    per author is copying its coauthor tuple.
     """
     if len(authors) > MAX_LIST_ITEMS + 1:
         yield Problem(where, f"more than {MAX_LIST_ITEMS + 1} authors ({len(authors)})")
@@ -88,8 +93,12 @@ def expand_work(where: str, work_id: str, work: Mapping[str, Any], authors: Sequ
     if not numbered:
         yield Problem(where, "no authors")
         return
-    written = {position: _written_name(author) for position, author in numbered}
     shared = {key: value for key, value in work.items() if key not in AUTHOR_FIELDS}
+    # A mention's coauthors are the other authors' names as written (the empty ones left out).
+    listed = [(position, name) for position, author in numbered if (name := _written_name(author))]
+    coauthors = _CoauthorNames([name for _, name in listed])
+    slot = {position: k for k, (position, _) in enumerate(listed)}
+    work_values, work_violations = validated_fields({**shared, "work_id": work_id}, WORK_FIELDS - {"coauthors"})
     mentions: list[Mention] = []
     problems: list[Problem] = []
     work_problem: Problem | None = None
@@ -102,22 +111,60 @@ def expand_work(where: str, work_id: str, work: Mapping[str, Any], authors: Sequ
         else:
             problems.append(Problem(here, f"must be an object or a name string, got {type(author).__name__}"))
             continue
-        coauthors = [name for i, name in written.items() if i != position and name]
-        record = {**shared, **own, "coauthors": coauthors, "work_id": work_id}
+        index = slot.get(position)
+        if work_problem is None and (of_work := _with_coauthors(work_violations, coauthors.violations(index))):
+            work_problem = Problem(where, describe(of_work))
+        record = {**shared, **own, "work_id": work_id}
+        checked = {**work_values, "coauthors": coauthors.without(index)}
         try:
-            mentions.append(mention_from_record(record, here, default_id=f"{work_id}#{position}"))
-        except InvalidMentionError as exc:
-            of_work = [v for v in exc.violations if v.field.split("[")[0] in WORK_FIELDS]
-            of_author = [v for v in exc.violations if v.field.split("[")[0] not in WORK_FIELDS]
-            if of_work and work_problem is None:
-                work_problem = Problem(where, describe(of_work))
-            if of_author:
-                problems.append(Problem(here, describe(of_author)))
+            mention = mention_from_record(record, here, default_id=f"{work_id}#{position}", checked=checked)
+        except InvalidMentionError as exc:  # the author's own fields: the work's were validated above
+            problems.append(Problem(here, describe(exc.violations)))
+            continue
+        if work_problem is None:
+            mentions.append(mention)
     if work_problem is not None:
         yield work_problem
     elif mentions:
         yield Entry(where, work_id, tuple(mentions))
     yield from problems
+
+
+class _CoauthorNames:
+    """The authors' names of a work (as written, in order), each validated once as an item of a
+    coauthor list; a mention's list is all of them but its author's."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.kept: list[str] = []  # the valid names left after validation, in order
+        self.kept_at: list[int | None] = []  # per name, its index in `kept` (None: not kept)
+        self.bad: list[tuple[int, str]] = []  # (index, description) of the names refused
+        for k, name in enumerate(names):
+            values, violations = validated_fields({"coauthors": [name]}, ("coauthors",))
+            self.kept_at.append(len(self.kept) if values["coauthors"] else None)
+            self.kept += values["coauthors"]
+            self.bad += [(k, v.description) for v in violations]
+        self.all = tuple(self.kept)
+
+    def without(self, index: int | None) -> tuple[str, ...]:
+        """The coauthors of the author whose name is at `index` (None: an author without one)."""
+        at = None if index is None else self.kept_at[index]
+        return self.all if at is None else self.all[:at] + self.all[at + 1 :]
+
+    def violations(self, index: int | None) -> list[FieldViolation]:
+        """What validating that author's coauthor list names, by the list's own indices."""
+        found = []
+        for k, description in self.bad:
+            if k != index:  # past the author's own name, the list is one shorter
+                at = k - 1 if index is not None and k > index else k
+                found.append(FieldViolation(f"coauthors[{at}]", description))
+        return found
+
+
+def _with_coauthors(work: list[FieldViolation], coauthors: list[FieldViolation]) -> list[FieldViolation]:
+    """The violations of a work's fields with its coauthors' in the place mention_from_record
+    names them: after the texts, before the other lists and the year."""
+    texts = [v for v in work if v.field in TEXT_FIELDS]
+    return [*texts, *coauthors, *(v for v in work if v.field not in TEXT_FIELDS)]
 
 
 def work_id_from(value: Any, default: str) -> str | None:

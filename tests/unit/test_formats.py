@@ -185,6 +185,44 @@ def test_a_bad_shared_field_is_one_problem_for_the_work(tmp_path: Path) -> None:
     assert [(p.where, p.message.split(":")[0]) for p in problems] == [(f"{path}:1", "year"), (f"{path}:2", "title")]
 
 
+def test_an_author_name_too_long_for_a_coauthor_list_is_a_problem_for_the_work(tmp_path: Path) -> None:
+    """Each mention's coauthor list holds the other authors' names: a name too long for a list
+    item refuses the work, named by its index in the first author's list that holds it."""
+    long = "x" * (MAX_SHORT_TEXT_CHARS + 1)
+    works = [
+        {"work_id": "w1", "year": "soon", "title": long, "authors": ["A B", long, "C D", long + "y"]},
+        {"work_id": "w2", "authors": [long, "A B", long + "y"]},  # the first author's list leaves its own name out
+    ]
+    path = _write(tmp_path / "w.jsonl", _jsonl(*works))
+    entries, problems = _read(path, "works")
+    too_long = f"longer than {MAX_SHORT_TEXT_CHARS} characters"
+    assert entries == []
+    assert [(p.where, p.message) for p in problems if ", author" not in p.where] == [
+        (
+            f"{path}:1",
+            f"title: {too_long} ({MAX_SHORT_TEXT_CHARS + 1}); coauthors[0]: {too_long}; "
+            f"coauthors[2]: {too_long}; year: must be an integer, got str 'soon'",
+        ),
+        (f"{path}:2", f"coauthors[1]: {too_long}"),
+    ]
+    assert [p.where for p in problems if ", author" in p.where] == [f"{path}:1, author {k}" for k in (2, 4)] + [
+        f"{path}:2, author {k}" for k in (1, 3)
+    ]
+
+
+def test_each_author_of_a_long_author_list_has_the_others_as_coauthors(tmp_path: Path) -> None:
+    names = [f"Author{k} A{k}" for k in range(300)]
+    authors: list[object] = [*names, "\u200b", {"affiliations": ["MIT"]}, " \x01Last\x02 Author "]
+    path = _write(tmp_path / "w.jsonl", _jsonl({"work_id": "w", "title": "T", "authors": authors}))
+    entries, problems = _read(path, "works")
+    assert [p.where for p in problems] == [f"{path}:1, author 301", f"{path}:1, author 302"]  # no name
+    mentions = _mentions(entries)
+    cleaned = [*names, "Last Author"]  # the blank name is no coauthor; controls are dropped
+    assert [m.name for m in mentions] == cleaned
+    for k, mention in enumerate(mentions):
+        assert mention.coauthors == tuple(cleaned[:k] + cleaned[k + 1 :])
+
+
 def test_works_jsonl_refuses_non_objects_and_missing_authors(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "w.jsonl", _jsonl([1, 2], {"title": "no authors"}, {"authors": "A B"}, {"authors": ["A B"]})

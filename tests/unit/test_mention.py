@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from disambig.errors import FieldViolation, InvalidMentionError
-from disambig.mention import Mention, mention_from_record
+from disambig.mention import Mention, mention_from_record, validated_fields
 
 WHERE = "input.jsonl:7"
 
@@ -114,6 +114,22 @@ def test_record_must_be_an_object(record: Any) -> None:
 def test_every_bad_field_is_reported_at_once() -> None:
     fields = _fields({"name": 1, "coauthors": ["ok", None], "year": 99999})
     assert sorted(fields) == ["coauthors[1]", "name", "year"]
+
+
+def test_fields_validated_once_are_taken_as_checked() -> None:
+    """A work's authors share its fields: validated once (validated_fields), they are passed to
+    each author's mention as checked, and only the author's own fields are validated again."""
+    work = {"title": " A title\x00 ", "year": "2019", "topics": ["ml", "\u200b", 5], "venue": "x" * 5_000}
+    values, violations = validated_fields(work, ("title", "year", "topics", "venue"))
+    assert values == {"title": "A title", "venue": "", "topics": ("ml",), "year": 2019}
+    assert [v.field for v in violations] == ["venue", "topics[2]"]
+    record = {**work, "name": "D. Haziza", "coauthors": [None]}
+    mention = mention_from_record(record, WHERE, default_id="x", checked={**values, "coauthors": ("A. B",)})
+    assert (mention.title, mention.venue, mention.year, mention.topics) == ("A title", "", 2019, ("ml",))
+    assert mention.coauthors == ("A. B",)
+    with pytest.raises(InvalidMentionError) as info:
+        mention_from_record({**record, "name": 3}, WHERE, default_id="x", checked={**values, "coauthors": ()})
+    assert [v.field for v in info.value.violations] == ["name"]
 
 
 @pytest.mark.parametrize("year", [0, None, "0"])
