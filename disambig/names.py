@@ -556,6 +556,15 @@ def _romanised_family_name_first(tokens: list[str]) -> bool:
     return len(parts) == 2 and all(_ROMANISED_SYLLABLE.fullmatch(part) for part in parts)
 
 
+def _initials_in_capitals(token: str) -> bool:
+    """Whether two capitals alone after a comma, in a name written in capitals, are initials:
+    "SMITH, JA" (J. A.), but not a short given name ("WANG, LI", "SMITH, AL"). Read as initials,
+    a given name still fits its spelled-out form ("LI" fits Li); read as a word, initials do not
+    ("JA" was incompatible with John A.)."""
+    low = token.lower()
+    return len(low) == 2 and low.isalpha() and low not in SHORT_EAST_ASIAN_SURNAMES and not _nicknames_of(low)
+
+
 def _vietnamese_middle_name(tokens: list[str], i: int) -> bool:
     """Whether `tokens[i]` is the capitalised Van of a Vietnamese name written given names first,
     before a Vietnamese family name that ends it ("Anh Van Nguyen", "Tuan Van Do"), not the Dutch
@@ -1115,6 +1124,8 @@ def parse_name(raw: str) -> ParsedName:
                 and (caseless or given_tokens[-1].islower())
             ):
                 surname_tokens.insert(0, given_tokens.pop())
+            if all_upper and len(given_tokens) == 1 and _initials_in_capitals(given_tokens[0]):
+                given_tokens = [".".join(given_tokens[0]) + "."]  # Web of Science's "SMITH, JA"
             return _build(given_tokens, surname_tokens, ambiguous=False)
         raw = pieces[0] if pieces else ""
     tokens = _strip_suffixes(_muhammad_as_initial(_clean_tokens(raw), words_after=2), 2, all_upper)

@@ -1560,3 +1560,18 @@ def test_a_romanised_family_name_before_a_hyphenated_given_name_is_the_surname(
     parsed = parse_name(raw)
     assert (parsed.surname, parsed.given) == (surname, given)
     assert registry_block_key(raw) == parsed.block_key
+
+
+@pytest.mark.parametrize(
+    ("raw", "given"),
+    [("SMITH, JA", ("j", "a")), ("ADEYEMI, OA", ("o", "a")), ("WANG, LI", ("li",)), ("KIM, NA", ("na",))],
+)
+def test_two_capitals_after_a_comma_in_capitals_are_initials_unless_a_short_given_name(
+    raw: str, given: tuple[str, ...]
+) -> None:
+    assert parse_name(raw).given == given
+
+
+def test_web_of_science_initials_in_capitals_fit_the_given_names_written_out() -> None:
+    # Read as the word "ja", "SMITH, JA" was incompatible with John A. Smith: never one person.
+    assert given_match(parse_name("SMITH, JA").given, parse_name("Smith, John A.").given) != GivenMatch.INCOMPATIBLE
